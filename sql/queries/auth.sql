@@ -1,0 +1,28 @@
+-- name: partner_exists
+SELECT EXISTS (SELECT 1 FROM partners WHERE code = $1);
+
+-- name: insert_token
+INSERT INTO tokens (id, name, role, country, token_hash, secrets)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: find_token
+SELECT id, name, role, country, secrets
+FROM tokens
+WHERE token_hash = $1 AND revoked_at IS NULL;
+
+-- name: revoke_token
+UPDATE tokens SET revoked_at = now()
+WHERE id = $1 AND revoked_at IS NULL
+RETURNING id;
+
+-- name: list_tokens
+SELECT id, name, role, country, created_at, revoked_at,
+       cardinality(secrets) AS secrets
+FROM tokens
+ORDER BY created_at, id;
+
+-- name: rotate_secret
+-- Keep the newest two: the new one first, then the one senders still use.
+UPDATE tokens SET secrets = ARRAY[$2::text] || secrets[1:1]
+WHERE id = $1 AND role = 'integration' AND revoked_at IS NULL
+RETURNING id;

@@ -1,0 +1,3 @@
+from eadrcc.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""create_app(settings): the one place where the hub is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from eadrcc import db, openapi, ops
+from eadrcc.appkeys import DATABASE_URL, METRICS, POOL, SETTINGS
+from eadrcc.config import Settings
+from eadrcc.events import views as event_views
+from eadrcc.metrics import Metrics
+from eadrcc.migrate import MigrationError, migrate, pending
+from eadrcc.partners import views as partner_views
+from eadrcc.web import Route, Routes, request_context
+
+log = structlog.get_logger(__name__)
+
+ROUTE_TABLES: list[Routes] = [ops.routes, partner_views.routes, event_views.routes]
+
+
+def all_routes() -> list[Route]:
+    return [route for table in ROUTE_TABLES for route in table.items]
+
+
+def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Application:
+    app = web.Application(middlewares=[request_context], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[METRICS].watch_pool(lambda: app.get(POOL))
+    routes = all_routes()
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler)
+    app[ops.OPENAPI] = openapi.build(routes)
+    app[ops.READINESS_CHECKS] = {}
+    app.cleanup_ctx.append(_database(auto_migrate))
+    return app
+
+
+def _database(auto_migrate: bool):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        url = await db.resolve_url(settings)
+        app[DATABASE_URL] = url
+        conn = await db.connect(url)
+        try:
+            if auto_migrate:
+                await migrate(conn)
+            elif waiting := await pending(conn):
+                raise MigrationError(f"migrations {waiting} are pending: run `eadrcc migrate`")
+        finally:
+            await conn.close()
+        app[POOL] = await db.create_pool(
+            url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        yield
+        await app[POOL].close()
+
+    return ctx

@@ -1,0 +1,72 @@
+"""Settings, read once at start from EADRCC_* variables and DATABASE_URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting has a value the hub cannot start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EADRCC_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "EADRCC_DATABASE_URL")
+    )
+    # Where the embedded PostgreSQL keeps its files when DATABASE_URL is unset.
+    data_dir: Path = Path(".eadrcc/pgdata")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    pool_min_size: int = Field(default=2, ge=0, le=100)
+    pool_max_size: int = Field(default=10, ge=1, le=500)
+    log_level: str = "info"
+    log_format: str = "json"
+    event_retention_days: int = Field(default=7, ge=1)
+    # A slow poll behind LISTEN/NOTIFY, so a lost notification delays but never loses.
+    event_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    signature_window_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if value not in {"json", "console"}:
+            raise ValueError("must be json or console")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; a bad value stops start-up with a message naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{_env_name(err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    return "DATABASE_URL" if field == "DATABASE_URL" else f"EADRCC_{field.upper()}"

@@ -1,0 +1,127 @@
+"""The database: connection pool, named SQL queries, and the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eadrcc.config import Settings
+
+log = structlog.get_logger(__name__)
+
+Connection = asyncpg.Connection
+Pool = asyncpg.Pool
+
+EMBEDDED_DB_NAME = "eadrcc"
+
+
+def sql_dir() -> Path:
+    """The sql/ folder: inside the installed package, or at the source checkout's root."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "sql", here.parents[1] / "sql"):
+        if (candidate / "migrations").is_dir():
+            return candidate
+    raise FileNotFoundError("sql/ folder not found beside the package")
+
+
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+
+
+class Queries:
+    """Named SQL blocks from one file: `-- name: get_partner` starts a block."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self._sql: dict[str, str] = {}
+        parts = _NAME.split(text)
+        for name, body in zip(parts[1::2], parts[2::2], strict=True):
+            if name in self._sql:
+                raise ValueError(f"{source}: query {name!r} defined twice")
+            self._sql[name] = body.strip()
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._sql[name]
+        except KeyError:
+            raise AttributeError(f"no query named {name!r}") from None
+
+    def names(self) -> list[str]:
+        return list(self._sql)
+
+
+@cache
+def queries(domain: str) -> Queries:
+    """The named queries of sql/queries/<domain>.sql, read once."""
+    path = sql_dir() / "queries" / f"{domain}.sql"
+    return Queries(path.read_text(encoding="utf-8"), str(path))
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=_dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=30,
+        server_settings={"application_name": "eadrcc"},
+    )
+    return pool
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    conn: asyncpg.Connection = await asyncpg.connect(
+        url, server_settings={"application_name": "eadrcc"}
+    )
+    await _init_connection(conn)
+    return conn
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One connection, one transaction: committed when the block ends cleanly."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in data_dir; return the hub database's URL.
+
+    The server keeps running while any process uses it and stops with the last one;
+    the data folder stays, so nothing is lost between runs.
+    """
+    import pgserver  # imported here: only the embedded path needs it
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DB_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {EMBEDDED_DB_NAME};")
+    url: str = server.get_uri(EMBEDDED_DB_NAME)
+    return url
+
+
+async def resolve_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the embedded server (started if need be)."""
+    if settings.database_url:
+        return settings.database_url
+    url = await asyncio.to_thread(start_embedded, settings.data_dir)
+    log.info("embedded_postgres", data_dir=str(settings.data_dir.resolve()))
+    return url

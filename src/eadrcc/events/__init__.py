@@ -1,0 +1,1 @@
+"""The event log: every state change appends here; consoles and clients follow it."""

@@ -1,0 +1,59 @@
+"""Appending to and reading from the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from eadrcc.db import queries
+from eadrcc.events.models import EventPage
+
+q = queries("events")
+EVERYONE = ("*",)
+
+
+class Appended(NamedTuple):
+    seq: int
+    at: datetime
+
+
+async def append(
+    conn: asyncpg.Connection,
+    *,
+    kind: str,
+    actor: str,
+    data: dict[str, Any],
+    emergency_id: str | None = None,
+    visibility: Sequence[str] = EVERYONE,
+) -> Appended:
+    """Append one event inside the caller's transaction; return its seq and time.
+
+    Call it as late as the transaction allows: from here to commit, other event
+    writers wait (that wait is what keeps the log gap-free).
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("events.append must run inside the state change's transaction")
+    row = await conn.fetchrow(q.append, kind, emergency_id, list(visibility), actor, data)
+    return Appended(row["seq"], row["at"])
+
+
+async def read_since(
+    conn: asyncpg.Connection, *, since: int, limit: int, audience: list[str] | None
+) -> EventPage:
+    """Events after `since` that `audience` may see, in seq order."""
+    row = await conn.fetchrow(q.read_since, since, audience, limit)
+    events = row["events"]
+    # With nothing left to see, jump to the head: everything up to it is
+    # committed and was invisible to this caller.
+    next_since = events[-1]["seq"] if events else max(since, row["head"])
+    return EventPage.model_validate(
+        {"events": events, "next_since": next_since, "head": row["head"]}
+    )
+
+
+async def head(conn: asyncpg.Connection) -> int:
+    value: int = await conn.fetchval(q.head)
+    return value

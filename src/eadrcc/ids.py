@@ -1,0 +1,16 @@
+"""Opaque ids: a short prefix naming the kind, then time-ordered random characters."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def new_id(prefix: str) -> str:
+    """`off_01j9z3k8...`: sortable by creation time, unguessable, safe in URLs."""
+    millis = int(time.time() * 1000)
+    stamp = "".join(_ALPHABET[(millis >> shift) & 31] for shift in range(45, -5, -5))
+    tail = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    return f"{prefix}_{stamp}{tail}"

@@ -1,0 +1,1 @@
+"""Partner records: Allies and partners, their programmes and 24/7 contacts."""

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from eadrcc import db
+from eadrcc.migrate import Migration, MigrationError, load_migrations, migrate
+
+
+@pytest.fixture
+async def empty_db(server_url: str) -> str:
+    import uuid
+
+    from tests.conftest import _drop, with_database
+
+    name = f"eadrcc_e_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield with_database(server_url, name)  # type: ignore[misc]
+    await _drop(server_url, name)
+
+
+async def test_migrate_applies_everything_once(empty_db: str) -> None:
+    conn = await db.connect(empty_db)
+    try:
+        first = await migrate(conn)
+        assert first == [m.version for m in load_migrations()]
+        assert await migrate(conn) == []
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(first)
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_migrators_apply_each_migration_once(empty_db: str) -> None:
+    conns = [await db.connect(empty_db) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(migrate(c) for c in conns))
+        applied = sorted(v for r in results for v in r)
+        assert applied == [m.version for m in load_migrations()]
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def test_refuses_database_with_unknown_newer_migration(empty_db: str) -> None:
+    conn = await db.connect(empty_db)
+    try:
+        await migrate(conn)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')"
+        )
+        with pytest.raises(MigrationError, match="9999"):
+            await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def test_detects_an_applied_file_that_changed(empty_db: str) -> None:
+    conn = await db.connect(empty_db)
+    try:
+        await migrate(conn)
+        edited = [
+            Migration(m.version, m.name, m.sql + "\n-- edited") if m.version == 1 else m
+            for m in load_migrations()
+        ]
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(conn, edited)
+    finally:
+        await conn.close()
+
+
+async def test_a_failing_migration_leaves_nothing_behind(empty_db: str, tmp_path: Path) -> None:
+    conn = await db.connect(empty_db)
+    try:
+        broken = [
+            *load_migrations(),
+            Migration(9000, "broken", "CREATE TABLE t (x int); SELECT 1/0;"),
+        ]
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await migrate(conn, broken)
+        assert await conn.fetchval("SELECT to_regclass('t')") is None
+        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") < 9000
+    finally:
+        await conn.close()
