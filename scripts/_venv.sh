@@ -1,8 +1,8 @@
-# Sourced by the scripts: make .venv (Python 3.11+) and install the project into it,
+# Sourced by the scripts (VENV_EXTRAS=test for the test extras): make .venv (Python 3.11+) and install the project into it,
 # again only when pyproject.toml has changed since the last install.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-extras=${1:-}
+extras=${VENV_EXTRAS:-}
 py=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
