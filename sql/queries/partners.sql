@@ -61,3 +61,11 @@ INSERT INTO programmes (code, name, purpose, position)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, purpose = EXCLUDED.purpose, position = EXCLUDED.position;
+
+-- name: known_codes
+SELECT code FROM partners WHERE code = ANY($1::text[]);
+
+-- name: active_programmes
+SELECT p->>'code' AS code
+FROM partners, jsonb_array_elements(programmes) AS p
+WHERE partners.code = $1 AND p->>'status' = 'active';

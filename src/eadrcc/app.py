@@ -10,15 +10,27 @@ from aiohttp import web
 from eadrcc import db, openapi, ops
 from eadrcc.appkeys import DATABASE_URL, METRICS, POOL, SETTINGS
 from eadrcc.config import Settings
+from eadrcc.emergencies import views as emergency_views
 from eadrcc.events import views as event_views
+from eadrcc.matching import views as matching_views
 from eadrcc.metrics import Metrics
 from eadrcc.migrate import MigrationError, migrate, pending
+from eadrcc.offers import views as offer_views
 from eadrcc.partners import views as partner_views
+from eadrcc.requests import views as request_views
 from eadrcc.web import Route, Routes, request_context
 
 log = structlog.get_logger(__name__)
 
-ROUTE_TABLES: list[Routes] = [ops.routes, partner_views.routes, event_views.routes]
+ROUTE_TABLES: list[Routes] = [
+    ops.routes,
+    partner_views.routes,
+    event_views.routes,
+    emergency_views.routes,
+    request_views.routes,
+    offer_views.routes,
+    matching_views.routes,
+]
 
 
 def all_routes() -> list[Route]:

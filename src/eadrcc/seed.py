@@ -1,4 +1,5 @@
-"""Reference data shipped with the hub: the partner registry and the programme catalogue."""
+"""Reference data shipped with the hub: the partner registry, the programme
+catalogue and the resource taxonomy."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 
 import asyncpg
 
+from eadrcc.db import transaction
+from eadrcc.matching import store as matching
+from eadrcc.matching import taxonomy
 from eadrcc.partners import service as partners
 from eadrcc.partners.models import Programme
 from eadrcc.partners.transfer import parse_file
@@ -24,4 +28,12 @@ async def seed_reference(pool: asyncpg.Pool) -> dict[str, int]:
     if problems:
         raise ValueError("shipped partner data is invalid: " + "; ".join(problems))
     changed = await partners.upsert_many(pool=pool, records=records, actor=SEED_ACTOR)
-    return {"programmes": len(programmes), "partners": len(records), "partners_changed": changed}
+    types = taxonomy.load()
+    async with transaction(pool) as conn:
+        await matching.load_taxonomy(conn, types)
+    return {
+        "programmes": len(programmes),
+        "partners": len(records),
+        "partners_changed": changed,
+        "resource_types": len(types.types),
+    }

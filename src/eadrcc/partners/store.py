@@ -79,3 +79,13 @@ async def programme_codes(conn: asyncpg.Connection) -> set[str]:
 
 async def upsert_programme(conn: asyncpg.Connection, p: Programme, position: int) -> None:
     await conn.execute(q.upsert_programme, p.code, p.name, p.purpose, position)
+
+
+async def unknown_codes(conn: asyncpg.Connection, codes: list[str]) -> list[str]:
+    """The codes in `codes` that are neither Allies nor partners."""
+    known = {r["code"] for r in await conn.fetch(q.known_codes, codes)}
+    return [c for c in codes if c not in known]
+
+
+async def active_programmes(conn: asyncpg.Connection, code: str) -> set[str]:
+    return {r["code"] for r in await conn.fetch(q.active_programmes, code)}

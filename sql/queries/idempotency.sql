@@ -1,0 +1,15 @@
+-- name: claim
+-- Waits on a concurrent claim of the same key until that transaction ends.
+INSERT INTO idempotency_keys (token_id, key, scope, request_hash)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (token_id, key) DO NOTHING
+RETURNING true;
+
+-- name: get
+SELECT scope, request_hash, status, response
+FROM idempotency_keys
+WHERE token_id = $1 AND key = $2;
+
+-- name: remember
+UPDATE idempotency_keys SET status = $3, response = $4
+WHERE token_id = $1 AND key = $2;

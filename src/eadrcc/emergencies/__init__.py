@@ -1,0 +1,1 @@
+"""Emergencies: what happened where, and whether it is a watch, active or closed."""

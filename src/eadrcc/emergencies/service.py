@@ -1,0 +1,79 @@
+"""Emergency rules. Each public function owns one transaction."""
+
+from __future__ import annotations
+
+import asyncpg
+import structlog
+
+from eadrcc.auth import Principal
+from eadrcc.db import transaction
+from eadrcc.emergencies import store
+from eadrcc.emergencies.models import Emergency, EmergencyCreate, EmergencyUpdate
+from eadrcc.errors import Conflict, Invalid, NotFound
+from eadrcc.events import log as events
+from eadrcc.ids import new_id
+from eadrcc.partners import store as partners
+from eadrcc.policy import authorize
+
+log = structlog.get_logger(__name__)
+
+# watch → active → closed; a watch may also be dismissed (closed) straight away.
+TRANSITIONS = {"watch": {"active", "closed"}, "active": {"closed"}, "closed": set[str]()}
+
+
+async def create(*, pool: asyncpg.Pool, who: Principal, body: EmergencyCreate) -> Emergency:
+    authorize(who, "emergency.create", body.countries)
+    async with transaction(pool) as conn:
+        await _check_countries(conn, body.countries)
+        emergency = await store.insert(
+            conn,
+            id=new_id("emg"),
+            actor=who.actor,
+            title=body.title,
+            hazard=body.hazard,
+            countries=body.countries,
+            lat=body.location.lat,
+            lon=body.location.lon,
+            severity=body.severity,
+            status=body.status,
+            exercise=body.exercise,
+        )
+        await emit(conn, emergency, "emergency.created", who.actor)
+    log.info("emergency_created", emergency_id=emergency.id, countries=body.countries)
+    return emergency
+
+
+async def update(
+    *, pool: asyncpg.Pool, who: Principal, emergency_id: str, body: EmergencyUpdate
+) -> Emergency:
+    authorize(who, "emergency.update")
+    async with transaction(pool) as conn:
+        current = await get(conn=conn, emergency_id=emergency_id, lock=True)
+        changes = body.model_dump(exclude_none=True)
+        status = changes.get("status", current.status)
+        if status != current.status and status not in TRANSITIONS[current.status]:
+            raise Conflict(
+                f"an emergency cannot go from {current.status} to {status}",
+                extra={"current_status": current.status},
+            )
+        updated = await store.update(conn, current.model_copy(update=changes))
+        await emit(conn, updated, "emergency.updated", who.actor)
+    return updated
+
+
+async def get(*, conn: asyncpg.Connection, emergency_id: str, lock: bool = False) -> Emergency:
+    emergency = await store.get(conn, emergency_id, lock=lock)
+    if emergency is None:
+        raise NotFound(f"no emergency {emergency_id!r}")
+    return emergency
+
+
+async def emit(conn: asyncpg.Connection, e: Emergency, kind: str, actor: str) -> None:
+    await events.append(
+        conn, kind=kind, actor=actor, emergency_id=e.id, data=e.model_dump(mode="json")
+    )
+
+
+async def _check_countries(conn: asyncpg.Connection, countries: list[str]) -> None:
+    if unknown := await partners.unknown_codes(conn, countries):
+        raise Invalid("unknown country", errors={"countries": f"not Allies or partners: {unknown}"})

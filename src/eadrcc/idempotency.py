@@ -1,0 +1,49 @@
+"""Idempotency-Key: a retried POST gets the first answer; the same key with another
+body is a conflict. The key is claimed inside the creating transaction, so a
+concurrent retry waits for the first to commit and then reads its answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+import asyncpg
+
+from eadrcc.db import queries
+from eadrcc.errors import Conflict, Invalid
+
+q = queries("idempotency")
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def check_key(key: str | None) -> str | None:
+    if key is not None and not _KEY.match(key):
+        raise Invalid(
+            "bad Idempotency-Key", errors={"Idempotency-Key": "1 to 200 visible ASCII characters"}
+        )
+    return key
+
+
+def fingerprint(scope: str, body: Any) -> bytes:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{scope}\n{canonical}".encode()).digest()
+
+
+async def claim(
+    conn: asyncpg.Connection, *, token_id: str, key: str, scope: str, request_hash: bytes
+) -> tuple[int, Any] | None:
+    """Claim the key for this request; if it was used before, the stored answer."""
+    if await conn.fetchval(q.claim, token_id, key, scope, request_hash):
+        return None
+    row = await conn.fetchrow(q.get, token_id, key)
+    if row["request_hash"] != request_hash:
+        raise Conflict("this Idempotency-Key was already used with a different request")
+    return row["status"], row["response"]
+
+
+async def remember(
+    conn: asyncpg.Connection, *, token_id: str, key: str, status: int, response: Any
+) -> None:
+    await conn.execute(q.remember, token_id, key, status, response)

@@ -1,0 +1,1 @@
+"""Matching offers to needs: the taxonomy, the score, the engine, and allocation."""

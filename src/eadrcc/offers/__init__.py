@@ -1,0 +1,1 @@
+"""Offers of assistance and their items; withdrawal."""

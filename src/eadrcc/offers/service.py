@@ -1,0 +1,169 @@
+"""Offer rules. Each public function owns one transaction (plus a re-matching one
+after a withdrawal, see matching.service.rematch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eadrcc import idempotency
+from eadrcc.auth import Principal
+from eadrcc.db import transaction
+from eadrcc.emergencies import service as emergencies
+from eadrcc.emergencies.models import Emergency
+from eadrcc.errors import Conflict, Invalid, NotFound
+from eadrcc.events import log as events
+from eadrcc.ids import new_id
+from eadrcc.matching import engine
+from eadrcc.matching import service as matching
+from eadrcc.matching import store as matching_store
+from eadrcc.matching.store import match as match_from_row
+from eadrcc.offers import store
+from eadrcc.offers.models import Offer, OfferCreate, OfferCreated
+from eadrcc.offers.store import q
+from eadrcc.partners import store as partners
+from eadrcc.policy import allowed, authorize
+from eadrcc.requests import store as requests
+
+log = structlog.get_logger(__name__)
+
+
+async def create(
+    *, pool: asyncpg.Pool, who: Principal, body: OfferCreate, idempotency_key: str | None
+) -> tuple[int, Any]:
+    """Record an offer and propose matches at once; returns (status, JSON body)."""
+    authorize(who, "offer.create", [body.offering_country])
+    async with transaction(pool) as conn:
+        if idempotency_key:
+            seen = await idempotency.claim(
+                conn,
+                token_id=who.token_id,
+                key=idempotency_key,
+                scope="offers",
+                request_hash=idempotency.fingerprint("offers", body.model_dump(mode="json")),
+            )
+            if seen:
+                return seen
+        emergency = await _open_emergency(conn, body.emergency_id)
+        await _validate(conn, body)
+        offer_id = new_id("off")
+        items = [{**i.model_dump(mode="python"), "id": new_id("itm")} for i in body.items]
+        await store.insert(
+            conn, offer={**body.model_dump(), "id": offer_id}, items=items, actor=who.actor
+        )
+        await store.flag_duplicates(conn, offer_id, body.offering_country, body.channel)
+        offer = await _get(conn, offer_id)
+        await emit(conn, offer, emergency, "offer.created", who.actor)
+        proposals = await engine.propose_for_items(conn, [i["id"] for i in items], who.actor)
+        created = OfferCreated(**offer.model_dump(), matches=proposals).model_dump(mode="json")
+        if idempotency_key:
+            await idempotency.remember(
+                conn, token_id=who.token_id, key=idempotency_key, status=201, response=created
+            )
+    log.info(
+        "offer_created",
+        offer_id=offer_id,
+        country=body.offering_country,
+        items=len(items),
+        proposals=len(proposals),
+    )
+    return 201, created
+
+
+async def withdraw(
+    *, pool: asyncpg.Pool, who: Principal, offer_id: str, reason: str | None
+) -> Offer:
+    """Withdraw an offer: its proposals lapse, and allocations nothing has moved yet
+    are given back to their needs (which are then re-matched)."""
+    async with transaction(pool) as conn:
+        offer = await _get(conn, offer_id)
+        authorize(who, "offer.withdraw", [offer.offering_country])
+        live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
+        need_ids = sorted({m.need_id for m in live})
+        await conn.fetch(q.lock_needs, need_ids)  # lock order: needs, items, matches
+        await conn.fetch(q.lock_items, offer_id)
+        offer = await _get(conn, offer_id, lock=True)
+        if offer.status != "open":
+            raise Conflict("the offer is already withdrawn", extra={"current_status": offer.status})
+        live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
+        need_ids = sorted({*need_ids, *(m.need_id for m in live)})
+        await matching.release(conn, live, reason="offer withdrawn", actor=who.actor)
+        await conn.execute(q.withdraw_offer, offer_id, reason)
+        item_ids = [r["id"] for r in await conn.fetch(q.withdraw_items, offer_id)]
+        await engine.settle(conn, item_ids=item_ids, actor=who.actor, reason="offer withdrawn")
+        withdrawn = await _get(conn, offer_id)
+        emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
+        await emit(conn, withdrawn, emergency, "offer.withdrawn", who.actor)
+    await matching.rematch(pool=pool, need_ids=need_ids, item_ids=[], actor=who.actor)
+    return withdrawn
+
+
+async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Offer:
+    offer = await _get(conn, offer_id)
+    emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
+    if not allowed(who, "offer.read", [offer.offering_country, *emergency.countries]):
+        raise NotFound(f"no offer {offer_id!r}")  # not visible: not even its existence
+    return offer
+
+
+async def emit(
+    conn: asyncpg.Connection, offer: Offer, emergency: Emergency, kind: str, actor: str
+) -> None:
+    await events.append(
+        conn,
+        kind=kind,
+        actor=actor,
+        emergency_id=offer.emergency_id,
+        visibility=sorted({offer.offering_country, *emergency.countries}),
+        data=offer.model_dump(mode="json"),
+    )
+
+
+async def _get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -> Offer:
+    offer = await store.get(conn, offer_id, lock=lock)
+    if offer is None:
+        raise NotFound(f"no offer {offer_id!r}")
+    return offer
+
+
+async def _open_emergency(conn: asyncpg.Connection, emergency_id: str) -> Emergency:
+    try:
+        emergency = await emergencies.get(conn=conn, emergency_id=emergency_id)
+    except NotFound:
+        raise Invalid("unknown emergency", errors={"emergency_id": "no such emergency"}) from None
+    if emergency.status == "closed":
+        raise Conflict("the emergency is closed", extra={"current_status": "closed"})
+    return emergency
+
+
+async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> None:
+    """Every problem at once: unknown types, credentials, country, request."""
+    errors: dict[str, str] = {}
+    if await partners.unknown_codes(conn, [body.offering_country]):
+        errors["offering_country"] = "not an Ally or partner"
+    if body.request_id:
+        if await requests.emergency_of(conn, body.request_id) != body.emergency_id:
+            errors["request_id"] = "no such request in this emergency"
+    units = await matching_store.type_units(conn, [i.resource_type for i in body.items])
+    known = await matching_store.credentials(conn)
+    programmes = await partners.active_programmes(conn, body.offering_country)
+    for n, item in enumerate(body.items):
+        if item.resource_type not in units:
+            errors[f"items.{n}.resource_type"] = f"unknown resource type {item.resource_type!r}"
+            continue
+        root = item.resource_type.split(".")[0]
+        for c in item.credentials:
+            cred = known.get(c)
+            if cred is None:
+                errors[f"items.{n}.credentials"] = f"unknown credential {c!r}"
+            elif root not in cred["applies_to"]:
+                errors[f"items.{n}.credentials"] = f"{c} does not apply to {item.resource_type}"
+            elif cred["programme"] and cred["programme"] not in programmes:
+                errors[f"items.{n}.credentials"] = (
+                    f"{c}: {body.offering_country} has no active {cred['programme']} "
+                    "participation on record"
+                )
+    if errors:
+        raise Invalid(f"the offer has {len(errors)} problem(s)", errors=errors)

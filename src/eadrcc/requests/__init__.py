@@ -1,0 +1,1 @@
+"""Requests for assistance (RFAs) and their needs, with the per-need picture."""
