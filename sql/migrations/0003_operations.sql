@@ -61,6 +61,7 @@ CREATE INDEX requests_by_emergency ON requests (emergency_id);
 CREATE TABLE needs (
     id              text PRIMARY KEY,
     request_id      text NOT NULL REFERENCES requests (id),
+    position        integer NOT NULL,  -- order within the RFA, as filed
     emergency_id    text NOT NULL REFERENCES emergencies (id),
     resource_type   text NOT NULL REFERENCES resource_types (code),
     quantity        integer NOT NULL CHECK (quantity > 0),
@@ -110,6 +111,7 @@ CREATE INDEX offers_by_emergency ON offers (emergency_id, offering_country);
 CREATE TABLE offer_items (
     id                    text PRIMARY KEY,
     offer_id              text NOT NULL REFERENCES offers (id),
+    position              integer NOT NULL,  -- order within the offer, as filed
     emergency_id          text NOT NULL REFERENCES emergencies (id),
     resource_type         text NOT NULL REFERENCES resource_types (code),
     quantity              integer NOT NULL CHECK (quantity > 0),

@@ -4,10 +4,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: insert_items
 INSERT INTO offer_items (id, offer_id, emergency_id, resource_type, quantity, available_from,
-                         origin_lat, origin_lon, self_sufficient, credentials)
-SELECT id, $2, $3, t, q, a, lat, lon, s, string_to_array(c, ',')
+                         origin_lat, origin_lon, self_sufficient, credentials, position)
+SELECT id, $2, $3, t, q, a, lat, lon, s, string_to_array(c, ','), ord::int
 FROM unnest($1::text[], $4::text[], $5::int[], $6::timestamptz[], $7::float8[], $8::float8[],
-            $9::bool[], $10::text[]) AS u(id, t, q, a, lat, lon, s, c);
+            $9::bool[], $10::text[]) WITH ORDINALITY AS u(id, t, q, a, lat, lon, s, c, ord);
 
 -- name: flag_duplicates
 -- The same help announced again through another channel (same nation, type and
@@ -30,7 +30,7 @@ SELECT * FROM offers WHERE id = $1;
 SELECT * FROM offers WHERE id = $1 FOR UPDATE;
 
 -- name: offer_items
-SELECT * FROM offer_items WHERE offer_id = $1 ORDER BY id;
+SELECT * FROM offer_items WHERE offer_id = $1 ORDER BY position;
 
 -- name: emergency_offers
 SELECT * FROM offers

@@ -5,9 +5,10 @@ RETURNING *;
 
 -- name: insert_needs
 INSERT INTO needs (id, request_id, emergency_id, resource_type, quantity, priority, needed_by,
-                   delivery_lat, delivery_lon, delivery_place)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
-                     $7::timestamptz[], $8::float8[], $9::float8[], $10::text[]);
+                   delivery_lat, delivery_lon, delivery_place, position)
+SELECT a, b, c, d, e, f, g, h, i, j, ord::int FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[],
+                                 $6::text[], $7::timestamptz[], $8::float8[], $9::float8[],
+                                 $10::text[]) WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, i, j, ord);
 
 -- name: get_request
 SELECT * FROM requests WHERE id = $1;
@@ -25,7 +26,7 @@ FROM needs n
 LEFT JOIN matches m ON m.need_id = n.id
 WHERE n.request_id = ANY($1::text[]) OR n.id = ANY($2::text[])
 GROUP BY n.id
-ORDER BY n.request_id, n.id;
+ORDER BY n.request_id, n.position;
 
 -- name: emergency_requests
 SELECT * FROM requests WHERE emergency_id = $1 ORDER BY created_at, id;

@@ -1,0 +1,65 @@
+"""Small helpers for the operations tests: tokens by role and JSON calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import TokenFactory, bearer
+
+T0 = "2026-02-06T06:00:00+03:00"
+
+
+@dataclass
+class Api:
+    client: TestClient  # type: ignore[type-arg]
+    token: str
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        expect: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        resp = await self.client.request(
+            method, path, json=body, headers={**bearer(self.token), **(headers or {})}
+        )
+        data = await resp.json(content_type=None) if resp.status != 204 else None
+        if expect is not None:
+            assert resp.status == expect, (method, path, resp.status, data)
+        return data
+
+    async def get(self, path: str, **kw: Any) -> Any:
+        return await self.call("GET", path, expect=kw.pop("expect", 200), **kw)
+
+    async def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return await self.call("POST", path, body, **kw)
+
+
+async def api(
+    client: TestClient,
+    make_token: TokenFactory,
+    role: str,  # type: ignore[type-arg]
+    country: str | None = None,
+) -> Api:
+    return Api(client, await make_token(role, country=country))
+
+
+def emergency_body(**over: Any) -> dict[str, Any]:
+    return {
+        "title": "Kahramanmaraş earthquakes",
+        "hazard": "earthquake",
+        "countries": ["TUR"],
+        "location": {"lat": 37.17, "lon": 37.03},
+        "severity": "extreme",
+        **over,
+    }
+
+
+def item(resource_type: str, quantity: int, **over: Any) -> dict[str, Any]:
+    return {"resource_type": resource_type, "quantity": quantity, "available_from": T0, **over}
