@@ -18,6 +18,7 @@ from eadrcc.migrate import MigrationError, migrate, pending
 from eadrcc.offers import views as offer_views
 from eadrcc.partners import views as partner_views
 from eadrcc.requests import views as request_views
+from eadrcc.sitrep import views as sitrep_views
 from eadrcc.web import Route, Routes, request_context
 
 log = structlog.get_logger(__name__)
@@ -30,6 +31,7 @@ ROUTE_TABLES: list[Routes] = [
     request_views.routes,
     offer_views.routes,
     matching_views.routes,
+    sitrep_views.routes,
 ]
 
 

@@ -156,7 +156,7 @@ async def test_filling_a_need_supersedes_other_proposals_and_rematches(
 
 
 async def test_over_accepting_is_409(client: Client, make_token: TokenFactory) -> None:
-    officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
+    _officer, tur, nor, emergency_id, _rfa = await _setup(client, make_token)
     offer = await nor.post(
         "/api/v1/offers",
         {
@@ -176,7 +176,7 @@ async def test_over_accepting_is_409(client: Client, make_token: TokenFactory) -
 
 
 async def test_amend_and_cancel_keep_history(client: Client, make_token: TokenFactory) -> None:
-    officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
+    _officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
     tent = rfa["needs"][1]
     offer = await nor.post(
         "/api/v1/offers",
@@ -245,7 +245,7 @@ async def test_withdrawal_releases_and_rematches(client: Client, make_token: Tok
 async def test_same_help_through_a_second_channel_is_not_counted_twice(
     client: Client, make_token: TokenFactory
 ) -> None:
-    officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
+    _officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
     body = {
         "emergency_id": emergency_id,
         "offering_country": "NOR",
@@ -260,7 +260,7 @@ async def test_same_help_through_a_second_channel_is_not_counted_twice(
 
 
 async def test_idempotent_posts(client: Client, make_token: TokenFactory) -> None:
-    officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
+    officer, tur, nor, emergency_id, _rfa = await _setup(client, make_token)
     body = {
         "emergency_id": emergency_id,
         "offering_country": "NOR",
@@ -289,7 +289,7 @@ async def test_idempotent_posts(client: Client, make_token: TokenFactory) -> Non
 
 
 async def test_bad_offers_change_nothing(client: Client, make_token: TokenFactory) -> None:
-    officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
+    officer, _tur, _nor, emergency_id, _rfa = await _setup(client, make_token)
     base = {"emergency_id": emergency_id, "offering_country": "NOR", "channel": "direct"}
     cases = [
         ({**base, "items": [item("no.such.type", 1)]}, 422, "items.0.resource_type"),

@@ -1,0 +1,394 @@
+"""How the cost of matching a new offer grows with the number of open needs.
+
+For each size (default 1,000 / 10,000 / 100,000 open needs) the benchmark builds a
+fresh, migrated and seeded database and bulk-loads one emergency whose requests
+(one per 100 needs) carry `size` open needs spread round-robin over every resource
+type. It then does what the offer service does for a new offer item, `--offers`
+times: insert an offer with one item of a common type and call
+`matching.engine.propose_for_items`, timing that call alone. Each iteration runs in
+its own transaction and is rolled back, so every iteration sees the same data.
+It also runs EXPLAIN ANALYZE on the `candidate_needs` query at each size.
+
+The table compares each size with the smallest one measured in the same run.
+Results are also written to bench/results/matching_cost.json.
+
+Run it from the repository root:
+
+    python bench/matching_cost.py [--sizes 1000,10000,100000] [--offers 200]
+                                  [--database-url URL]
+
+Without --database-url it uses $DATABASE_URL, else the embedded PostgreSQL in
+.eadrcc/bench-pgdata. The URL's user must be allowed to CREATE DATABASE; the
+bench databases (eadrcc_bench_<size>_<random>) are dropped when it ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from eadrcc import db, logs
+from eadrcc.ids import new_id
+from eadrcc.matching import engine
+from eadrcc.matching.store import q as matching_q
+from eadrcc.migrate import migrate
+from eadrcc.offers import store as offers
+from eadrcc.seed import seed_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results" / "matching_cost.json"
+EMBEDDED_DATA = ROOT / ".eadrcc" / "bench-pgdata"
+
+EMERGENCY_ID = "emg_bench"
+NEEDS_PER_REQUEST = 100
+WARMUP_OFFERS = 5  # not timed: the first calls also prepare statements
+ACTOR = "bench"
+# What offers usually carry; each timed offer item is one of these.
+COMMON_TYPES = (
+    "shelter.tent.family",
+    "usar.heavy",
+    "medical.emt.type2",
+    "power.generator.medium",
+    "water.purification",
+)
+EXPLAINED_TYPE = COMMON_TYPES[0]
+
+# Bulk load. The needs use every resource type in turn; priorities, deadlines and
+# delivery points are spread the way a large earthquake RFA would spread them.
+LOAD_EMERGENCY = """
+INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity, status, created_by)
+VALUES ($1, 'Bench earthquake', 'earthquake', '{TUR}', 37.17, 37.03, 'extreme', 'active', $2)
+"""
+LOAD_REQUESTS = """
+INSERT INTO requests (id, emergency_id, requesting_country, reference, created_by)
+SELECT format('rfa_bench_%s', lpad(r::text, 6, '0')), $1, 'TUR', format('RFA-%s', r), $2
+FROM generate_series(1, $3::int) AS r
+"""
+LOAD_NEEDS = """
+WITH types AS (SELECT array_agg(code ORDER BY position) AS codes FROM resource_types)
+INSERT INTO needs (id, request_id, position, emergency_id, resource_type, quantity, priority,
+                   needed_by, delivery_lat, delivery_lon, delivery_place)
+SELECT format('ned_bench_%s', lpad(g::text, 7, '0')),
+       format('rfa_bench_%s', lpad((1 + (g - 1) / $3)::text, 6, '0')),
+       1 + (g - 1) % $3,
+       $1,
+       types.codes[1 + (g - 1) % cardinality(types.codes)],
+       1 + floor(random() * 50)::int,
+       (ARRAY['critical', 'high', 'high', 'normal', 'normal'])[1 + floor(random() * 5)::int],
+       CASE WHEN random() < 0.8 THEN now() + random() * interval '10 days' END,
+       37.17 + (random() - 0.5) * 3,
+       37.03 + (random() - 0.5) * 4,
+       format('Site %s', 1 + g % 400)
+FROM types, generate_series(1, $2::int) AS g
+"""
+
+
+@dataclass
+class SizeResult:
+    size: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    mean_candidates: float
+    proposals_per_offer: float
+    candidate_sql_ms: float
+    candidate_sql_rows: int
+    plan_nodes: list[str]
+    uses_needs_open_by_type: bool
+    load_s: float
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="open needs per run")
+    parser.add_argument("--offers", type=int, default=200, help="timed offers per size")
+    parser.add_argument("--database-url", help="a server where we may CREATE DATABASE")
+    args = parser.parse_args()
+    args.sizes = sorted(int(s) for s in args.sizes.split(","))
+    return args
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def maintenance_url(given: str | None) -> str:
+    url = given or os.environ.get("DATABASE_URL") or db.start_embedded(EMBEDDED_DATA)
+    return with_database(url, "postgres")
+
+
+@asynccontextmanager
+async def bench_database(admin_url: str, size: int) -> AsyncIterator[str]:
+    """A new empty database for one size, dropped afterwards whatever happens."""
+    name = f"eadrcc_bench_{size}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(admin_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def prepare(url: str, size: int) -> None:
+    """Migrate, seed the reference data, bulk-load `size` open needs, ANALYZE."""
+    conn = await db.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    pool = await db.create_pool(url, min_size=1, max_size=2)
+    try:
+        await seed_reference(pool)
+    finally:
+        await pool.close()
+    conn = await db.connect(url)
+    try:
+        await load_needs(conn, size)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def load_needs(conn: asyncpg.Connection, size: int) -> None:
+    requests = -(-size // NEEDS_PER_REQUEST)
+    async with conn.transaction():
+        await conn.execute("SELECT setseed(0.42)")  # the same needs on every run
+        await conn.execute(LOAD_EMERGENCY, EMERGENCY_ID, ACTOR)
+        await conn.execute(LOAD_REQUESTS, EMERGENCY_ID, ACTOR, requests)
+        await conn.execute(LOAD_NEEDS, EMERGENCY_ID, size, NEEDS_PER_REQUEST)
+
+
+@asynccontextmanager
+async def rolled_back(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction that is always rolled back, so the data stays as loaded."""
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        yield conn
+    finally:
+        await tx.rollback()
+
+
+async def new_offer_item(conn: asyncpg.Connection, resource_type: str) -> str:
+    """An offer with one item, inserted the way the offer service inserts it."""
+    item_id = new_id("itm")
+    offer = {
+        "id": new_id("off"),
+        "emergency_id": EMERGENCY_ID,
+        "request_id": None,
+        "offering_country": "DEU",
+        "channel": "direct",
+        "notes": None,
+    }
+    item = {
+        "id": item_id,
+        "resource_type": resource_type,
+        "quantity": 20,
+        "available_from": datetime.now(UTC),
+        "origin": {"lat": 52.52, "lon": 13.40},
+        "self_sufficient": True,
+        "credentials": [],
+    }
+    await offers.insert(conn, offer=offer, items=[item], actor=ACTOR)
+    return item_id
+
+
+async def time_one_offer(conn: asyncpg.Connection, resource_type: str) -> tuple[float, int]:
+    """Seconds spent in propose_for_items for one new item, and the proposals made."""
+    async with rolled_back(conn):
+        item_id = await new_offer_item(conn, resource_type)
+        start = time.perf_counter()
+        proposals = await engine.propose_for_items(conn, [item_id], actor=ACTOR)
+        return time.perf_counter() - start, len(proposals)
+
+
+async def time_offers(conn: asyncpg.Connection, count: int) -> tuple[list[float], float]:
+    """Milliseconds per offer (warm-up excluded) and mean proposals per offer."""
+    rng = random.Random(7)
+    for n in range(WARMUP_OFFERS):
+        await time_one_offer(conn, COMMON_TYPES[n % len(COMMON_TYPES)])
+    timings, proposals = [], 0
+    for _ in range(count):
+        seconds, made = await time_one_offer(conn, rng.choice(COMMON_TYPES))
+        timings.append(seconds * 1000)
+        proposals += made
+    return timings, proposals / count
+
+
+async def count_candidates(conn: asyncpg.Connection) -> dict[str, int]:
+    """How many open needs candidate_needs returns for each common type."""
+    counts = {}
+    for resource_type in COMMON_TYPES:
+        async with rolled_back(conn):
+            rows = await conn.fetch(matching_q.candidate_needs, resource_type, EMERGENCY_ID, None)
+        counts[resource_type] = len(rows)
+    return counts
+
+
+async def explain_candidates(conn: asyncpg.Connection) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of candidate_needs for one type (rolled back: it locks rows)."""
+    async with rolled_back(conn):
+        result = await conn.fetchval(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + matching_q.candidate_needs,
+            EXPLAINED_TYPE,
+            EMERGENCY_ID,
+            None,
+        )
+    plan = (json.loads(result) if isinstance(result, str) else result)[0]
+    return {
+        "ms": plan["Execution Time"],
+        "rows": plan["Plan"]["Actual Rows"],
+        "nodes": plan_nodes(plan["Plan"]),
+    }
+
+
+def plan_nodes(node: dict[str, Any]) -> list[str]:
+    """Node types of a plan, depth first; index scans name their index."""
+    label = node["Node Type"]
+    if "Index Name" in node:
+        label += f" ({node['Index Name']})"
+    found = [label]
+    for child in node.get("Plans", []):
+        found += plan_nodes(child)
+    return found
+
+
+def percentile(values: list[float], pct: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+async def measure(admin_url: str, size: int, offers_count: int) -> SizeResult:
+    async with bench_database(admin_url, size) as url:
+        started = time.perf_counter()
+        await prepare(url, size)
+        load_s = time.perf_counter() - started
+        conn = await db.connect(url)
+        try:
+            candidates = await count_candidates(conn)
+            explained = await explain_candidates(conn)
+            timings, proposals = await time_offers(conn, offers_count)
+        finally:
+            await conn.close()
+    return SizeResult(
+        size=size,
+        p50_ms=percentile(timings, 50),
+        p95_ms=percentile(timings, 95),
+        p99_ms=percentile(timings, 99),
+        mean_ms=statistics.fmean(timings),
+        mean_candidates=statistics.fmean(candidates.values()),
+        proposals_per_offer=proposals,
+        candidate_sql_ms=explained["ms"],
+        candidate_sql_rows=explained["rows"],
+        plan_nodes=explained["nodes"],
+        uses_needs_open_by_type=any("needs_open_by_type" in n for n in explained["nodes"]),
+        load_s=load_s,
+    )
+
+
+def memory_gib() -> float | None:
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.exists():
+        return None
+    for line in meminfo.read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 2**20, 1)
+    return None
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_gib": memory_gib(),
+        "python": platform.python_version(),
+    }
+
+
+async def server_version(admin_url: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        version: str = await conn.fetchval("SHOW server_version")
+        return version
+    finally:
+        await conn.close()
+
+
+def print_report(info: dict[str, Any], results: list[SizeResult]) -> None:
+    base = results[0]
+    print(
+        f"machine: {info['processor']}, {info['cpus']} CPUs, {info['memory_gib']} GiB RAM, "
+        f"Python {info['python']}"
+    )
+    print(f"PostgreSQL {info['postgresql']}")
+    print(
+        f"{info['offers']} timed offers per size (after {WARMUP_OFFERS} warm-up), "
+        f"item types: {', '.join(COMMON_TYPES)}"
+    )
+    print("cand. rows: open needs candidate_needs returns per offer (mean over the item types)")
+    print(f"cand. SQL ms, plan nodes: EXPLAIN ANALYZE of candidate_needs for {EXPLAINED_TYPE}")
+    print()
+    header = (
+        f"{'open needs':>10} | {'p50 ms':>8} | {'p95 ms':>8} | {'p99 ms':>8} | {'mean ms':>8} | "
+        f"{f'p50 vs {base.size:,}':>12} | {'cand. rows':>10} | {'cand. SQL ms':>12} | plan nodes"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.size:>10,} | {r.p50_ms:>8.2f} | {r.p95_ms:>8.2f} | {r.p99_ms:>8.2f} | "
+            f"{r.mean_ms:>8.2f} | {r.p50_ms / base.p50_ms:>11.1f}x | {r.mean_candidates:>10.0f} | "
+            f"{r.candidate_sql_ms:>12.2f} | {' > '.join(r.plan_nodes)}"
+        )
+
+
+def write_json(info: dict[str, Any], results: list[SizeResult]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    base = results[0].p50_ms
+    rows = [{**asdict(r), "p50_ratio": r.p50_ms / base} for r in results]
+    RESULTS.write_text(json.dumps({**info, "results": rows}, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten: {RESULTS.relative_to(ROOT)}")
+
+
+async def run(admin_url: str, sizes: list[int], offers_count: int) -> None:
+    info = {
+        **machine(),
+        "postgresql": await server_version(admin_url),
+        "offers": offers_count,
+        "types": list(COMMON_TYPES),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    results = []
+    for size in sizes:
+        print(f"measuring {size:,} open needs ...", file=sys.stderr, flush=True)
+        results.append(await measure(admin_url, size, offers_count))
+    print_report(info, results)
+    write_json(info, results)
+
+
+def main() -> None:
+    args = parse_args()
+    logs.configure("warning")
+    asyncio.run(run(maintenance_url(args.database_url), args.sizes, args.offers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Situation reports, rebuilt from the event log for any moment."""

@@ -1,0 +1,173 @@
+"""A situation report as Markdown, CSV or print-ready HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+
+from eadrcc.sitrep.models import NationLine, NeedLine, Sitrep
+
+NEED_COLUMNS = [
+    "requesting_country",
+    "resource_type",
+    "priority",
+    "requested",
+    "proposed",
+    "accepted",
+    "in_transit",
+    "delivered",
+    "uncovered_quantity",
+]
+NATION_COLUMNS = [
+    "country",
+    "channel",
+    "resource_type",
+    "offered",
+    "accepted",
+    "in_transit",
+    "delivered",
+    "withdrawn",
+]
+
+
+def _title(s: Sitrep) -> str:
+    prefix = "EXERCISE — " if s.exercise else ""
+    return f"{prefix}Situation report: {s.emergency.title}"
+
+
+def _lead(s: Sitrep) -> list[str]:
+    e, m = s.emergency, s.summary
+    return [
+        f"As of {s.as_of.isoformat(timespec='seconds')} (event {s.last_seq}). "
+        f"Hazard: {e.hazard}; severity: {e.severity}; status: {e.status}; "
+        f"affected: {', '.join(e.countries)}.",
+        f"{m.requests} request(s) with {m.needs} need(s): {m.needs_fully_accepted} fully "
+        f"accepted, {m.needs_uncovered} not yet covered. {m.offers} offer(s) from "
+        f"{m.offering_nations} nation(s); {m.accepted_lines} accepted line(s), "
+        f"{m.delivered_lines} delivered.",
+    ]
+
+
+def markdown(s: Sitrep) -> str:
+    out = [f"# {_title(s)}", "", *_lead(s), "", "## Outstanding needs", ""]
+    out += _md_table(NEED_COLUMNS, [_row(n, NEED_COLUMNS) for n in s.outstanding])
+    out += ["", "## Offers and acceptances by nation and channel", ""]
+    out += _md_table(NATION_COLUMNS, [_row(n, NATION_COLUMNS) for n in s.offers_by_nation])
+    out += ["", "## All needs", ""]
+    out += _md_table(NEED_COLUMNS, [_row(n, NEED_COLUMNS) for n in s.needs])
+    return "\n".join(out) + "\n"
+
+
+def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return ["(none)"]
+    clean = [[c.replace("|", "\\|") for c in r] for r in rows]
+    return [
+        " | ".join(columns),
+        " | ".join("---" for _ in columns),
+        *(" | ".join(r) for r in clean),
+    ]
+
+
+def _row(line: NeedLine | NationLine, columns: list[str]) -> list[str]:
+    return [str(getattr(line, c)) for c in columns]
+
+
+def csv_text(s: Sitrep) -> str:
+    """One table for spreadsheets: a `section` column says which part a row is."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = [
+        "section",
+        "country",
+        "channel",
+        "resource_type",
+        "priority",
+        "requested",
+        "offered",
+        "proposed",
+        "accepted",
+        "in_transit",
+        "delivered",
+        "uncovered",
+        "withdrawn",
+    ]
+    writer.writerow(columns)
+    for n in s.needs:
+        writer.writerow(
+            [
+                "need",
+                n.requesting_country,
+                "",
+                n.resource_type,
+                n.priority,
+                n.requested,
+                "",
+                n.proposed,
+                n.accepted,
+                n.in_transit,
+                n.delivered,
+                n.uncovered_quantity,
+                "",
+            ]
+        )
+    for o in s.offers_by_nation:
+        writer.writerow(
+            [
+                "offer",
+                o.country,
+                o.channel,
+                o.resource_type,
+                "",
+                "",
+                o.offered,
+                "",
+                o.accepted,
+                o.in_transit,
+                o.delivered,
+                "",
+                o.withdrawn,
+            ]
+        )
+    return out.getvalue()
+
+
+def html(s: Sitrep) -> str:
+    banner = '<p class="exercise">EXERCISE — not a real emergency</p>' if s.exercise else ""
+    lead = "".join(f"<p>{escape(p)}</p>" for p in _lead(s))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{escape(_title(s))}</title>
+<style>
+body {{ font: 11pt/1.4 system-ui, sans-serif; margin: 2em; color: #111; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }}
+th, td {{ border: 1px solid #999; padding: 3px 6px; text-align: left; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.exercise {{ background: #ffe08a; padding: 4px 8px; font-weight: bold; }}
+@media print {{
+  body {{ margin: 0; }} h2 {{ page-break-after: avoid; }} tr {{ page-break-inside: avoid; }}
+}}
+</style></head><body>
+{banner}<h1>{escape(_title(s))}</h1>{lead}
+<h2>Outstanding needs</h2>{_html_table(NEED_COLUMNS, s.outstanding)}
+<h2>Offers and acceptances by nation and channel</h2>
+{_html_table(NATION_COLUMNS, s.offers_by_nation)}
+<h2>All needs</h2>{_html_table(NEED_COLUMNS, s.needs)}
+</body></html>
+"""
+
+
+def _html_table(columns: list[str], lines: list[NeedLine] | list[NationLine]) -> str:
+    if not lines:
+        return "<p>(none)</p>"
+    head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in columns)
+    rows = []
+    for line in lines:
+        cells = []
+        for c in columns:
+            value = getattr(line, c)
+            cls = ' class="n"' if isinstance(value, int) else ""
+            cells.append(f"<td{cls}>{escape(str(value))}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
