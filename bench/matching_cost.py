@@ -235,11 +235,13 @@ async def time_offers(conn: asyncpg.Connection, count: int) -> tuple[list[float]
 
 
 async def count_candidates(conn: asyncpg.Connection) -> dict[str, int]:
-    """How many open needs candidate_needs returns for each common type."""
+    """How many open needs each common type could fill (no shortlist limit)."""
     counts = {}
     for resource_type in COMMON_TYPES:
         async with rolled_back(conn):
-            rows = await conn.fetch(matching_q.candidate_needs, resource_type, EMERGENCY_ID, None)
+            rows = await conn.fetch(
+                matching_q.candidate_needs, resource_type, EMERGENCY_ID, None, 2**31 - 1
+            )
         counts[resource_type] = len(rows)
     return counts
 
@@ -252,6 +254,7 @@ async def explain_candidates(conn: asyncpg.Connection) -> dict[str, Any]:
             EXPLAINED_TYPE,
             EMERGENCY_ID,
             None,
+            engine.SHORTLIST,
         )
     plan = (json.loads(result) if isinstance(result, str) else result)[0]
     return {

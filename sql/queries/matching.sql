@@ -31,7 +31,8 @@ SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 -- name: candidate_needs
 -- Open needs of this emergency that an item of type $1 can fill, locked against
 -- concurrent acceptance until the proposals are written. Uses needs_open_by_type,
--- so open needs of unrelated types cost nothing.
+-- so open needs of unrelated types cost nothing; and only the $4 most urgent are
+-- scored, so thousands of open needs of the same type cost a sort, not a scan in Python.
 SELECT n.id, n.request_id, n.priority, n.needed_by, n.delivery_lat, n.delivery_lon,
        n.quantity - n.allocated AS uncovered, r.requesting_country
 FROM type_fills f
@@ -40,10 +41,13 @@ JOIN requests r ON r.id = n.request_id
 WHERE f.offer_type = $1 AND n.emergency_id = $2
   AND n.status = 'open' AND n.allocated < n.quantity
   AND ($3::text IS NULL OR n.request_id = $3)
-ORDER BY n.id
+ORDER BY array_position(ARRAY['critical', 'high', 'normal'], n.priority),
+         n.needed_by NULLS LAST, n.id
+LIMIT $4
 FOR SHARE OF n;
 
 -- name: candidate_items
+-- Offered items that can fill a need of type $1; the $4 soonest available are scored.
 SELECT i.id, i.offer_id, i.resource_type, i.available_from, i.origin_lat, i.origin_lon, i.credentials,
        i.self_sufficient, i.quantity - i.allocated AS unallocated, o.offering_country
 FROM type_fills f
@@ -52,7 +56,8 @@ JOIN offers o ON o.id = i.offer_id
 WHERE f.need_type = $1 AND i.emergency_id = $2
   AND i.status = 'open' AND i.allocated < i.quantity AND i.possible_duplicate_of IS NULL
   AND (o.request_id IS NULL OR o.request_id = $3)
-ORDER BY i.id
+ORDER BY i.available_from, i.id
+LIMIT $4
 FOR SHARE OF i;
 
 -- name: need_for_matching
@@ -84,15 +89,20 @@ RETURNING *;
 -- name: settle
 -- After allocations change: a proposal whose need or item has no room left (or
 -- is no longer open) is superseded; the others shrink to the room that is left.
-WITH room AS (
+-- Rows are locked in id order first, so two settling transactions queue, not deadlock.
+WITH locked AS (
+    SELECT id FROM matches
+    WHERE status = 'proposed' AND (need_id = ANY($1::text[]) OR offer_item_id = ANY($2::text[]))
+    ORDER BY id
+    FOR UPDATE
+), room AS (
     SELECT m.id,
            CASE WHEN n.status = 'open' AND i.status = 'open'
                 THEN least(n.quantity - n.allocated, i.quantity - i.allocated) ELSE 0 END AS left_
-    FROM matches m
+    FROM locked
+    JOIN matches m ON m.id = locked.id
     JOIN needs n ON n.id = m.need_id
     JOIN offer_items i ON i.id = m.offer_item_id
-    WHERE m.status = 'proposed'
-      AND (m.need_id = ANY($1::text[]) OR m.offer_item_id = ANY($2::text[]))
 )
 UPDATE matches m
 SET status = CASE WHEN room.left_ <= 0 THEN 'superseded' ELSE 'proposed' END,

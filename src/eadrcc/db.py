@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
@@ -98,6 +99,24 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """One connection, one transaction: committed when the block ends cleanly."""
     async with pool.acquire() as conn, conn.transaction():
         yield conn
+
+
+T = TypeVar("T")
+# Lock conflicts PostgreSQL resolves by aborting one transaction: safe to run again.
+RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+async def retrying(operation: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:
+    """Run a whole transaction again when PostgreSQL aborted it to break a deadlock."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await operation()
+        except RETRYABLE as exc:
+            if attempt == attempts:
+                raise
+            log.warning("transaction_retry", attempt=attempt, error=type(exc).__name__)
+            await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # spread the retries
+    raise AssertionError("unreachable")
 
 
 def start_embedded(data_dir: Path) -> str:

@@ -15,6 +15,8 @@ from eadrcc.matching.store import match, q
 
 # Proposals per new item or need: enough choice for the officer, no flood of noise.
 TOP_K = 10
+# Candidates scored per item or need, pre-ranked in SQL by urgency (or availability).
+SHORTLIST = 50
 
 
 async def propose_for_items(
@@ -23,7 +25,11 @@ async def propose_for_items(
     proposed: list[Match] = []
     for item in await conn.fetch(q.item_for_matching, item_ids):
         needs = await conn.fetch(
-            q.candidate_needs, item["resource_type"], item["emergency_id"], item["request_id"]
+            q.candidate_needs,
+            item["resource_type"],
+            item["emergency_id"],
+            item["request_id"],
+            SHORTLIST,
         )
         pairs = [(need, item) for need in needs]
         proposed += await _propose(conn, item["emergency_id"], pairs, actor)
@@ -36,7 +42,11 @@ async def propose_for_needs(
     proposed: list[Match] = []
     for need in await conn.fetch(q.need_for_matching, need_ids):
         items = await conn.fetch(
-            q.candidate_items, need["resource_type"], need["emergency_id"], need["request_id"]
+            q.candidate_items,
+            need["resource_type"],
+            need["emergency_id"],
+            need["request_id"],
+            SHORTLIST,
         )
         pairs = [(need, item) for item in items]
         proposed += await _propose(conn, need["emergency_id"], pairs, actor)

@@ -13,7 +13,7 @@ import asyncpg
 import structlog
 
 from eadrcc.auth import Principal
-from eadrcc.db import transaction
+from eadrcc.db import retrying, transaction
 from eadrcc.errors import Conflict, NotFound
 from eadrcc.matching import engine, store
 from eadrcc.matching.models import Match
@@ -31,6 +31,15 @@ OVER_ALLOCATION = {
 async def accept(
     *, pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None
 ) -> Match:
+    accepted = await retrying(lambda: _accept(pool, who, match_id, quantity))
+    log.info("match_accepted", match_id=match_id, quantity=accepted.quantity)
+    await rematch(
+        pool=pool, need_ids=[accepted.need_id], item_ids=[accepted.offer_item_id], actor=who.actor
+    )
+    return accepted
+
+
+async def _accept(pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None) -> Match:
     try:
         async with transaction(pool) as conn:
             m = await _found(conn, match_id)
@@ -53,14 +62,12 @@ async def accept(
                 actor=who.actor,
                 reason="filled by another offer",
             )
+            return accepted
     except asyncpg.CheckViolationError as exc:
         what = OVER_ALLOCATION.get(exc.constraint_name or "")
         if what is None:
             raise
         raise Conflict(f"accepting would allocate more than {what} has") from None
-    log.info("match_accepted", match_id=match_id, quantity=take)
-    await rematch(pool=pool, need_ids=[m.need_id], item_ids=[m.offer_item_id], actor=who.actor)
-    return accepted
 
 
 def _check_room(take: int, need: asyncpg.Record, item: asyncpg.Record) -> None:
@@ -169,11 +176,15 @@ async def rematch(
     Proposals are derived data, so losing this step to a crash loses nothing that
     the next change to the need or item will not propose again.
     """
-    async with transaction(pool) as conn:
-        return [
-            *await engine.propose_for_items(conn, item_ids, actor),
-            *await engine.propose_for_needs(conn, need_ids, actor),
-        ]
+
+    async def propose() -> list[Match]:
+        async with transaction(pool) as conn:
+            return [
+                *await engine.propose_for_items(conn, item_ids, actor),
+                *await engine.propose_for_needs(conn, need_ids, actor),
+            ]
+
+    return await retrying(propose)
 
 
 async def get(*, conn: asyncpg.Connection, who: Principal, match_id: str) -> Match:

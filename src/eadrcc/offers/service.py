@@ -10,7 +10,7 @@ import structlog
 
 from eadrcc import idempotency
 from eadrcc.auth import Principal
-from eadrcc.db import transaction
+from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.emergencies.models import Emergency
 from eadrcc.errors import Conflict, Invalid, NotFound
@@ -34,6 +34,14 @@ async def create(
     *, pool: asyncpg.Pool, who: Principal, body: OfferCreate, idempotency_key: str | None
 ) -> tuple[int, Any]:
     """Record an offer and propose matches at once; returns (status, JSON body)."""
+    return await retrying(
+        lambda: _create(pool=pool, who=who, body=body, idempotency_key=idempotency_key)
+    )
+
+
+async def _create(
+    *, pool: asyncpg.Pool, who: Principal, body: OfferCreate, idempotency_key: str | None
+) -> tuple[int, Any]:
     authorize(who, "offer.create", [body.offering_country])
     async with transaction(pool) as conn:
         if idempotency_key:
@@ -77,6 +85,14 @@ async def withdraw(
 ) -> Offer:
     """Withdraw an offer: its proposals lapse, and allocations nothing has moved yet
     are given back to their needs (which are then re-matched)."""
+    withdrawn, need_ids = await retrying(lambda: _withdraw(pool, who, offer_id, reason))
+    await matching.rematch(pool=pool, need_ids=need_ids, item_ids=[], actor=who.actor)
+    return withdrawn
+
+
+async def _withdraw(
+    pool: asyncpg.Pool, who: Principal, offer_id: str, reason: str | None
+) -> tuple[Offer, list[str]]:
     async with transaction(pool) as conn:
         offer = await _get(conn, offer_id)
         authorize(who, "offer.withdraw", [offer.offering_country])
@@ -96,8 +112,7 @@ async def withdraw(
         withdrawn = await _get(conn, offer_id)
         emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
         await emit(conn, withdrawn, emergency, "offer.withdrawn", who.actor)
-    await matching.rematch(pool=pool, need_ids=need_ids, item_ids=[], actor=who.actor)
-    return withdrawn
+        return withdrawn, need_ids
 
 
 async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Offer:

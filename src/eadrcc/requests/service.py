@@ -10,7 +10,7 @@ import structlog
 
 from eadrcc import idempotency
 from eadrcc.auth import Principal
-from eadrcc.db import transaction
+from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -30,6 +30,25 @@ EVERYONE = ["*"]
 
 
 async def create(
+    *,
+    pool: asyncpg.Pool,
+    who: Principal,
+    emergency_id: str,
+    body: RequestCreate,
+    idempotency_key: str | None,
+) -> tuple[int, Any]:
+    return await retrying(
+        lambda: _create(
+            pool=pool,
+            who=who,
+            emergency_id=emergency_id,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    )
+
+
+async def _create(
     *,
     pool: asyncpg.Pool,
     who: Principal,
@@ -118,6 +137,16 @@ async def amend(
     *, pool: asyncpg.Pool, who: Principal, request_id: str, need_id: str, body: NeedUpdate
 ) -> Need:
     """Change quantity, priority or deadline, or cancel; history keeps every version."""
+    released = await retrying(lambda: _amend(pool, who, request_id, need_id, body))
+    item_ids = [m.offer_item_id for m in released]
+    await matching.rematch(pool=pool, need_ids=[need_id], item_ids=item_ids, actor=who.actor)
+    async with pool.acquire() as conn:
+        return (await store.pictures(conn, need_ids=[need_id]))[0]
+
+
+async def _amend(
+    pool: asyncpg.Pool, who: Principal, request_id: str, need_id: str, body: NeedUpdate
+) -> list[Match]:
     async with transaction(pool) as conn:
         need = await store.lock_need(conn, request_id, need_id)
         if need is None:
@@ -146,10 +175,7 @@ async def amend(
             emergency_id=need["emergency_id"],
             data=picture.model_dump(mode="json"),
         )
-    item_ids = [m.offer_item_id for m in released]
-    await matching.rematch(pool=pool, need_ids=[need_id], item_ids=item_ids, actor=who.actor)
-    async with pool.acquire() as conn:
-        return (await store.pictures(conn, need_ids=[need_id]))[0]
+        return released
 
 
 async def _release(conn: asyncpg.Connection, need_id: str, who: Principal) -> list[Match]:
