@@ -22,3 +22,6 @@ UPDATE emergencies
 SET status = $2, severity = $3, title = $4, updated_at = now()
 WHERE id = $1
 RETURNING *;
+
+-- name: find_by_title
+SELECT id FROM emergencies WHERE title = $1 LIMIT 1;

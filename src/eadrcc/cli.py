@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from eadrcc import auth, db, logs
+from eadrcc import auth, db, demo, logs
 from eadrcc.config import ConfigError, Settings, load_settings
 from eadrcc.errors import EadrccError
 from eadrcc.migrate import MigrationError, migrate
@@ -140,7 +140,9 @@ async def _migrate(pool: asyncpg.Pool, _args: argparse.Namespace) -> int:
 async def _seed(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
     async with pool.acquire() as conn:
         await migrate(conn)
-    counts = await seed_reference(pool)
+    counts: dict[str, object] = dict(await seed_reference(pool))
+    if args.demo:
+        counts["demo_emergency"] = await demo.load(pool) or "already loaded"
     print(json.dumps(counts))
     return 0
 

@@ -8,7 +8,7 @@ import signal
 import structlog
 from aiohttp import web
 
-from eadrcc import auth, db
+from eadrcc import auth, db, demo
 from eadrcc.app import create_app
 from eadrcc.appkeys import POOL
 from eadrcc.config import Settings
@@ -41,6 +41,7 @@ async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool) -> None:
 
 async def _load_demo(app: web.Application) -> None:
     counts = await seed_reference(app[POOL])
+    await demo.load(app[POOL])
     async with db.transaction(app[POOL]) as conn:
         issued = await auth.create(conn=conn, role=auth.Role.DUTY_OFFICER, name="demo duty officer")
     log.info("demo_loaded", **counts)

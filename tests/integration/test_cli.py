@@ -109,3 +109,12 @@ def test_bad_configuration_is_named(db_url: str) -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "EADRCC_PORT" in result.stderr
+
+
+def test_seed_demo_loads_an_exercise_once(db_url: str) -> None:
+    first = eadrcc(db_url, "seed", "--demo")
+    assert first.returncode == 0, first.stderr
+    loaded = json.loads(first.stdout)
+    assert loaded["demo_emergency"].startswith("emg_") and loaded["resource_types"] > 50
+    assert json.loads(eadrcc(db_url, "seed", "--demo").stdout)["demo_emergency"] == (
+        "already loaded")

@@ -48,3 +48,8 @@ async def list_all(
 
 async def update(conn: asyncpg.Connection, e: Emergency) -> Emergency:
     return _emergency(await conn.fetchrow(q.update, e.id, e.status, e.severity, e.title))
+
+
+async def find_by_title(conn: asyncpg.Connection, title: str) -> str | None:
+    found: str | None = await conn.fetchval(q.find_by_title, title)
+    return found
