@@ -141,7 +141,7 @@ CREATE TABLE matches (
     offering_country    text NOT NULL,
     resource_type       text NOT NULL,
     quantity            integer NOT NULL CHECK (quantity > 0),
-    score               real NOT NULL,
+    score               double precision NOT NULL,
     score_parts         jsonb NOT NULL DEFAULT '{}',
     status              text NOT NULL CHECK (status IN
                         ('proposed', 'accepted', 'declined', 'superseded', 'in_transit', 'delivered')),

@@ -16,3 +16,28 @@ SELECT (SELECT coalesce(max(seq), 0) FROM events) AS head,
 
 -- name: head
 SELECT coalesce(max(seq), 0) FROM events;
+
+-- name: read_between
+-- The backlog of a websocket: after `since`, up to the hub's position at subscribe.
+SELECT seq, at, kind, emergency_id, actor, data
+FROM events
+WHERE seq > $1 AND seq <= $2 AND ($3::text[] IS NULL OR visibility && $3::text[])
+ORDER BY seq
+LIMIT $4;
+
+-- name: read_all_since
+-- The hub's feed: every event, whoever may see it (it filters per socket).
+SELECT seq, at, kind, emergency_id, visibility, actor, data
+FROM events
+WHERE seq > $1
+ORDER BY seq
+LIMIT $2;
+
+-- name: first_after
+SELECT at FROM events WHERE seq > $1 ORDER BY seq LIMIT 1;
+
+-- name: notification_queue_usage
+SELECT pg_notification_queue_usage();
+
+-- name: notify
+NOTIFY eadrcc_events;

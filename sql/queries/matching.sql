@@ -41,6 +41,8 @@ JOIN requests r ON r.id = n.request_id
 WHERE f.offer_type = $1 AND n.emergency_id = $2
   AND n.status = 'open' AND n.allocated < n.quantity
   AND ($3::text IS NULL OR n.request_id = $3)
+  AND NOT EXISTS (SELECT 1 FROM matches d  -- a declined pairing is never proposed again
+                  WHERE d.need_id = n.id AND d.offer_item_id = $5 AND d.status = 'declined')
 ORDER BY array_position(ARRAY['critical', 'high', 'normal'], n.priority),
          n.needed_by NULLS LAST, n.id
 LIMIT $4
@@ -56,6 +58,8 @@ JOIN offers o ON o.id = i.offer_id
 WHERE f.need_type = $1 AND i.emergency_id = $2
   AND i.status = 'open' AND i.allocated < i.quantity AND i.possible_duplicate_of IS NULL
   AND (o.request_id IS NULL OR o.request_id = $3)
+  AND NOT EXISTS (SELECT 1 FROM matches d
+                  WHERE d.need_id = $5 AND d.offer_item_id = i.id AND d.status = 'declined')
 ORDER BY i.available_from, i.id
 LIMIT $4
 FOR SHARE OF i;

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import web
 
 from eadrcc import db, openapi, ops
-from eadrcc.appkeys import DATABASE_URL, METRICS, POOL, SETTINGS
+from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS
 from eadrcc.config import Settings
 from eadrcc.emergencies import views as emergency_views
+from eadrcc.events import socket as event_socket
 from eadrcc.events import views as event_views
+from eadrcc.events.hub import EventHub
 from eadrcc.matching import views as matching_views
 from eadrcc.metrics import Metrics
 from eadrcc.migrate import MigrationError, migrate, pending
@@ -27,6 +30,7 @@ ROUTE_TABLES: list[Routes] = [
     ops.routes,
     partner_views.routes,
     event_views.routes,
+    event_socket.routes,
     emergency_views.routes,
     request_views.routes,
     offer_views.routes,
@@ -49,7 +53,10 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
         app.router.add_route(route.method, route.path, route.handler)
     app[ops.OPENAPI] = openapi.build(routes)
     app[ops.READINESS_CHECKS] = {}
+    app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(_database(auto_migrate))
+    app.cleanup_ctx.append(_event_hub)
+    app.on_shutdown.append(event_socket.close_all)
     return app
 
 
@@ -73,3 +80,13 @@ def _database(auto_migrate: bool):  # type: ignore[no-untyped-def]
         await app[POOL].close()
 
     return ctx
+
+
+async def _event_hub(app: web.Application) -> AsyncIterator[None]:
+    hub = EventHub(app[POOL], app[DATABASE_URL], poll_seconds=app[SETTINGS].event_poll_seconds)
+    await hub.start()
+    app[HUB] = hub
+    app[ops.READINESS_CHECKS]["event_listener"] = hub.ready
+    app[METRICS].add_gauges("eadrcc_event_hub", "Event hub state and counters", hub.gauges())
+    yield
+    await hub.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -11,12 +12,15 @@ from eadrcc.config import Settings
 
 if TYPE_CHECKING:
     from eadrcc.auth import Principal
+    from eadrcc.events.hub import EventHub
     from eadrcc.metrics import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 DATABASE_URL = web.AppKey("database_url", str)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+HUB: web.AppKey[EventHub] = web.AppKey("hub")
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 
 # Per request
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # A slow poll behind LISTEN/NOTIFY, so a lost notification delays but never loses.
     event_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     signature_window_seconds: int = Field(default=300, ge=1)
+    # Events a socket may have waiting before it is cut off as too slow (code 4008).
+    ws_queue_bound: int = Field(default=2000, ge=10, le=1_000_000)
+    ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

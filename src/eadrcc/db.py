@@ -86,9 +86,9 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
-async def connect(url: str) -> asyncpg.Connection:
+async def connect(url: str, *, name: str = "eadrcc") -> asyncpg.Connection:
     conn: asyncpg.Connection = await asyncpg.connect(
-        url, server_settings={"application_name": "eadrcc"}
+        url, server_settings={"application_name": name}
     )
     await _init_connection(conn)
     return conn

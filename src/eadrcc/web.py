@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from eadrcc import auth
-from eadrcc.appkeys import METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS
+from eadrcc.appkeys import HUB, METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS
 from eadrcc.errors import (
     BadRequest,
     EadrccError,
@@ -169,6 +169,7 @@ def adapter(tp: Any) -> TypeAdapter[Any]:
 
 # ---- middlewares -----------------------------------------------------------------
 
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -186,6 +187,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPException as exc:  # a plain aiohttp exception (e.g. its own 404)
         response = problem_response(_translate(exc))
     elapsed = time.perf_counter() - started
+    if request.method in WRITES and response.status < 400 and HUB in request.app:
+        request.app[HUB].poke()  # committed: wake every instance's event hub
     response.headers["X-Request-ID"] = request_id
     route = route_of(request)
     template = route.path if route else _resource_path(request)

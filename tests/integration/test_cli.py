@@ -117,4 +117,5 @@ def test_seed_demo_loads_an_exercise_once(db_url: str) -> None:
     loaded = json.loads(first.stdout)
     assert loaded["demo_emergency"].startswith("emg_") and loaded["resource_types"] > 50
     assert json.loads(eadrcc(db_url, "seed", "--demo").stdout)["demo_emergency"] == (
-        "already loaded")
+        "already loaded"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -57,3 +57,23 @@ async def read_since(
 async def head(conn: asyncpg.Connection) -> int:
     value: int = await conn.fetchval(q.head)
     return value
+
+
+async def read_between(
+    conn: asyncpg.Connection, *, since: int, until: int, audience: list[str] | None, limit: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.read_between, since, until, audience, limit))
+
+
+async def resumable(
+    conn: asyncpg.Connection, *, since: int, head: int, retention: timedelta
+) -> bool:
+    """Can a client at `since` be brought up to date, or must it resync?
+
+    It can while every event after `since` is within the retention window (and
+    `since` is a position this log has had: not beyond the head).
+    """
+    if since > head:
+        return False
+    first: datetime | None = await conn.fetchval(q.first_after, since)
+    return first is None or first >= datetime.now(UTC) - retention

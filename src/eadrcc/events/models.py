@@ -26,3 +26,9 @@ class EventQuery(BaseModel):
 
     since: int = Field(default=0, ge=0)
     limit: int = Field(default=500, ge=1, le=5000)
+    wait: float = Field(
+        default=0,
+        ge=0,
+        le=60,
+        description="long-poll: with nothing new, wait up to this many seconds",
+    )

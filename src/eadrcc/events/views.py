@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eadrcc.appkeys import POOL
+from eadrcc.appkeys import HUB, POOL
 from eadrcc.events import log
 from eadrcc.events.models import EventPage, EventQuery
 from eadrcc.policy import authorize, event_audience
@@ -21,8 +21,14 @@ async def list_events(request: web.Request) -> web.Response:
     who = principal(request)
     authorize(who, "event.read")
     query = parse_query(request, EventQuery)
+    audience = event_audience(who)
     async with request.app[POOL].acquire() as conn:
-        page = await log.read_since(
-            conn, since=query.since, limit=query.limit, audience=event_audience(who)
-        )
+        page = await log.read_since(conn, since=query.since, limit=query.limit, audience=audience)
+    if not page.events and query.wait > 0:
+        # Nothing yet: sleep until this instance's hub reads past the head (or time is up).
+        await request.app[HUB].wait_past(page.next_since, query.wait)
+        async with request.app[POOL].acquire() as conn:
+            page = await log.read_since(
+                conn, since=page.next_since, limit=query.limit, audience=audience
+            )
     return respond(page)

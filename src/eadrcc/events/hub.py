@@ -1,0 +1,248 @@
+"""Each instance's event hub: follows the log and fans events out to its sockets.
+
+PostgreSQL is the bus. After a request commits, the instance pokes its hub; the
+hub sends one NOTIFY per burst (never inside a state-changing transaction, so
+writers do not queue on NOTIFY's commit-time lock). Every instance LISTENs on a
+dedicated connection with a reconnect loop and, on a notification — or every
+`poll_seconds` as a safety net — reads the events after the last seq it has seen.
+The log's seq order is commit order, so reading "after seq N" never skips one.
+
+Fan-out puts each event on a bounded queue per socket; a socket whose queue is
+full is marked slow and cut off (it resumes with `since`), so no client can slow
+the others, and the writer that committed never waits for any of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eadrcc import db
+from eadrcc.events.log import q
+
+log = structlog.get_logger(__name__)
+CHANNEL = "eadrcc_events"  # the same name as in sql/queries/events.sql
+PAGE = 1000
+LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it apart
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One event as every socket will send it: serialised once, filtered per socket."""
+
+    seq: int
+    emergency_id: str | None
+    kind: str
+    visibility: frozenset[str]
+    text: str
+
+    def visible_to(self, audience: frozenset[str] | None) -> bool:
+        return audience is None or not self.visibility.isdisjoint(audience)
+
+
+def event_message(row: asyncpg.Record | dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "type": "event",
+            "seq": row["seq"],
+            "kind": row["kind"],
+            "emergency_id": row["emergency_id"],
+            "at": row["at"].isoformat(),
+            "data": row["data"],
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+@dataclass(eq=False)
+class Subscriber:
+    audience: frozenset[str] | None
+    bound: int
+    queue: asyncio.Queue[Outgoing] = field(init=False)
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.bound)
+
+    def offer(self, event: Outgoing) -> None:
+        if self.overflowed.is_set() or not event.visible_to(self.audience):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed.set()  # the socket's writer closes it with 4008
+
+
+class EventHub:
+    def __init__(self, pool: asyncpg.Pool, url: str, *, poll_seconds: float) -> None:
+        self._pool, self._url, self._poll = pool, url, poll_seconds
+        self.last_seq = 0
+        self.subscribers: set[Subscriber] = set()
+        self.listening = False
+        self.reading = False
+        self.counters = {
+            "events_read": 0,
+            "notifications_sent": 0,
+            "slow_clients_cut": 0,
+            "listener_reconnects": 0,
+        }
+        self._wake = asyncio.Event()
+        self._first_listen = asyncio.Event()
+        self._notify_wanted = asyncio.Event()
+        self._advanced = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        async with self._pool.acquire() as conn:
+            self.last_seq = await conn.fetchval(q.head)
+        self.reading = True
+        self._tasks = [
+            asyncio.create_task(self._read_loop(), name="hub-reader"),
+            asyncio.create_task(self._listen_loop(), name="hub-listener"),
+        ]
+        # Start ready: give the listener a moment to connect (it keeps trying after).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_listen.wait(), 5)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- writers' side -------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Something committed here: tell every instance (one NOTIFY per burst)."""
+        self._notify_wanted.set()
+        self._wake.set()
+
+    # -- readers' side -------------------------------------------------------------
+
+    def subscribe(self, audience: list[str] | None, bound: int) -> tuple[Subscriber, int]:
+        """A queue of every later event the audience may see, and the seq it starts after.
+
+        No await between reading last_seq and joining: the socket's backlog up to
+        that seq plus the queue after it is the whole stream, with no seam.
+        """
+        sub = Subscriber(frozenset(audience) if audience is not None else None, bound)
+        self.subscribers.add(sub)
+        return sub, self.last_seq
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    async def wait_past(self, seq: int, timeout: float) -> None:
+        """Return once the hub has read beyond `seq`, or after `timeout` seconds."""
+        async with self._advanced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._advanced.wait_for(lambda: self.last_seq > seq), timeout
+                )
+
+    def ready(self) -> str:
+        if not self.reading:
+            return "failed: event reader cannot read the log"
+        return "ok" if self.listening else "degraded: not listening, polling only"
+
+    # -- loops ---------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            self._wake.clear()
+            try:
+                await self._read_new()
+                self.reading, backoff = True, 0.1
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.reading = False
+                log.warning("hub_read_failed", error=type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                self._wake.set()
+
+    async def _read_new(self) -> None:
+        while True:
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(q.read_all_since, self.last_seq, PAGE)
+            for row in rows:
+                event = Outgoing(
+                    row["seq"],
+                    row["emergency_id"],
+                    row["kind"],
+                    frozenset(row["visibility"]),
+                    event_message(row),
+                )
+                for sub in list(self.subscribers):
+                    sub.offer(event)
+            if rows:
+                self.last_seq = rows[-1]["seq"]
+                self.counters["events_read"] += len(rows)
+                async with self._advanced:
+                    self._advanced.notify_all()
+            if len(rows) < PAGE:
+                return
+
+    async def _listen_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            lost = asyncio.Event()
+            try:
+                conn = await db.connect(self._url, name=LISTENER_NAME)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("hub_listen_connect_failed", error=type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            try:
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await conn.add_listener(CHANNEL, lambda *_args: self._wake.set())
+                self.listening, backoff = True, 0.1
+                self._first_listen.set()
+                self._wake.set()  # catch up on anything missed while not listening
+                await self._notify_until_lost(conn, lost)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("hub_listener_lost", error=type(exc).__name__)
+            finally:
+                self.listening = False
+                self.counters["listener_reconnects"] += 1
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)
+
+    async def _notify_until_lost(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            wanted = asyncio.ensure_future(self._notify_wanted.wait())
+            gone = asyncio.ensure_future(lost.wait())
+            done, pending = await asyncio.wait(
+                {wanted, gone}, timeout=10, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            if lost.is_set():
+                return
+            if wanted in done:
+                self._notify_wanted.clear()
+                await conn.execute(q.notify)
+                self.counters["notifications_sent"] += 1
+            else:
+                await conn.fetchval("SELECT 1")  # a quiet line: prove it is alive
+
+    def gauges(self) -> Callable[[], dict[str, float]]:
+        return lambda: {
+            "subscribers": len(self.subscribers),
+            "last_seq": self.last_seq,
+            "listening": float(self.listening),
+            **self.counters,
+        }

@@ -1,0 +1,174 @@
+"""GET /ws: the event stream over a websocket (protocol in CONTRACT.md).
+
+hello {token, since?} → welcome {head} → the backlog after `since` read from the
+log up to the hub position taken at subscribe, then live events from the hub's
+queue: one ordered stream, no gap, no repeat. A `since` the log can no longer
+serve gets {"type": "resync"} (then live events), never silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from eadrcc import auth
+from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS
+from eadrcc.errors import EadrccError
+from eadrcc.events import log as events
+from eadrcc.events.hub import Subscriber, event_message
+from eadrcc.policy import event_audience
+from eadrcc.web import Routes
+
+log = structlog.get_logger(__name__)
+routes = Routes("events")
+
+# Close codes (4000-4999 are the application's own).
+BAD_HELLO, UNAUTHORIZED, TOO_SLOW = 4000, 4001, 4008
+BACKLOG_PAGE = 500
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+@routes.get(
+    "/ws",
+    summary="Websocket event stream: hello → welcome → events (CONTRACT.md)",
+    auth=False,
+    in_spec=True,
+)
+async def websocket(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    # No permessage-deflate: a zlib context per socket costs far more memory than
+    # small JSON events save, and thousands of consoles stay connected all shift.
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_seconds, max_msg_size=64 * 1024, compress=False
+    )
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    try:
+        who, since = await _hello(request, ws)
+    except Refused as refused:
+        await ws.close(code=refused.code, message=refused.reason.encode())
+        return ws
+    hub = request.app[HUB]
+    audience = event_audience(who)
+    sub, head = hub.subscribe(audience, settings.ws_queue_bound)
+    log.info("socket_open", who=who.actor, since=since, head=head)
+    try:
+        await ws.send_json({"type": "welcome", "head": head})
+        if since is not None:
+            await _backlog(request, ws, since, head, audience)
+        await _live(ws, sub)
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.unsubscribe(sub)
+    return ws
+
+
+async def _hello(
+    request: web.Request, ws: web.WebSocketResponse
+) -> tuple[auth.Principal, int | None]:
+    timeout = request.app[SETTINGS].ws_hello_timeout_seconds
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        raise Refused(BAD_HELLO, "no hello in time") from None
+    if msg.type != WSMsgType.TEXT:
+        raise Refused(BAD_HELLO, "expected a hello message")
+    try:
+        hello: Any = json.loads(msg.data)
+    except json.JSONDecodeError:
+        raise Refused(BAD_HELLO, "hello is not JSON") from None
+    if not isinstance(hello, dict) or hello.get("type") != "hello":
+        raise Refused(BAD_HELLO, 'first message must be {"type": "hello", ...}')
+    since = hello.get("since")
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        raise Refused(BAD_HELLO, "since must be a non-negative integer")
+    token = hello.get("token")
+    if not isinstance(token, str) or not token:
+        raise Refused(UNAUTHORIZED, "hello needs a token")
+    try:
+        async with request.app[POOL].acquire() as conn:
+            return await auth.principal_for(conn=conn, token=token), since
+    except EadrccError:
+        raise Refused(UNAUTHORIZED, "unknown or revoked token") from None
+
+
+async def _backlog(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    since: int,
+    head: int,
+    audience: list[str] | None,
+) -> None:
+    retention = timedelta(days=request.app[SETTINGS].event_retention_days)
+    async with request.app[POOL].acquire() as conn:
+        if not await events.resumable(conn, since=since, head=head, retention=retention):
+            await ws.send_json({"type": "resync", "head": head})
+            return
+    position = since
+    while position < head:
+        async with request.app[POOL].acquire() as conn:
+            rows = await events.read_between(
+                conn, since=position, until=head, audience=audience, limit=BACKLOG_PAGE
+            )
+        for row in rows:
+            await ws.send_str(event_message(row))
+        if len(rows) < BACKLOG_PAGE:
+            return
+        position = rows[-1]["seq"]
+
+
+async def _live(ws: web.WebSocketResponse, sub: Subscriber) -> None:
+    """Send queued events until the client leaves, or falls too far behind."""
+    reader = asyncio.ensure_future(_drain_incoming(ws))
+    slow = asyncio.ensure_future(sub.overflowed.wait())
+    try:
+        while not ws.closed:
+            getter = asyncio.ensure_future(sub.queue.get())
+            done, _ = await asyncio.wait(
+                {getter, reader, slow}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+            if slow in done:
+                await ws.close(code=TOO_SLOW, message=b"too far behind; resume with since")
+                return
+            if reader in done:
+                return
+            await ws.send_str(getter.result().text)
+    finally:
+        for task in (reader, slow):
+            task.cancel()
+
+
+async def _drain_incoming(ws: web.WebSocketResponse) -> None:
+    """Clients only say hello; anything else is read and dropped until they close."""
+    async for _msg in ws:
+        pass
+
+
+async def close_all(app: web.Application) -> None:
+    """On shutdown: let queued events go out briefly, then close with GOING_AWAY."""
+    tracked = app[SOCKETS]
+    sockets = list(tracked)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2):
+            while any(not ws.closed for ws in sockets) and _queued(app):
+                await asyncio.sleep(0.05)
+    for ws in sockets:
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+def _queued(app: web.Application) -> bool:
+    return any(not sub.queue.empty() for sub in app[HUB].subscribers)
