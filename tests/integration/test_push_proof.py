@@ -161,7 +161,8 @@ async def _follow(
                         raw = await asyncio.wait_for(ws.recv(), 15 if finishing else 0.5)
                     except TimeoutError:
                         if finishing:
-                            raise AssertionError(f"stuck at {position}; waiting for {final}") from None
+                            stuck = f"stuck at {position}; waiting for {final}"
+                            raise AssertionError(stuck) from None
                         continue
                     message: dict[str, Any] = json.loads(raw)
                     assert message["type"] == "event", message
