@@ -1,10 +1,11 @@
-"""The `eadrcc` command: serve, migrate, seed, token, partners."""
+"""The `eadrcc` command: serve, migrate, seed, token, tail, partners."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -85,6 +86,22 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("token_id")
     rotate.set_defaults(run=_sync(_token_rotate))
 
+    tail = sub.add_parser("tail", help="follow the event stream (resumes by itself)")
+    tail.add_argument("--url", default=None, help="the hub (default $EADRCC_URL or local)")
+    tail.add_argument("--since", type=int, help="start after this seq (default: live only)")
+    tail.add_argument("--emergency", help="only this emergency's events")
+    tail.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        help="only kinds starting with this (repeatable), e.g. match.",
+    )
+    tail.add_argument("--json", action="store_true", help="JSON lines instead of one-liners")
+    tail.add_argument(
+        "--token-file", type=Path, help="read the token from this file (default $EADRCC_TOKEN)"
+    )
+    tail.set_defaults(run=_tail)
+
     partners = sub.add_parser("partners", help="export or import the partner registry")
     pa = partners.add_subparsers(required=True, metavar="ACTION")
     export = pa.add_parser("export", help="write the registry as JSON or CSV")
@@ -128,6 +145,30 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     serve(settings, demo=args.demo, auto_migrate=not args.no_migrate)
     return 0
+
+
+def _tail(settings: Settings, args: argparse.Namespace) -> int:
+    from eadrcc.tail import Tail
+
+    # The token never goes on the command line, where `ps` and shell history would show it.
+    token = (
+        args.token_file.read_text().strip()
+        if args.token_file
+        else os.environ.get("EADRCC_TOKEN", "")
+    )
+    if not token:
+        print("eadrcc tail: set EADRCC_TOKEN or pass --token-file", file=sys.stderr)
+        return 2
+    url = args.url or os.environ.get("EADRCC_URL") or f"http://{settings.host}:{settings.port}"
+    tail = Tail(
+        url=url,
+        token=token,
+        since=args.since,
+        emergency=args.emergency,
+        kinds=tuple(args.kind),
+        as_json=args.json,
+    )
+    return asyncio.run(tail.run())
 
 
 async def _migrate(pool: asyncpg.Pool, _args: argparse.Namespace) -> int:

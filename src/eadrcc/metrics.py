@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -26,6 +26,12 @@ class Metrics:
             "Time to answer an HTTP request",
             ["method", "route", "status"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+        self.notification_queue = Gauge(
+            "eadrcc_pg_notification_queue_usage",
+            "pg_notification_queue_usage(): share of PostgreSQL's NOTIFY queue in use",
             registry=self.registry,
         )
 

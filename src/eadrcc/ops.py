@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from eadrcc.appkeys import METRICS, POOL
+from eadrcc.events.log import q as events_q
 from eadrcc.web import Routes, respond
 
 routes = Routes("ops")
@@ -56,7 +58,11 @@ async def _database_ok(app: web.Application) -> str:
 
 @routes.get("/metrics", summary="Prometheus metrics (text format)", auth=False)
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
+    metrics = request.app[METRICS]
+    with contextlib.suppress(Exception):  # metrics must answer even with the database down
+        async with asyncio.timeout(1), request.app[POOL].acquire() as conn:
+            metrics.notification_queue.set(await conn.fetchval(events_q.notification_queue_usage))
+    body = metrics.render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import asyncpg
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -23,6 +24,7 @@ from eadrcc.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    Unavailable,
     UnsupportedMediaType,
 )
 
@@ -169,6 +171,14 @@ def adapter(tp: Any) -> TypeAdapter[Any]:
 
 # ---- middlewares -----------------------------------------------------------------
 
+# A restarting or unreachable database: the client may retry; it is not our bug.
+DATABASE_DOWN = (
+    OSError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -215,6 +225,11 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return problem_response(err)
     except web.HTTPException:
         raise
+    except DATABASE_DOWN as exc:
+        log.warning("database_unavailable", error=type(exc).__name__)
+        return problem_response(
+            Unavailable("the database is unreachable; retry shortly", headers={"Retry-After": "2"})
+        )
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
         return problem_response(EadrccError("an unexpected error occurred; it has been logged"))
