@@ -9,6 +9,8 @@ import structlog
 from aiohttp import web
 
 from eadrcc import db, openapi, ops
+from eadrcc.alerts import views as alert_views
+from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS
 from eadrcc.config import Settings
 from eadrcc.emergencies import views as emergency_views
@@ -36,6 +38,7 @@ ROUTE_TABLES: list[Routes] = [
     offer_views.routes,
     matching_views.routes,
     sitrep_views.routes,
+    alert_views.routes,
 ]
 
 
@@ -54,6 +57,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app[ops.OPENAPI] = openapi.build(routes)
     app[ops.READINESS_CHECKS] = {}
     app[SOCKETS] = weakref.WeakSet()
+    app[alert_views.LIMITER] = RateLimiter(settings.alert_rate_per_minute, settings.alert_burst)
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
     app.on_shutdown.append(event_socket.close_all)

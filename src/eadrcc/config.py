@@ -31,10 +31,21 @@ class Settings(BaseSettings):
     # A slow poll behind LISTEN/NOTIFY, so a lost notification delays but never loses.
     event_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     signature_window_seconds: int = Field(default=300, ge=1)
+    # Alerts an integration may post per minute (per instance), and the burst above it.
+    alert_rate_per_minute: float = Field(default=600, gt=0)
+    alert_burst: float = Field(default=60, ge=1)
     # Events a socket may have waiting before it is cut off as too slow (code 4008).
     ws_queue_bound: int = Field(default=2000, ge=10, le=1_000_000)
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Alert feeds, polled by one instance at a time; unset = off (closed networks).
+    gdacs_url: str | None = None
+    usgs_url: str | None = None
+    # At least 5 s in production; the lower bound lets tests poll fast.
+    feed_interval_seconds: float = Field(default=300.0, ge=0.05, le=86_400)
+    feed_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    feed_max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    feed_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +70,15 @@ class Settings(BaseSettings):
     def _format(cls, value: str) -> str:
         if value not in {"json", "console"}:
             raise ValueError("must be json or console")
+        return value
+
+    @field_validator("gdacs_url", "usgs_url")
+    @classmethod
+    def _feed_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
 

@@ -24,22 +24,33 @@ TRANSITIONS = {"watch": {"active", "closed"}, "active": {"closed"}, "closed": se
 async def create(*, pool: asyncpg.Pool, who: Principal, body: EmergencyCreate) -> Emergency:
     authorize(who, "emergency.create", body.countries)
     async with transaction(pool) as conn:
-        await _check_countries(conn, body.countries)
-        emergency = await store.insert(
-            conn,
-            id=new_id("emg"),
-            actor=who.actor,
-            title=body.title,
-            hazard=body.hazard,
-            countries=body.countries,
-            lat=body.location.lat,
-            lon=body.location.lon,
-            severity=body.severity,
-            status=body.status,
-            exercise=body.exercise,
-        )
-        await emit(conn, emergency, "emergency.created", who.actor)
-    log.info("emergency_created", emergency_id=emergency.id, countries=body.countries)
+        return await open_in(conn, body=body, actor=who.actor)
+
+
+async def open_in(conn: asyncpg.Connection, *, body: EmergencyCreate, actor: str) -> Emergency:
+    """Open an emergency inside the caller's transaction (an RFA, or an alert's watch)."""
+    await _check_countries(conn, body.countries)
+    emergency = await store.insert(
+        conn,
+        id=new_id("emg"),
+        actor=actor,
+        title=body.title,
+        hazard=body.hazard,
+        countries=body.countries,
+        lat=body.location.lat,
+        lon=body.location.lon,
+        severity=body.severity,
+        status=body.status,
+        exercise=body.exercise,
+    )
+    await emit(conn, emergency, "emergency.created", actor)
+    log.info(
+        "emergency_created",
+        emergency_id=emergency.id,
+        countries=body.countries,
+        status=body.status,
+        exercise=body.exercise,
+    )
     return emergency
 
 

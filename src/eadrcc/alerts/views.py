@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from eadrcc.alerts import cap, service, signature, store
+from eadrcc.alerts.models import Alert, AlertIn, AlertQuery
+from eadrcc.alerts.ratelimit import RateLimiter
+from eadrcc.appkeys import POOL, SETTINGS
+from eadrcc.auth import Role
+from eadrcc.errors import BadRequest, Invalid, NotFound, UnsupportedMediaType
+from eadrcc.policy import authorize
+from eadrcc.web import Routes, invalid_from, parse_query, principal, read_body, respond
+
+routes = Routes("alerts")
+LIMITER = web.AppKey("alert_limiter", RateLimiter)
+XML_TYPES = {"application/cap+xml", "application/xml", "text/xml"}
+
+
+class AlertGroup(BaseModel):
+    id: str
+    hazard: str
+    emergency_id: str | None
+    external_ids: dict[str, str]
+    alerts: list[Alert]
+
+
+@routes.post(
+    "/api/v1/alerts",
+    summary="Receive a CAP 1.2/1.1 alert (XML) or an alert in JSON",
+    body=AlertIn,
+    response=Alert,
+    status=201,
+    media_types=("application/cap+xml", "application/xml", "application/json"),
+    extra_responses={
+        200: "Already received (same sender, identifier, sent)",
+        415: "Not XML or JSON",
+        429: "Rate limited (Retry-After)",
+    },
+)
+async def receive_alert(request: web.Request) -> web.Response:
+    who = principal(request)
+    authorize(who, "alert.create")
+    settings = request.app[SETTINGS]
+    request.app[LIMITER].take(who.token_id)
+    raw = await read_body(request)
+    if who.role is Role.INTEGRATION:
+        sig = request.headers.get("X-EADRCC-Signature")
+        signature.verify(
+            secrets=who.secrets,
+            timestamp=request.headers.get("X-EADRCC-Timestamp"),
+            signature=sig,
+            body=raw,
+            window_seconds=settings.signature_window_seconds,
+        )
+        await service.check_replay(
+            pool=request.app[POOL],
+            token_id=who.token_id,
+            signature=sig or "",
+            window_seconds=settings.signature_window_seconds,
+        )
+    alert, text = _parse(request.content_type, raw)
+    stored, created = await service.ingest(
+        pool=request.app[POOL], alert=alert, actor=who.actor, raw=text
+    )
+    return respond(
+        stored, status=201 if created else 200, headers={"Location": f"/api/v1/alerts/{stored.id}"}
+    )
+
+
+def _parse(content_type: str, raw: bytes) -> tuple[AlertIn, str]:
+    if content_type in XML_TYPES:
+        try:
+            return cap.parse(raw), raw.decode("utf-8", errors="replace")
+        except cap.Unsafe as exc:
+            raise BadRequest(str(exc)) from None
+        except cap.Problems as exc:
+            raise Invalid("the CAP message is not valid", errors=exc.problems) from None
+    if content_type == "application/json":
+        try:
+            data: Any = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"malformed JSON: {exc}") from None
+        try:
+            return AlertIn.model_validate(data), raw.decode()
+        except ValidationError as exc:
+            raise invalid_from(exc) from None
+    raise UnsupportedMediaType("send application/cap+xml, application/xml or application/json")
+
+
+@routes.get(
+    "/api/v1/alerts",
+    summary="Alerts, newest first, filterable",
+    query=AlertQuery,
+    response=list[Alert],
+)
+async def list_alerts(request: web.Request) -> web.Response:
+    authorize(principal(request), "alert.read")
+    query = parse_query(request, AlertQuery)
+    async with request.app[POOL].acquire() as conn:
+        return respond(await store.list_alerts(conn, query))
+
+
+@routes.get("/api/v1/alerts/{id}", summary="One alert", response=Alert)
+async def get_alert(request: web.Request) -> web.Response:
+    authorize(principal(request), "alert.read")
+    async with request.app[POOL].acquire() as conn:
+        found = await store.get(conn, request.match_info["id"])
+    if found is None:
+        raise NotFound(f"no alert {request.match_info['id']!r}")
+    return respond(found)
+
+
+@routes.post("/api/v1/alerts/{id}/acknowledge", summary="Acknowledge an alert", response=Alert)
+async def acknowledge_alert(request: web.Request) -> web.Response:
+    who = principal(request)
+    authorize(who, "alert.triage")
+    return respond(
+        await service.acknowledge(
+            pool=request.app[POOL], alert_id=request.match_info["id"], actor=who.actor
+        )
+    )
+
+
+@routes.get(
+    "/api/v1/alert-groups/{id}",
+    summary="One real-world event and all its alerts",
+    response=AlertGroup,
+)
+async def get_group(request: web.Request) -> web.Response:
+    authorize(principal(request), "alert.read")
+    async with request.app[POOL].acquire() as conn:
+        group = await store.group(conn, request.match_info["id"])
+        if group is None:
+            raise NotFound(f"no alert group {request.match_info['id']!r}")
+        members = await store.list_alerts(conn, AlertQuery(group_id=group["id"], limit=1000))
+    return respond(
+        AlertGroup(
+            id=group["id"],
+            hazard=group["hazard"],
+            emergency_id=group["emergency_id"],
+            external_ids=group["external_ids"],
+            alerts=members,
+        )
+    )
