@@ -16,7 +16,8 @@ ORDER BY received_at;
 
 -- name: candidate_groups
 SELECT * FROM alert_groups
-WHERE (hazard = $1 AND last_sent > $2 - interval '1 day' AND first_sent < $2 + interval '1 day')
+WHERE (hazard = $1 AND last_sent > $2::timestamptz - interval '1 day'
+       AND first_sent < $2::timestamptz + interval '1 day')
    OR external_ids @> ANY($3::jsonb[])
 ORDER BY last_sent DESC
 LIMIT 50;

@@ -64,7 +64,7 @@ async def load(pool: asyncpg.Pool) -> str | None:
                 "needs": [
                     _need("usar.heavy", 4, "critical", soon, 37.58, 36.93, "Kahramanmaraş"),
                     _need("usar.medium", 6, "critical", soon, 36.20, 36.16, "Antakya"),
-                    _need("medical.emt.type2", 3, "high", soon, 37.76, 38.28, "Adıyaman"),  # noqa: RUF001 (Turkish dotless i)
+                    _need("medical.emt.type2", 3, "high", soon, 37.76, 38.28, "Adıyaman"),
                     _need(
                         "shelter.tent.winterised", 2000, "high", None, 37.58, 36.93, "Kahramanmaraş"
                     ),

@@ -1,5 +1,4 @@
 # Turkish place names (Adıyaman, Pazarcık) use the dotless ı on purpose.
-# ruff: noqa: RUF001, RUF002, RUF003
 """End to end: the February 2023 Kahramanmaraş earthquakes, played through the HTTP API.
 
 On 6 February 2023 at 04:17 local time a Mw 7.8 earthquake struck near Pazarcık
