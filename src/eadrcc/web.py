@@ -179,6 +179,15 @@ DATABASE_DOWN = (
     asyncpg.AdminShutdownError,
     asyncpg.InterfaceError,
 )
+# Every answer: no sniffing, no framing, no referrer leaks, and API data never cached
+# by intermediaries (views that may be cached, like static files, set their own).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -200,6 +209,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     if request.method in WRITES and response.status < 400 and HUB in request.app:
         request.app[HUB].poke()  # committed: wake every instance's event hub
     response.headers["X-Request-ID"] = request_id
+    if not response.prepared:  # a websocket has sent its headers already
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
     route = route_of(request)
     template = route.path if route else _resource_path(request)
     request.app[METRICS].observe(request.method, template, response.status, elapsed)

@@ -132,3 +132,12 @@ async def test_openapi_lists_every_route(client: TestClient) -> None:  # type: i
             continue
         assert route.method.lower() in spec["paths"][path], f"{route.method} {path} missing"
     json.dumps(spec)  # serialisable
+
+
+async def test_security_headers_on_every_answer(client: TestClient) -> None:  # type: ignore[type-arg]
+    for path in ("/healthz", "/api/v1/partners", "/api/v1/nothing"):
+        resp = await client.get(path)
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
