@@ -94,11 +94,35 @@ async def connect(url: str, *, name: str = "eadrcc") -> asyncpg.Connection:
     return conn
 
 
+Hook = Callable[[asyncpg.Connection], Awaitable[None]]
+# Per open transaction: work to do just before it commits, and state for that work.
+_BEFORE_COMMIT: dict[asyncpg.Connection, tuple[list[Hook], dict[str, Any]]] = {}
+
+
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """One connection, one transaction: committed when the block ends cleanly."""
+    """One connection, one transaction: committed when the block ends cleanly,
+    after the hooks registered with `before_commit` have run."""
     async with pool.acquire() as conn, conn.transaction():
-        yield conn
+        hooks: list[Hook] = []
+        _BEFORE_COMMIT[conn] = (hooks, {})
+        try:
+            yield conn
+            for hook in hooks:
+                await hook(conn)
+        finally:
+            del _BEFORE_COMMIT[conn]
+
+
+def before_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
+    """Run `hook` once, just before this transaction commits; returns state the
+    hook's owner may keep for this transaction."""
+    if conn not in _BEFORE_COMMIT:
+        raise RuntimeError("before_commit needs a transaction opened by db.transaction")
+    hooks, state = _BEFORE_COMMIT[conn]
+    if hook not in hooks:
+        hooks.append(hook)
+    return state
 
 
 T = TypeVar("T")

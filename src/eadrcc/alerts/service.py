@@ -62,7 +62,7 @@ async def _ingest(pool: asyncpg.Pool, alert: AlertIn, actor: str, raw: str) -> t
         )
         if alert.msg_type == "Cancel" and emergency_id:
             await _dismiss_watch(conn, emergency_id, actor)
-        await events.append(
+        events.record(
             conn,
             kind="alert.received",
             actor=actor,
@@ -155,7 +155,7 @@ async def acknowledge(*, pool: asyncpg.Pool, alert_id: str, actor: str) -> Alert
             if current is None:
                 raise NotFound(f"no alert {alert_id!r}")
             return current  # already acknowledged: acknowledging again changes nothing
-        await events.append(
+        events.record(
             conn,
             kind="alert.acknowledged",
             actor=actor,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import asyncpg
 
+from eadrcc import db
 from eadrcc.db import queries
 from eadrcc.events.models import EventPage
 
@@ -38,6 +40,32 @@ async def append(
         raise RuntimeError("events.append must run inside the state change's transaction")
     row = await conn.fetchrow(q.append, kind, emergency_id, list(visibility), actor, data)
     return Appended(row["seq"], row["at"])
+
+
+def record(
+    conn: asyncpg.Connection,
+    *,
+    kind: str,
+    actor: str,
+    data: dict[str, Any],
+    emergency_id: str | None = None,
+    visibility: Sequence[str] = EVERYONE,
+) -> None:
+    """Queue an event; all queued events are appended in one go just before commit.
+
+    Prefer this to `append`: the event-order lock is then held only for that last
+    statement and the commit, not while the rest of the transaction works.
+    """
+    queued: list[tuple[Any, ...]] = db.before_commit(conn, _flush).setdefault("events", [])
+    text = json.dumps(data, separators=(",", ":"), default=str)
+    queued.append((kind, emergency_id, ",".join(visibility), actor, text))
+
+
+async def _flush(conn: asyncpg.Connection) -> None:
+    queued = db.before_commit(conn, _flush).get("events", [])
+    if queued:
+        columns = list(zip(*queued, strict=True))
+        await conn.execute(q.append_many, *(list(c) for c in columns))
 
 
 async def read_since(

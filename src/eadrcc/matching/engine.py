@@ -110,7 +110,7 @@ async def settle(
 
 async def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor: str) -> None:
     for m in matches:
-        await events.append(
+        events.record(
             conn,
             kind=kind,
             actor=actor,

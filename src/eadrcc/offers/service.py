@@ -126,7 +126,7 @@ async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Off
 async def emit(
     conn: asyncpg.Connection, offer: Offer, emergency: Emergency, kind: str, actor: str
 ) -> None:
-    await events.append(
+    events.record(
         conn,
         kind=kind,
         actor=actor,

@@ -85,7 +85,7 @@ async def _create(
         rows = [_need_row(n, request_id, emergency_id) for n in body.needs]
         await store.insert_needs(conn, rows, who.actor)
         request = await _get(conn, request_id)
-        await events.append(
+        events.record(
             conn,
             kind="request.created",
             actor=who.actor,
@@ -168,7 +168,7 @@ async def _amend(
         reason = "need cancelled" if fields["status"] == "cancelled" else "need amended"
         await engine.settle(conn, need_ids=[need_id], actor=who.actor, reason=reason)
         picture = (await store.pictures(conn, need_ids=[need_id]))[0]
-        await events.append(
+        events.record(
             conn,
             kind="need.updated",
             actor=who.actor,
