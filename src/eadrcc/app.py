@@ -10,9 +10,11 @@ from aiohttp import web
 
 from eadrcc import db, openapi, ops
 from eadrcc.alerts import views as alert_views
+from eadrcc.alerts.poller import feed_pollers
 from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS
 from eadrcc.config import Settings
+from eadrcc.edxl import views as edxl_views
 from eadrcc.emergencies import views as emergency_views
 from eadrcc.events import socket as event_socket
 from eadrcc.events import views as event_views
@@ -39,6 +41,7 @@ ROUTE_TABLES: list[Routes] = [
     matching_views.routes,
     sitrep_views.routes,
     alert_views.routes,
+    edxl_views.routes,
 ]
 
 
@@ -60,6 +63,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app[alert_views.LIMITER] = RateLimiter(settings.alert_rate_per_minute, settings.alert_burst)
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
+    app.cleanup_ctx.append(feed_pollers)  # after the hub: pollers poke it
     app.on_shutdown.append(event_socket.close_all)
     return app
 

@@ -258,6 +258,7 @@ def test_an_entity_bomb_is_refused_at_once() -> None:
     [
         b"",
         b"not xml",
+        b'<?xml version="1.0" encoding="no-such"?><a/>',
         b"<alert/>",
         b"<a:alert xmlns:a='urn:other'/>",
         b"\xff\xfe<x>",

@@ -63,7 +63,7 @@ def _safe_root(raw: bytes) -> Element:
         root: Element = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise Unsafe(f"refused: {type(exc).__name__} (no DTDs or entities allowed)") from None
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise Unsafe(f"not well-formed XML: {exc}") from None
     return root
 
