@@ -178,6 +178,8 @@ DATABASE_DOWN = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.InterfaceError,
+    # asyncpg's own state error when a connection dies under a running statement
+    asyncpg.InternalClientError,
 )
 # Every answer: no sniffing, no framing, no referrer leaks, and API data never cached
 # by intermediaries (views that may be cached, like static files, set their own).

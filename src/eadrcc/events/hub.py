@@ -166,7 +166,7 @@ class EventHub:
             try:
                 await self._read_new()
                 self.reading, backoff = True, 0.1
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # whatever the database did, keep following the log
                 self.reading = False
                 log.warning("hub_read_failed", error=type(exc).__name__)
                 await asyncio.sleep(backoff)
@@ -201,7 +201,7 @@ class EventHub:
             lost = asyncio.Event()
             try:
                 conn = await db.connect(self._url, name=LISTENER_NAME)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # keep trying: delivery falls back to polling meanwhile
                 log.warning("hub_listen_connect_failed", error=type(exc).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -213,7 +213,7 @@ class EventHub:
                 self._first_listen.set()
                 self._wake.set()  # catch up on anything missed while not listening
                 await self._notify_until_lost(conn, lost)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
                 log.warning("hub_listener_lost", error=type(exc).__name__)
             finally:
                 self.listening = False

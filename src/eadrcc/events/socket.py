@@ -67,7 +67,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "welcome", "head": head})
         if since is not None:
             await _backlog(request, ws, since, head, audience)
-        await _live(ws, sub)
+        await _live(ws, sub, hub.counters)
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
@@ -129,7 +129,7 @@ async def _backlog(
         position = rows[-1]["seq"]
 
 
-async def _live(ws: web.WebSocketResponse, sub: Subscriber) -> None:
+async def _live(ws: web.WebSocketResponse, sub: Subscriber, counters: dict[str, int]) -> None:
     """Send queued events until the client leaves, or falls too far behind."""
     reader = asyncio.ensure_future(_drain_incoming(ws))
     slow = asyncio.ensure_future(sub.overflowed.wait())
@@ -142,6 +142,7 @@ async def _live(ws: web.WebSocketResponse, sub: Subscriber) -> None:
             if getter not in done:
                 getter.cancel()
             if slow in done:
+                counters["slow_clients_cut"] += 1
                 await ws.close(code=TOO_SLOW, message=b"too far behind; resume with since")
                 return
             if reader in done:
