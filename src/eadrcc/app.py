@@ -14,6 +14,7 @@ from eadrcc.alerts.poller import feed_pollers
 from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS
 from eadrcc.config import Settings
+from eadrcc.console import views as console_views
 from eadrcc.edxl import views as edxl_views
 from eadrcc.emergencies import views as emergency_views
 from eadrcc.events import socket as event_socket
@@ -41,6 +42,7 @@ ROUTE_TABLES: list[Routes] = [
     matching_views.routes,
     sitrep_views.routes,
     alert_views.routes,
+    console_views.routes,
     edxl_views.routes,
 ]
 

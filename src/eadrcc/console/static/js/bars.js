@@ -1,0 +1,41 @@
+// A need's fill bar: delivered | in transit | accepted | proposed, against a marker
+// at the requested quantity; the scale grows past it when offers over-cover.
+import { h, setAttr } from './dom.js';
+import { num } from './format.js';
+
+const SEGMENTS = ['delivered', 'transit', 'accepted', 'proposed'];
+
+export function bar() {
+  return h('div', { class: 'bar', role: 'img' },
+    SEGMENTS.map((name) => h('span', { class: `seg seg-${name}` })),
+    h('span', { class: 'req-marker' }));
+}
+
+export function updateBar(el, p) {
+  const waiting = Math.max(p.accepted - p.in_transit - p.delivered, 0);
+  const parts = [p.delivered, p.in_transit, waiting, p.proposed];
+  const scale = Math.max(p.requested, p.accepted + p.proposed, 1);
+  const segments = el.children;
+  parts.forEach((value, i) => width(segments[i], (100 * value) / scale));
+  segments[4].style.left = `${Math.min(100, (100 * p.requested) / scale)}%`;
+  setAttr(el, 'aria-label', describe(p));
+  setAttr(el, 'title', describe(p));
+}
+
+function width(el, pct) {
+  const value = `${pct.toFixed(2)}%`;
+  if (el.style.width !== value) el.style.width = value; // CSSOM: allowed by the CSP
+}
+
+export function describe(p) {
+  return `requested ${num(p.requested)}, proposed ${num(p.proposed)}, accepted ${num(p.accepted)}, `
+    + `in transit ${num(p.in_transit)}, delivered ${num(p.delivered)}`;
+}
+
+/** The key under the bars. */
+export function legend() {
+  return h('p', { class: 'legend' },
+    [['delivered', 'delivered'], ['transit', 'in transit'], ['accepted', 'accepted'], ['proposed', 'proposed']]
+      .map(([cls, text]) => h('span', { class: 'legend-item' }, h('span', { class: `swatch seg-${cls}` }), text)),
+    h('span', { class: 'legend-item' }, h('span', { class: 'swatch swatch-marker' }), 'requested'));
+}

@@ -1,0 +1,38 @@
+// Hash routes → view modules, and the navigation each role gets.
+import { can, isPoc, isStaff } from './session.js';
+import * as alerts from './views/alerts.js';
+import * as board from './views/board.js';
+import * as emergency from './views/emergency.js';
+import * as myOffers from './views/my-offers.js';
+import * as offerForm from './views/offer-form.js';
+import * as partners from './views/partners.js';
+import * as rfaForm from './views/rfa-form.js';
+import * as sitrep from './views/sitrep.js';
+
+const ROUTES = [
+  [/^#\/e\/([^/]+)\/sitrep$/, sitrep, 'board'],
+  [/^#\/e\/([^/]+)\/offer$/, offerForm, 'board'],
+  [/^#\/e\/([^/]+)\/rfa$/, rfaForm, 'board'],
+  [/^#\/e\/([^/]+)$/, emergency, 'board'],
+  [/^#\/alerts$/, alerts, 'alerts'],
+  [/^#\/partners$/, partners, 'partners'],
+  [/^#\/offers$/, myOffers, 'offers'],
+  [/^(#\/?(board)?)?$/, board, 'board'],
+];
+
+export function route(hash) {
+  for (const [pattern, module, id] of ROUTES) {
+    const found = pattern.exec(hash);
+    if (found) return { mount: module.mount, params: { id: found[1] && decodeURIComponent(found[1]) }, id };
+  }
+  return { mount: board.mount, params: {}, id: 'board' };
+}
+
+export function navItems() {
+  const items = [['#/board', 'Emergencies', 'board']];
+  if (can('alert.read')) items.push(['#/alerts', 'Alert inbox', 'alerts']);
+  if (isPoc()) items.push(['#/offers', 'Our offers', 'offers']);
+  else if (isStaff()) items.push(['#/offers', 'Offers', 'offers']);
+  items.push(['#/partners', 'Partners', 'partners']);
+  return items;
+}

@@ -1,0 +1,158 @@
+// The console's state, keyed by id. Events carry the whole new state of what they
+// changed, so applying one is a replace; each object remembers the seq it is
+// current to, so an older copy (a replayed event, a slower list) never wins.
+import { me, isStaff } from './session.js';
+
+export const FEED_KEEP = 500;
+
+export const state = {
+  emergencies: new Map(),
+  requests: new Map(),
+  needs: new Map(),
+  offers: new Map(),
+  matches: new Map(),
+  alerts: new Map(),
+  partners: new Map(),
+  types: new Map(),
+  loaded: new Set(), // emergencies whose snapshot is in
+  byNeed: new Map(), // need id → Set of match ids
+  feed: [], // newest last, at most FEED_KEEP
+  lastSeq: 0,
+};
+
+const listeners = new Set();
+let changed = new Set();
+let frame = 0;
+
+/** Run fn(topics) at most once per animation frame with every topic that changed. */
+export function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export function touch(...topics) {
+  for (const t of topics) changed.add(t);
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+
+function flush() {
+  frame = 0;
+  const topics = changed;
+  changed = new Set();
+  for (const fn of listeners) fn(topics);
+}
+
+export function reset() {
+  for (const value of Object.values(state)) {
+    if (value instanceof Map || value instanceof Set) value.clear();
+  }
+  state.feed = [];
+  state.lastSeq = 0;
+  touch('all');
+}
+
+function put(map, obj, seq) {
+  const current = map.get(obj.id);
+  if (current && current._seq > seq) return false;
+  map.set(obj.id, { ...obj, _seq: seq });
+  return true;
+}
+
+export function putEmergency(e, seq) {
+  if (put(state.emergencies, e, seq)) touch('emergencies', `e:${e.id}`);
+}
+
+export function putRequest(r, seq) {
+  const { needs, ...request } = r;
+  put(state.requests, { ...request, needIds: needs.map((n) => n.id) }, seq);
+  for (const need of needs) put(state.needs, need, seq);
+  touch(`e:${r.emergency_id}`, 'needs');
+}
+
+export function putNeed(n, seq) {
+  if (put(state.needs, n, seq)) touch(`e:${n.emergency_id}`, 'needs');
+}
+
+export function putOffer(o, seq) {
+  if (put(state.offers, o, seq)) touch(`e:${o.emergency_id}`, 'offers');
+}
+
+export function putMatch(m, seq) {
+  if (!put(state.matches, m, seq)) return;
+  if (!state.byNeed.has(m.need_id)) state.byNeed.set(m.need_id, new Set());
+  state.byNeed.get(m.need_id).add(m.id);
+  touch(`e:${m.emergency_id}`, 'matches');
+}
+
+export function putAlert(a, seq) {
+  if (put(state.alerts, a, seq)) touch('alerts');
+}
+
+export function putSnapshot(s) {
+  putEmergency(s.emergency, s.head);
+  for (const r of s.requests) putRequest(r, s.head);
+  for (const o of s.offers) putOffer(o, s.head);
+  for (const m of s.matches) putMatch(m, s.head);
+  state.loaded.add(s.emergency.id);
+  touch(`e:${s.emergency.id}`);
+}
+
+/** Apply one event from the log; returns false for a seq already seen. */
+export function apply(event) {
+  if (event.seq <= state.lastSeq) return false;
+  state.lastSeq = event.seq;
+  const { kind, data, seq } = event;
+  if (kind.startsWith('emergency.')) putEmergency(data, seq);
+  else if (kind === 'request.created') putRequest(data, seq);
+  else if (kind === 'need.updated') putNeed(data, seq);
+  else if (kind.startsWith('offer.')) putOffer(data, seq);
+  else if (kind.startsWith('match.')) putMatch(data, seq);
+  else if (kind.startsWith('alert.')) putAlert(data, seq);
+  state.feed.push(event);
+  if (state.feed.length > FEED_KEEP) state.feed.splice(0, state.feed.length - FEED_KEEP);
+  touch('feed');
+  return true;
+}
+
+const ALLOCATED = new Set(['accepted', 'in_transit', 'delivered']);
+
+/**
+ * A need's picture. Where the principal sees every match of the need (staff, or the
+ * requesting nation's POC) it is summed from the matches, as the server sums it, so
+ * match events move the bars at once; otherwise it is the server's last picture.
+ */
+export function picture(need) {
+  const request = state.requests.get(need.request_id);
+  const who = me();
+  const seesAll = isStaff() || (request && who?.country === request.requesting_country);
+  if (!seesAll || !state.loaded.has(need.emergency_id)) return need;
+  let proposed = 0, accepted = 0, inTransit = 0, delivered = 0;
+  for (const id of state.byNeed.get(need.id) || []) {
+    const m = state.matches.get(id);
+    if (m.status === 'proposed') proposed += m.quantity;
+    else if (ALLOCATED.has(m.status)) {
+      accepted += m.quantity;
+      inTransit += m.dispatched - m.delivered;
+      delivered += m.delivered;
+    }
+  }
+  const open = need.status === 'open';
+  const gap = open ? Math.max(need.requested - accepted - proposed, 0) : 0;
+  return {
+    ...need,
+    proposed,
+    accepted,
+    in_transit: inTransit,
+    delivered,
+    uncovered_quantity: gap,
+    duplicated: open && proposed + accepted > need.requested,
+    uncovered: gap > 0,
+  };
+}
+
+export const emergencyRequests = (id) =>
+  [...state.requests.values()].filter((r) => r.emergency_id === id);
+export const emergencyOffers = (id) =>
+  [...state.offers.values()].filter((o) => o.emergency_id === id);
+export const emergencyMatches = (id) =>
+  [...state.matches.values()].filter((m) => m.emergency_id === id);
