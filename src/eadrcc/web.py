@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -107,6 +108,8 @@ async def read_json(request: web.Request) -> Any:
 async def read_body(request: web.Request) -> bytes:
     try:
         return await request.read()
+    except (ConnectionResetError, asyncio.IncompleteReadError):
+        raise BadRequest("the client closed the connection before its body arrived") from None
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SETTINGS].max_body_bytes
         raise PayloadTooLarge(f"request body is larger than {limit} bytes") from None
@@ -173,6 +176,8 @@ def adapter(tp: Any) -> TypeAdapter[Any]:
 
 # A restarting or unreachable database: the client may retry; it is not our bug.
 DATABASE_DOWN = (
+    # Connecting to a database that is not up (refused, or its socket file gone).
+    # A client hanging up mid-body is not this: read_body answers that as a 400.
     OSError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,

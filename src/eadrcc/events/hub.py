@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,21 +66,28 @@ def event_message(row: asyncpg.Record | dict[str, Any]) -> str:
 
 @dataclass(eq=False)
 class Subscriber:
+    """One socket's waiting events. The hub appends; the socket's writer takes them
+    all at once when woken — no task or future per event, whatever the rate."""
+
     audience: frozenset[str] | None
     bound: int
-    queue: asyncio.Queue[Outgoing] = field(init=False)
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.bound)
+    pending: deque[Outgoing] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    overflowed: bool = False
 
     def offer(self, event: Outgoing) -> None:
-        if self.overflowed.is_set() or not event.visible_to(self.audience):
+        if self.overflowed or not event.visible_to(self.audience):
             return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.overflowed.set()  # the socket's writer closes it with 4008
+        if len(self.pending) >= self.bound:
+            self.overflowed = True  # the socket's writer closes it with 4008
+        else:
+            self.pending.append(event)
+        self.wake.set()
+
+    def take_all(self) -> list[Outgoing]:
+        events = list(self.pending)
+        self.pending.clear()
+        return events
 
 
 class EventHub:

@@ -132,25 +132,19 @@ async def _backlog(
 async def _live(ws: web.WebSocketResponse, sub: Subscriber, counters: dict[str, int]) -> None:
     """Send queued events until the client leaves, or falls too far behind."""
     reader = asyncio.ensure_future(_drain_incoming(ws))
-    slow = asyncio.ensure_future(sub.overflowed.wait())
+    reader.add_done_callback(lambda _task: sub.wake.set())
     try:
-        while not ws.closed:
-            getter = asyncio.ensure_future(sub.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, reader, slow}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-            if slow in done:
+        while not ws.closed and not reader.done():
+            await sub.wake.wait()
+            sub.wake.clear()
+            if sub.overflowed:
                 counters["slow_clients_cut"] += 1
                 await ws.close(code=TOO_SLOW, message=b"too far behind; resume with since")
                 return
-            if reader in done:
-                return
-            await ws.send_str(getter.result().text)
+            for event in sub.take_all():
+                await ws.send_str(event.text)
     finally:
-        for task in (reader, slow):
-            task.cancel()
+        reader.cancel()
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
@@ -172,4 +166,4 @@ async def close_all(app: web.Application) -> None:
 
 
 def _queued(app: web.Application) -> bool:
-    return any(not sub.queue.empty() for sub in app[HUB].subscribers)
+    return any(sub.pending for sub in app[HUB].subscribers)
