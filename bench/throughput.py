@@ -28,9 +28,9 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
-from eadrcc.alerts.signature import sign  # noqa: E402
+from eadrcc.alerts.signature import sign
 
 CAP_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
