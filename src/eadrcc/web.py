@@ -98,11 +98,34 @@ async def read_json(request: web.Request) -> Any:
         "+json"
     ):
         raise UnsupportedMediaType(f"expected application/json, got {ctype or 'nothing'}")
-    raw = await read_body(request)
+    return loads(await read_body(request))
+
+
+def loads(raw: bytes) -> Any:
+    """Parse a JSON body, refusing text PostgreSQL cannot store (NUL, lone surrogates)."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadRequest(f"malformed JSON: {exc}") from None
+    _check_text(data)
+    return data
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequest("text may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest("text contains an unpaired UTF-16 surrogate") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
 
 
 async def read_body(request: web.Request) -> bytes:

@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 import xmlschema
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from pydantic import ValidationError
 
 from eadrcc.alerts import rules
 from eadrcc.alerts.models import AlertIn
@@ -212,7 +213,11 @@ def to_alert(root: Element, version: str) -> AlertIn:
     else:
         data.update(_info_fields(info, ns))
     data["hazard"] = rules.hazard_of(data["event"], data.get("category", []))
-    return AlertIn.model_validate(data)
+    try:
+        return AlertIn.model_validate(data)
+    except ValidationError as exc:  # e.g. a reference's time the schema let through
+        problems = {".".join(str(p) for p in e["loc"]) or "alert": e["msg"] for e in exc.errors()}
+        raise Problems(problems) from None
 
 
 def _preferred(infos: list[Element], ns: str) -> Element | None:

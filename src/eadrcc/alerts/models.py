@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from eadrcc.models import ISO3, Point, Strict, Timestamp
 
@@ -24,12 +24,21 @@ Text = Annotated[str, StringConstraints(max_length=20_000)]
 Word = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
+def _a_time(value: str) -> str:
+    datetime.fromisoformat(value)  # a real moment: hours, minutes and offset in range
+    return value
+
+
 class Reference(Strict):
     """One CAP reference: the sender, identifier and sent time of an earlier message."""
 
     sender: Word
     identifier: Word
-    sent: str
+    sent: Annotated[
+        str,
+        StringConstraints(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$"),
+        AfterValidator(_a_time),
+    ]
 
 
 class AlertIn(Strict):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +12,7 @@ from eadrcc.appkeys import POOL, SETTINGS
 from eadrcc.auth import Role
 from eadrcc.errors import BadRequest, Invalid, NotFound, UnsupportedMediaType
 from eadrcc.policy import authorize
-from eadrcc.web import Routes, invalid_from, parse_query, principal, read_body, respond
+from eadrcc.web import Routes, invalid_from, loads, parse_query, principal, read_body, respond
 
 routes = Routes("alerts")
 LIMITER = web.AppKey("alert_limiter", RateLimiter)
@@ -80,10 +79,7 @@ def _parse(content_type: str, raw: bytes) -> tuple[AlertIn, str]:
         except cap.Problems as exc:
             raise Invalid("the CAP message is not valid", errors=exc.problems) from None
     if content_type == "application/json":
-        try:
-            data: Any = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"malformed JSON: {exc}") from None
+        data: Any = loads(raw)
         try:
             return AlertIn.model_validate(data), raw.decode()
         except ValidationError as exc:

@@ -80,9 +80,7 @@ async def get(*, conn: asyncpg.Connection, emergency_id: str, lock: bool = False
 
 
 async def emit(conn: asyncpg.Connection, e: Emergency, kind: str, actor: str) -> None:
-    events.record(
-        conn, kind=kind, actor=actor, emergency_id=e.id, data=e.model_dump(mode="json")
-    )
+    events.record(conn, kind=kind, actor=actor, emergency_id=e.id, data=e.model_dump(mode="json"))
 
 
 async def _check_countries(conn: asyncpg.Connection, countries: list[str]) -> None:

@@ -24,7 +24,7 @@ class EventPage(BaseModel):
 class EventQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=2**63 - 1)  # bigint
     limit: int = Field(default=500, ge=1, le=5000)
     wait: float = Field(
         default=0,

@@ -78,7 +78,7 @@ class PartnerChanges(BaseModel):
 
 
 class ChangesQuery(Strict):
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=2**63 - 1)  # bigint
     limit: int = Field(default=500, ge=1, le=5000)
 
 
