@@ -103,7 +103,14 @@ _BEFORE_COMMIT: dict[asyncpg.Connection, tuple[list[Hook], dict[str, Any]]] = {}
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """One connection, one transaction: committed when the block ends cleanly,
     after the hooks registered with `before_commit` have run."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, transaction_on(conn):
+        yield conn
+
+
+@asynccontextmanager
+async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on a connection the caller holds (the same rules as above)."""
+    async with conn.transaction():
         hooks: list[Hook] = []
         _BEFORE_COMMIT[conn] = (hooks, {})
         try:
