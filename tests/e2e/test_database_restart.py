@@ -21,7 +21,7 @@ from eadrcc.config import Settings
 from eadrcc.events import log as events
 from eadrcc.migrate import migrate
 from eadrcc.seed import seed_reference
-from tests.conftest import bearer
+from tests.conftest import bearer, wait_ready
 from tests.integration.ops_helpers import T0, emergency_body
 from tests.integration.ws_helpers import stream
 
@@ -61,7 +61,7 @@ async def test_the_hub_rides_out_a_database_restart(tmp_path: Path) -> None:
             seen: list[int] = []
             follower = asyncio.ensure_future(_follow(base, officer, start, seen))
             acknowledged, statuses = await _load(base, officer, data)
-            await _ready(base)
+            await wait_ready(base, timeout=30)
             await pool.expire_connections()
             async with pool.acquire() as conn:
                 head = await events.head(conn)
@@ -122,15 +122,6 @@ async def _load(base: str, token: str, data: Path) -> tuple[set[str], set[int]]:
 
         await asyncio.gather(*(writer() for _ in range(4)), restart())
     return acknowledged, statuses
-
-
-async def _ready(base: str) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(30):
-        while True:
-            async with http.get(f"{base}/readyz") as resp:
-                if resp.status == 200:
-                    return
-            await asyncio.sleep(0.1)
 
 
 async def _follow(base: str, token: str, start: int, seen: list[int]) -> None:

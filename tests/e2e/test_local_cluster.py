@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from eadrcc.events import log as events
-from tests.conftest import ROOT, TokenFactory, bearer
+from tests.conftest import ROOT, TokenFactory, bearer, free_port, wait_ready
 from tests.integration.ops_helpers import T0, emergency_body
 from tests.integration.ws_helpers import stream
 
@@ -29,28 +28,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _ready(url: str) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(90):
-        while True:
-            try:
-                async with http.get(f"{url}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-
-
 async def test_killing_an_instance_loses_no_acknowledged_offer(
     db_url: str, make_token: TokenFactory, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -68,7 +49,7 @@ async def test_killing_an_instance_loses_no_acknowledged_offer(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await _ready(url)
+        await wait_ready(url)
         officer = await make_token("duty_officer")
         async with pool.acquire() as conn:
             start = await events.head(conn)

@@ -4,7 +4,6 @@ duty officer: no answer may be a 5xx, and every answer must match the spec."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,8 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from tests.conftest import free_port
 from tests.integration.test_cli import eadrcc
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +41,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[t
     token = eadrcc(
         db_url, "token", "create", "--role", "duty_officer", "--name", "fuzz", "--json"
     ).stdout
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -13,56 +12,63 @@ from pathlib import Path
 import aiohttp
 
 from eadrcc.alerts.signature import sign
+from tests.conftest import free_port, wait_ready
 from tests.integration.test_cli import eadrcc
 from tests.integration.ws_helpers import stream
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until_ready(url: str) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(60):
-        while True:
-            try:
-                async with http.get(f"{url}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-
-
 async def test_no_secret_reaches_the_log(db_url: str, tmp_path: Path) -> None:
-    officer = json.loads(eadrcc(db_url, "token", "create", "--role", "duty_officer",
-                                "--name", "night shift", "--json").stdout)
-    feed = json.loads(eadrcc(db_url, "token", "create", "--role", "integration",
-                             "--name", "feed", "--json").stdout)
-    port = _free_port()
+    officer = json.loads(
+        eadrcc(
+            db_url, "token", "create", "--role", "duty_officer", "--name", "night shift", "--json"
+        ).stdout
+    )
+    feed = json.loads(
+        eadrcc(
+            db_url, "token", "create", "--role", "integration", "--name", "feed", "--json"
+        ).stdout
+    )
+    port = free_port()
     log_path = tmp_path / "hub.log"
     env = {**os.environ, "DATABASE_URL": db_url, "EADRCC_LOG_LEVEL": "debug"}
     with log_path.open("wb") as log_file:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "eadrcc", "serve", "--port", str(port), env=env,
-            stdout=log_file, stderr=log_file)
+            sys.executable,
+            "-m",
+            "eadrcc",
+            "serve",
+            "--port",
+            str(port),
+            env=env,
+            stdout=log_file,
+            stderr=log_file,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
-            await _until_ready(url)
+            await wait_ready(url)
             async with aiohttp.ClientSession() as http:
                 auth = {"Authorization": f"Bearer {officer['token']}", "X-Request-ID": "req-42"}
                 async with http.get(f"{url}/api/v1/partners/NOR", headers=auth) as resp:
                     assert resp.status == 200
-                async with http.get(f"{url}/api/v1/partners",
-                                    headers={"Authorization": "Bearer eadrcc_notreal"}) as r:
+                async with http.get(
+                    f"{url}/api/v1/partners", headers={"Authorization": "Bearer eadrcc_notreal"}
+                ) as r:
                     assert r.status == 401
-                body = json.dumps({"identifier": "L1", "sender": "s", "event": "Flood",
-                                   "sent": "2026-11-27T01:00:00+00:00"}).encode()
+                body = json.dumps(
+                    {
+                        "identifier": "L1",
+                        "sender": "s",
+                        "event": "Flood",
+                        "sent": "2026-11-27T01:00:00+00:00",
+                    }
+                ).encode()
                 stamp = str(int(time.time()))
-                signed = {"Authorization": f"Bearer {feed['token']}",
-                          "Content-Type": "application/json", "X-EADRCC-Timestamp": stamp,
-                          "X-EADRCC-Signature": sign(feed["secret"], stamp, body)}
+                signed = {
+                    "Authorization": f"Bearer {feed['token']}",
+                    "Content-Type": "application/json",
+                    "X-EADRCC-Timestamp": stamp,
+                    "X-EADRCC-Signature": sign(feed["secret"], stamp, body),
+                }
                 async with http.post(f"{url}/api/v1/alerts", data=body, headers=signed) as r:
                     assert r.status == 201, await r.text()
             async with stream(url, officer["token"]):
@@ -71,8 +77,13 @@ async def test_no_secret_reaches_the_log(db_url: str, tmp_path: Path) -> None:
             proc.terminate()
             await asyncio.wait_for(proc.wait(), 30)
     text = log_path.read_text()
-    for secret in (officer["token"], feed["token"], feed["secret"], "eadrcc_notreal",
-                   signed["X-EADRCC-Signature"]):
+    for secret in (
+        officer["token"],
+        feed["token"],
+        feed["secret"],
+        "eadrcc_notreal",
+        signed["X-EADRCC-Signature"],
+    ):
         assert secret not in text, "a secret reached the log"
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     requests = [line for line in lines if line.get("event") == "request"]
