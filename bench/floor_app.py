@@ -21,15 +21,17 @@ async def insert(request: web.Request) -> web.Response:
     body = await request.json()
     async with request.app[POOL].acquire() as conn:
         row_id = await conn.fetchval(
-            "INSERT INTO bench_floor (body) VALUES ($1) RETURNING id", json.dumps(body))
+            "INSERT INTO bench_floor (body) VALUES ($1) RETURNING id", json.dumps(body)
+        )
     return web.json_response({"id": row_id}, status=201)
 
 
 async def pool(app: web.Application) -> AsyncIterator[None]:
     app[POOL] = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
     async with app[POOL].acquire() as conn:
-        await conn.execute("CREATE TABLE IF NOT EXISTS bench_floor "
-                           "(id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
+        )
     yield
     await app[POOL].close()
 

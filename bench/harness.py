@@ -58,14 +58,18 @@ async def scratch_database(server: str, label: str) -> AsyncIterator[str]:
 
 def eadrcc(db_url: str, *args: str) -> str:
     env = {**os.environ, "DATABASE_URL": db_url, "EADRCC_LOG_LEVEL": "warning"}
-    return subprocess.run([*EADRCC, *args], env=env, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        [*EADRCC, *args], env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def token(db_url: str, role: str, **extra: str) -> dict[str, str]:
     args = [f"--{k}={v}" for k, v in extra.items()]
-    made: dict[str, str] = json.loads(eadrcc(db_url, "token", "create", "--role", role,
-                                             "--name", f"bench {role}", "--json", *args))
+    made: dict[str, str] = json.loads(
+        eadrcc(
+            db_url, "token", "create", "--role", role, "--name", f"bench {role}", "--json", *args
+        )
+    )
     return made
 
 
@@ -76,10 +80,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def processes(commands: Sequence[tuple[list[str], dict[str, str]]]) -> Iterator[
-        list[subprocess.Popen[bytes]]]:
-    procs = [subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for cmd, env in commands]
+def processes(
+    commands: Sequence[tuple[list[str], dict[str, str]]],
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs = [
+        subprocess.Popen(
+            cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for cmd, env in commands
+    ]
     try:
         yield procs
     finally:
@@ -91,10 +100,16 @@ def processes(commands: Sequence[tuple[list[str], dict[str, str]]]) -> Iterator[
 
 
 def hub_command(db_url: str, port: int) -> tuple[list[str], dict[str, str]]:
-    return ([*EADRCC, "serve", "--port", str(port)],
-            {"DATABASE_URL": db_url, "EADRCC_LOG_LEVEL": "warning",
-             "EADRCC_POOL_MAX_SIZE": "20", "EADRCC_ALERT_RATE_PER_MINUTE": "1000000",
-             "EADRCC_ALERT_BURST": "1000000"})
+    return (
+        [*EADRCC, "serve", "--port", str(port)],
+        {
+            "DATABASE_URL": db_url,
+            "EADRCC_LOG_LEVEL": "warning",
+            "EADRCC_POOL_MAX_SIZE": "20",
+            "EADRCC_ALERT_RATE_PER_MINUTE": "1000000",
+            "EADRCC_ALERT_BURST": "1000000",
+        },
+    )
 
 
 async def wait_ready(url: str, path: str = "/readyz", timeout: float = 60) -> None:
@@ -124,9 +139,13 @@ def machine() -> dict[str, object]:
     memory = 0
     with contextlib.suppress(OSError):
         memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    return {"cpu": model or platform.processor(), "cores": os.cpu_count(),
-            "memory_mib": memory, "python": platform.python_version(),
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_mib": memory,
+        "python": platform.python_version(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 def save(name: str, data: object) -> Path:

@@ -244,7 +244,7 @@ async def count_candidates(conn: asyncpg.Connection) -> dict[str, int]:
     for resource_type in COMMON_TYPES:
         async with rolled_back(conn):
             rows = await conn.fetch(
-                matching_q.candidate_needs, resource_type, EMERGENCY_ID, None, 2**31 - 1, ""
+                matching_q.candidate_needs, resource_type, EMERGENCY_ID, None, 2**31 - 1, []
             )
         counts[resource_type] = len(rows)
     return counts
@@ -259,7 +259,7 @@ async def explain_candidates(conn: asyncpg.Connection) -> dict[str, Any]:
             EMERGENCY_ID,
             None,
             engine.SHORTLIST,
-            "",
+            [],
         )
     plan = (json.loads(result) if isinstance(result, str) else result)[0]
     return {

@@ -47,19 +47,33 @@ CAP_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def offer_body(emergency_id: str, n: int) -> bytes:
     kind = ("shelter.tent.family", "shelter.blanket", "power.generator.medium")[n % 3]
-    return json.dumps({
-        "emergency_id": emergency_id, "offering_country": ("NOR", "DEU", "POL", "ITA")[n % 4],
-        "channel": "direct", "items": [{"resource_type": kind, "quantity": 1 + n % 50,
-                                        "available_from": "2026-11-27T00:00:00+00:00"}],
-    }).encode()
+    return json.dumps(
+        {
+            "emergency_id": emergency_id,
+            "offering_country": ("NOR", "DEU", "POL", "ITA")[n % 4],
+            "channel": "direct",
+            "items": [
+                {
+                    "resource_type": kind,
+                    "quantity": 1 + n % 50,
+                    "available_from": "2026-11-27T00:00:00+00:00",
+                }
+            ],
+        }
+    ).encode()
 
 
 def alert_request(n: int, token: str, secret: str) -> tuple[bytes, dict[str, str]]:
-    body = CAP_TEMPLATE.format(n=n, sent=datetime.now(UTC).strftime(
-        "%Y-%m-%dT%H:%M:%S+00:00")).encode()
+    body = CAP_TEMPLATE.format(
+        n=n, sent=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    ).encode()
     stamp = str(int(time.time()))
-    return body, {"Authorization": f"Bearer {token}", "Content-Type": "application/cap+xml",
-                  "X-EADRCC-Timestamp": stamp, "X-EADRCC-Signature": sign(secret, stamp, body)}
+    return body, {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/cap+xml",
+        "X-EADRCC-Timestamp": stamp,
+        "X-EADRCC-Signature": sign(secret, stamp, body),
+    }
 
 
 async def generate(job: dict[str, Any]) -> dict[str, Any]:
@@ -87,9 +101,13 @@ async def generate(job: dict[str, Any]) -> dict[str, Any]:
         began = time.perf_counter()
         await asyncio.gather(*(worker(w) for w in range(job["concurrency"])))
         elapsed = time.perf_counter() - began
-    return {"ok": len(latencies), "per_second": len(latencies) / elapsed, "errors": errors,
-            "p50_ms": harness.percentile(latencies, 50) * 1000,
-            "p99_ms": harness.percentile(latencies, 99) * 1000}
+    return {
+        "ok": len(latencies),
+        "per_second": len(latencies) / elapsed,
+        "errors": errors,
+        "p50_ms": harness.percentile(latencies, 50) * 1000,
+        "p99_ms": harness.percentile(latencies, 99) * 1000,
+    }
 
 
 def request_for(job: dict[str, Any], n: int) -> tuple[bytes, dict[str, str]]:
@@ -97,7 +115,9 @@ def request_for(job: dict[str, Any], n: int) -> tuple[bytes, dict[str, str]]:
         return alert_request(n, job["token"], job["secret"])
     if job["kind"] == "offers":
         return offer_body(job["emergency_id"], n), {
-            "Authorization": f"Bearer {job['token']}", "Content-Type": "application/json"}
+            "Authorization": f"Bearer {job['token']}",
+            "Content-Type": "application/json",
+        }
     return json.dumps({"n": n, "note": "floor"}).encode(), {"Content-Type": "application/json"}
 
 
@@ -115,62 +135,97 @@ def _generate_sync(job: dict[str, Any]) -> dict[str, Any]:
 async def prepare(url: str, officer: str) -> str:
     headers = {"Authorization": f"Bearer {officer}"}
     async with aiohttp.ClientSession(headers=headers) as http:
-        async with http.post(f"{url}/api/v1/emergencies", json={
-            "title": "Benchmark", "hazard": "earthquake", "countries": ["TUR"],
-            "location": {"lat": 37.2, "lon": 37.0}, "severity": "severe"}) as resp:
+        async with http.post(
+            f"{url}/api/v1/emergencies",
+            json={
+                "title": "Benchmark",
+                "hazard": "earthquake",
+                "countries": ["TUR"],
+                "location": {"lat": 37.2, "lon": 37.0},
+                "severity": "severe",
+            },
+        ) as resp:
             emergency = await resp.json()
-        needs = [{"resource_type": t, "quantity": 10_000_000, "priority": "high"}
-                 for t in ("shelter.tent.family", "shelter.blanket", "power.generator.medium")]
-        async with http.post(f"{url}/api/v1/emergencies/{emergency['id']}/requests",
-                             json={"requesting_country": "TUR", "needs": needs}) as resp:
+        needs = [
+            {"resource_type": t, "quantity": 10_000_000, "priority": "high"}
+            for t in ("shelter.tent.family", "shelter.blanket", "power.generator.medium")
+        ]
+        async with http.post(
+            f"{url}/api/v1/emergencies/{emergency['id']}/requests",
+            json={"requesting_country": "TUR", "needs": needs},
+        ) as resp:
             assert resp.status == 201, await resp.text()
     return str(emergency["id"])
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     server = harness.server_url(args.database_url)
-    results: dict[str, Any] = {"machine": harness.machine(), "seconds": args.seconds,
-                               "concurrency": args.concurrency, "runs": {}}
+    results: dict[str, Any] = {
+        "machine": harness.machine(),
+        "seconds": args.seconds,
+        "concurrency": args.concurrency,
+        "runs": {},
+    }
     async with harness.scratch_database(server, "throughput") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
         feed = harness.token(db_url, "integration")
         ports = [harness.free_port() for _ in range(3)]
-        floor = ([sys.executable, str(harness.ROOT / "bench" / "floor_app.py"), str(ports[2])],
-                 {"DATABASE_URL": db_url})
-        with harness.processes([harness.hub_command(db_url, ports[0]),
-                                harness.hub_command(db_url, ports[1]), floor]):
+        floor = (
+            [sys.executable, str(harness.ROOT / "bench" / "floor_app.py"), str(ports[2])],
+            {"DATABASE_URL": db_url},
+        )
+        with harness.processes(
+            [harness.hub_command(db_url, ports[0]), harness.hub_command(db_url, ports[1]), floor]
+        ):
             hubs = [f"http://127.0.0.1:{p}" for p in ports[:2]]
             for url in [*hubs, f"http://127.0.0.1:{ports[2]}"]:
                 await harness.wait_ready(url)
             emergency_id = await prepare(hubs[0], officer)
-            base = {"seconds": args.seconds, "concurrency": args.concurrency,
-                    "emergency_id": emergency_id}
+            base = {
+                "seconds": args.seconds,
+                "concurrency": args.concurrency,
+                "emergency_id": emergency_id,
+            }
             plan = {
                 "floor": {"kind": "floor", "urls": [f"http://127.0.0.1:{ports[2]}/floor"]},
-                "offers, 1 instance": {"kind": "offers", "token": officer,
-                                       "urls": [f"{hubs[0]}/api/v1/offers"]},
-                "offers, 2 instances": {"kind": "offers", "token": officer,
-                                        "urls": [f"{h}/api/v1/offers" for h in hubs]},
-                "alerts, 1 instance": {"kind": "alerts", "token": feed["token"],
-                                       "secret": feed["secret"],
-                                       "urls": [f"{hubs[0]}/api/v1/alerts"]},
+                "offers, 1 instance": {
+                    "kind": "offers",
+                    "token": officer,
+                    "urls": [f"{hubs[0]}/api/v1/offers"],
+                },
+                "offers, 2 instances": {
+                    "kind": "offers",
+                    "token": officer,
+                    "urls": [f"{h}/api/v1/offers" for h in hubs],
+                },
+                "alerts, 1 instance": {
+                    "kind": "alerts",
+                    "token": feed["token"],
+                    "secret": feed["secret"],
+                    "urls": [f"{hubs[0]}/api/v1/alerts"],
+                },
             }
             for offset, (name, job) in enumerate(plan.items()):
                 print(f"running {name} for {args.seconds} s ...", file=sys.stderr)
-                results["runs"][name] = run_generator({**base, **job,
-                                                       "offset": offset * 10_000_000})
+                results["runs"][name] = run_generator(
+                    {**base, **job, "offset": offset * 10_000_000}
+                )
     return results
 
 
 def report(results: dict[str, Any]) -> None:
     m = results["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB; "
-          f"{results['concurrency']} requests in flight, {results['seconds']} s each")
+    print(
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB; "
+        f"{results['concurrency']} requests in flight, {results['seconds']} s each"
+    )
     floor = results["runs"]["floor"]["per_second"]
     print(f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}  errors")
     for name, r in results["runs"].items():
-        print(f"{name:<22}{r['per_second']:>10.0f}{r['per_second'] / floor:>10.2f}"
-              f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}  {r['errors'] or '-'}")
+        print(
+            f"{name:<22}{r['per_second']:>10.0f}{r['per_second'] / floor:>10.2f}"
+            f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}  {r['errors'] or '-'}"
+        )
 
 
 def main() -> None:

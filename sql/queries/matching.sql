@@ -41,8 +41,7 @@ JOIN requests r ON r.id = n.request_id
 WHERE f.offer_type = $1 AND n.emergency_id = $2
   AND n.status = 'open' AND n.allocated < n.quantity
   AND ($3::text IS NULL OR n.request_id = $3)
-  AND NOT EXISTS (SELECT 1 FROM matches d  -- a declined pairing is never proposed again
-                  WHERE d.need_id = n.id AND d.offer_item_id = $5 AND d.status = 'declined')
+  AND n.id <> ALL($5::text[])  -- needs that declined this item: never proposed again
 ORDER BY array_position(ARRAY['critical', 'high', 'normal'], n.priority),
          n.needed_by NULLS LAST, n.id
 LIMIT $4
@@ -58,8 +57,7 @@ JOIN offers o ON o.id = i.offer_id
 WHERE f.need_type = $1 AND i.emergency_id = $2
   AND i.status = 'open' AND i.allocated < i.quantity AND i.possible_duplicate_of IS NULL
   AND (o.request_id IS NULL OR o.request_id = $3)
-  AND NOT EXISTS (SELECT 1 FROM matches d
-                  WHERE d.need_id = $5 AND d.offer_item_id = i.id AND d.status = 'declined')
+  AND i.id <> ALL($5::text[])  -- items this need declined
 ORDER BY i.available_from, i.id
 LIMIT $4
 FOR SHARE OF i;
@@ -166,3 +164,12 @@ ORDER BY offer_item_id, id;
 
 -- name: lock_items_by_id
 SELECT id FROM offer_items WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;
+
+-- name: declined_needs
+-- The needs that declined an item (usually none), by the matches_declined index.
+SELECT coalesce(array_agg(need_id), '{}') FROM matches
+WHERE offer_item_id = $1 AND status = 'declined';
+
+-- name: declined_items
+SELECT coalesce(array_agg(offer_item_id), '{}') FROM matches
+WHERE need_id = $1 AND status = 'declined';

@@ -30,7 +30,7 @@ async def propose_for_items(
             item["emergency_id"],
             item["request_id"],
             SHORTLIST,
-            item["id"],
+            await conn.fetchval(q.declined_needs, item["id"]),
         )
         pairs = [(need, item) for need in needs]
         proposed += await _propose(conn, item["emergency_id"], pairs, actor)
@@ -48,7 +48,7 @@ async def propose_for_needs(
             need["emergency_id"],
             need["request_id"],
             SHORTLIST,
-            need["id"],
+            await conn.fetchval(q.declined_items, need["id"]),
         )
         pairs = [(need, item) for item in items]
         proposed += await _propose(conn, need["emergency_id"], pairs, actor)
