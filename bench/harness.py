@@ -45,6 +45,9 @@ async def scratch_database(server: str, label: str) -> AsyncIterator[str]:
     name = f"eadrcc_bench_{label}_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(server)
     await admin.execute(f'CREATE DATABASE "{name}"')
+    if os.environ.get("BENCH_SYNCHRONOUS_COMMIT") == "off":
+        # Diagnosis only: is commit-time fsync (under the event-order lock) the limit?
+        await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     await admin.close()
     url = with_database(server, name)
     try:

@@ -74,12 +74,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
+async def _reset(conn: asyncpg.Connection) -> None:
+    """Before a connection goes back to the pool. asyncpg's default spends a round
+    trip on every release undoing session state (advisory locks, LISTEN, SET, open
+    cursors); pool connections here never take any — LISTEN and session locks live
+    on dedicated connections (db.connect) — so only an open transaction is undone."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
         url,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_reset,
         command_timeout=30,
         server_settings={"application_name": "eadrcc"},
     )
