@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 import re
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
@@ -166,7 +167,11 @@ def start_embedded(data_dir: Path) -> str:
     The server keeps running while any process uses it and stops with the last one;
     the data folder stays, so nothing is lost between runs.
     """
-    import pgserver  # imported here: only the embedded path needs it
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder at import; without
+        # XDG_RUNTIME_DIR (containers, CI) it warns and falls back to /tmp — fine here.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: only the embedded path needs it
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
