@@ -142,6 +142,13 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     return validate(model, await read_json(request))
 
 
+async def parse_optional_body(request: web.Request, model: type[M]) -> M:
+    """Like parse_body, but an empty body means the model's defaults."""
+    if not (await read_body(request)).strip():
+        return model()
+    return await parse_body(request, model)
+
+
 def validate(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
