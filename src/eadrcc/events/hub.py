@@ -7,25 +7,23 @@ dedicated connection with a reconnect loop and, on a notification — or every
 `poll_seconds` as a safety net — reads the events after the last seq it has seen.
 The log's seq order is commit order, so reading "after seq N" never skips one.
 
-Fan-out puts each event on a bounded queue per socket; a socket whose queue is
-full is marked slow and cut off (it resumes with `since`), so no client can slow
-the others, and the writer that committed never waits for any of them.
+Fan-out (events/fanout.py) frames each event once and writes the same bytes to
+every socket that may see it; a socket that falls behind waits on a bounded list
+and past it is cut off (it resumes with `since`), so no client can slow the
+others, and the writer that committed never waits for any of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import structlog
 
 from eadrcc import db
+from eadrcc.events.fanout import FanOut, Outgoing, Subscriber
 from eadrcc.events.log import q
 
 log = structlog.get_logger(__name__)
@@ -34,67 +32,11 @@ PAGE = 1000
 LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it apart
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One event as every socket will send it: serialised once, filtered per socket."""
-
-    seq: int
-    emergency_id: str | None
-    kind: str
-    visibility: frozenset[str]
-    text: str
-
-    def visible_to(self, audience: frozenset[str] | None) -> bool:
-        return audience is None or not self.visibility.isdisjoint(audience)
-
-
-def event_message(row: asyncpg.Record | dict[str, Any]) -> str:
-    return json.dumps(
-        {
-            "type": "event",
-            "seq": row["seq"],
-            "kind": row["kind"],
-            "emergency_id": row["emergency_id"],
-            "at": row["at"].isoformat(),
-            "data": row["data"],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-
-
-@dataclass(eq=False)
-class Subscriber:
-    """One socket's waiting events. The hub appends; the socket's writer takes them
-    all at once when woken — no task or future per event, whatever the rate."""
-
-    audience: frozenset[str] | None
-    bound: int
-    pending: deque[Outgoing] = field(default_factory=deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    overflowed: bool = False
-
-    def offer(self, event: Outgoing) -> None:
-        if self.overflowed or not event.visible_to(self.audience):
-            return
-        if len(self.pending) >= self.bound:
-            self.overflowed = True  # the socket's writer closes it with 4008
-        else:
-            self.pending.append(event)
-        self.wake.set()
-
-    def take_all(self) -> list[Outgoing]:
-        events = list(self.pending)
-        self.pending.clear()
-        return events
-
-
 class EventHub:
     def __init__(self, pool: asyncpg.Pool, url: str, *, poll_seconds: float) -> None:
         self._pool, self._url, self._poll = pool, url, poll_seconds
         self.last_seq = 0
-        self.subscribers: set[Subscriber] = set()
+        self.subscribers = FanOut()
         self.listening = False
         self.reading = False
         self.counters = {
@@ -143,12 +85,17 @@ class EventHub:
         No await between reading last_seq and joining: the socket's backlog up to
         that seq plus the queue after it is the whole stream, with no seam.
         """
-        sub = Subscriber(frozenset(audience) if audience is not None else None, bound)
+        sub = Subscriber(
+            frozenset(audience) if audience is not None else None, bound, self._count_cut
+        )
         self.subscribers.add(sub)
         return sub, self.last_seq
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
+
+    def _count_cut(self) -> None:
+        self.counters["slow_clients_cut"] += 1
 
     async def wait_past(self, seq: int, timeout: float) -> None:
         """Return once the hub has read beyond `seq`, or after `timeout` seconds."""
@@ -185,16 +132,8 @@ class EventHub:
         while True:
             async with self._pool.acquire() as conn:
                 rows = await conn.fetch(q.read_all_since, self.last_seq, PAGE)
-            for row in rows:
-                event = Outgoing(
-                    row["seq"],
-                    row["emergency_id"],
-                    row["kind"],
-                    frozenset(row["visibility"]),
-                    event_message(row),
-                )
-                for sub in list(self.subscribers):
-                    sub.offer(event)
+            # One read, one buffer per audience, one write per socket.
+            self.subscribers.publish([Outgoing.from_row(row) for row in rows])
             if rows:
                 self.last_seq = rows[-1]["seq"]
                 self.counters["events_read"] += len(rows)

@@ -21,7 +21,7 @@ from eadrcc import auth
 from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS
 from eadrcc.errors import EadrccError
 from eadrcc.events import log as events
-from eadrcc.events.hub import Subscriber, event_message
+from eadrcc.events.fanout import event_message
 from eadrcc.policy import event_audience
 from eadrcc.web import Routes
 
@@ -67,12 +67,42 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "welcome", "head": head})
         if since is not None:
             await _backlog(request, ws, since, head, audience)
-        await _live(ws, sub, hub.counters)
+        # From here the hub writes events straight to the socket (events/fanout.py);
+        # this task only reads, so an idle console costs one task.
+        sub.go_live(_Line(request, ws))
+        await _drain_incoming(ws)
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
         hub.unsubscribe(sub)
     return ws
+
+
+class _Line:
+    """What the fan-out needs of one aiohttp websocket: its transport, and the
+    protocol's flow control (paused while the kernel and transport buffers are full)."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        transport = request.transport
+        assert transport is not None
+        self._transport, self._protocol, self._ws = transport, request.protocol, ws
+
+    def write(self, data: bytes) -> None:
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def paused(self) -> bool:
+        return self._protocol.writing_paused
+
+    async def drained(self) -> None:
+        # aiohttp's own websocket writer waits on the same helper.
+        await self._protocol._drain_helper()
+
+    async def cut_off(self) -> None:
+        # No drain: the client is not reading; it gets the close frame when it catches up.
+        await self._ws.close(
+            code=TOO_SLOW, message=b"too far behind; resume with since", drain=False
+        )
 
 
 async def _hello(
@@ -127,24 +157,6 @@ async def _backlog(
         if len(rows) < BACKLOG_PAGE:
             return
         position = rows[-1]["seq"]
-
-
-async def _live(ws: web.WebSocketResponse, sub: Subscriber, counters: dict[str, int]) -> None:
-    """Send queued events until the client leaves, or falls too far behind."""
-    reader = asyncio.ensure_future(_drain_incoming(ws))
-    reader.add_done_callback(lambda _task: sub.wake.set())
-    try:
-        while not ws.closed and not reader.done():
-            await sub.wake.wait()
-            sub.wake.clear()
-            if sub.overflowed:
-                counters["slow_clients_cut"] += 1
-                await ws.close(code=TOO_SLOW, message=b"too far behind; resume with since")
-                return
-            for event in sub.take_all():
-                await ws.send_str(event.text)
-    finally:
-        reader.cancel()
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:

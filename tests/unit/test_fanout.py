@@ -1,0 +1,134 @@
+"""Fan-out: frames encoded once, the same bytes for every socket of an audience,
+one write for a socket that was behind, and the cut-off past the bound.
+
+The sockets here are recording lines (the fan-out's own small interface); the
+real sockets, the 4008 close and the no-seam stream are in
+tests/integration/test_websocket.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+
+import pytest
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+
+from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
+
+
+class RecordingLine:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.is_paused = False
+        self.cut = False
+        self.resumed = asyncio.Event()
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def paused(self) -> bool:
+        return self.is_paused
+
+    async def drained(self) -> None:
+        await self.resumed.wait()
+
+    async def cut_off(self) -> None:
+        self.cut = True
+
+
+def event(seq: int, *visibility: str) -> Outgoing:
+    return Outgoing(seq, frozenset(visibility), text_frame(json.dumps({"seq": seq})))
+
+
+async def until(condition: object, timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_a_frame_is_what_an_independent_websocket_parser_reads(size: int) -> None:
+    text = "é" * (size // 2) + "x" * (size % 2)
+    stream = StreamReader()  # the `websockets` library's parser, not our code
+    stream.feed_data(text_frame(text))
+    stream.feed_eof()
+    with pytest.raises(StopIteration) as parsed:
+        next(Frame.parse(stream.read_exact, mask=False))
+    frame = parsed.value.value
+    assert frame.opcode is Opcode.TEXT and frame.fin and frame.data.decode() == text
+
+
+def test_frames_are_unmasked_with_the_shortest_length() -> None:
+    assert text_frame("hi")[:2] == bytes([0x81, 2])
+    assert text_frame("x" * 300)[:4] == bytes([0x81, 126]) + struct.pack("!H", 300)
+    assert text_frame("x" * 70_000)[:10] == bytes([0x81, 127]) + struct.pack("!Q", 70_000)
+
+
+async def test_one_buffer_per_audience_the_same_bytes_for_every_socket() -> None:
+    fan = FanOut()
+    lines = {name: [RecordingLine() for _ in range(3)] for name in ("staff", "NOR", "TUR")}
+    audiences = {"staff": None, "NOR": frozenset({"*", "NOR"}), "TUR": frozenset({"*", "TUR"})}
+    for name, group in lines.items():
+        for line in group:
+            sub = Subscriber(audiences[name], bound=10)
+            fan.add(sub)
+            sub.go_live(line)
+    batch = [event(1, "*"), event(2, "NOR"), event(3, "TUR"), event(4, "staff")]
+    fan.publish(batch)
+    expected = {
+        "staff": b"".join(e.frame for e in batch),
+        "NOR": batch[0].frame + batch[1].frame,
+        "TUR": batch[0].frame + batch[2].frame,
+    }
+    for name, group in lines.items():
+        first = group[0].writes[0]
+        assert first == expected[name]
+        # One write per socket per read, and the very same object for each socket.
+        assert all(line.writes == [first] and line.writes[0] is first for line in group)
+
+
+async def test_a_socket_behind_gets_what_waited_in_one_write_in_order() -> None:
+    fan, line = FanOut(), RecordingLine()
+    sub = Subscriber(None, bound=10)
+    fan.add(sub)
+    sub.go_live(line)
+    line.is_paused = True
+    for seq in range(1, 6):
+        fan.publish([event(seq, "*")])
+    assert line.writes == []
+    line.is_paused = False
+    line.resumed.set()
+    await until(lambda: line.writes)
+    assert line.writes == [b"".join(event(seq, "*").frame for seq in range(1, 6))]
+    fan.publish([event(6, "*")])  # caught up: straight through again
+    assert line.writes[-1] == event(6, "*").frame
+
+
+async def test_events_before_go_live_wait_and_go_first() -> None:
+    sub, line = Subscriber(None, bound=10), RecordingLine()
+    sub.deliver(event(1, "*").frame, 1)  # while the backlog is being sent
+    line.resumed.set()
+    sub.go_live(line)
+    sub.deliver(event(2, "*").frame, 1)  # must not overtake event 1
+    await until(lambda: len(b"".join(line.writes)) == 2 * len(event(1, "*").frame))
+    assert b"".join(line.writes) == event(1, "*").frame + event(2, "*").frame
+
+
+async def test_past_the_bound_the_socket_is_cut_off_and_others_keep_going() -> None:
+    fan, slow, fast = FanOut(), RecordingLine(), RecordingLine()
+    cuts: list[int] = []
+    slow_sub = Subscriber(None, bound=3, on_cut=lambda: cuts.append(1))
+    fast_sub = Subscriber(None, bound=3)
+    for sub, line in ((slow_sub, slow), (fast_sub, fast)):
+        fan.add(sub)
+        sub.go_live(line)
+    slow.is_paused = True
+    for seq in range(1, 6):
+        fan.publish([event(seq, "*")])
+    await until(lambda: slow.cut)
+    assert cuts == [1] and slow_sub.overflowed and slow.writes == []
+    assert len(fast.writes) == 5
+    fan.discard(slow_sub)
+    assert len(fan) == 1
