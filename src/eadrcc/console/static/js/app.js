@@ -2,6 +2,7 @@
 import * as api from './api.js';
 import { h, fill } from './dom.js';
 import { mountFeed } from './feed.js';
+import { LANGUAGES, lang, load as loadLanguage, switchTo, t } from './i18n.js';
 import { loadAll, refreshPartner } from './loader.js';
 import * as session from './session.js';
 import { EventSocket } from './socket.js';
@@ -25,7 +26,7 @@ async function boot() {
     session.signIn(saved, who);
   } catch (err) {
     session.signOut();
-    return showSignIn(err.status === 401 ? 'Your token is no longer accepted: sign in again.' : err.message);
+    return showSignIn(err.status === 401 ? t('signin.expired') : err.message);
   }
   await start();
 }
@@ -48,7 +49,7 @@ async function start() {
       await loadAll();
       break;
     } catch (err) {
-      if (err.status === 401) return signOut('Your token is no longer accepted: sign in again.');
+      if (err.status === 401) return signOut(t('signin.expired'));
       showState('reconnecting', { attempt });
       await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * attempt)));
       if (!session.token()) return;
@@ -61,7 +62,7 @@ async function start() {
     onEvent,
     onResync: loadAll,
     onState: showState,
-    onRefused: () => signOut('The hub refused your token: sign in again.'),
+    onRefused: () => signOut(t('signin.refused')),
   });
   socket.start();
   unsubscribe = store.subscribe((topics) => {
@@ -83,8 +84,8 @@ function frame() {
   const where = who.country ? ` · ${who.country}` : '';
   fill(document.getElementById('who'),
     h('span', { class: 'who-name', text: who.name }),
-    h('span', { class: 'role', text: `${ROLES[who.role] || who.role}${where}` }),
-    h('button', { type: 'button', class: 'ghost', onclick: () => signOut() , text: 'Sign out' }));
+    h('span', { class: 'role', text: `${t(`role.${who.role}`)}${where}` }),
+    h('button', { type: 'button', class: 'ghost', onclick: () => signOut(), text: t('signin.out') }));
   fill(document.getElementById('nav'), navItems().map(([href, text, id]) =>
     h('a', { href, id: `nav-${id}`, text })));
   document.getElementById('feed').hidden = false;
@@ -102,25 +103,20 @@ function navigate() {
   view?.update?.(new Set(['all']));
 }
 
-const ROLES = {
-  admin: 'Administrator', duty_officer: 'Duty officer', poc: 'National POC',
-  integration: 'Integration', observer: 'Observer',
-};
-
-const STATES = {
-  connecting: 'Connecting…',
-  live: 'Live',
-  reconnecting: 'Reconnecting…',
-  resyncing: 'Resyncing: reloading everything…',
-  stopped: 'Not connected',
-};
-
 function showState(name, detail = {}) {
   conn.dataset.state = name;
-  let text = STATES[name];
-  if (name === 'live') text = `Live · event ${state.lastSeq}`;
-  if (name === 'reconnecting' && detail.attempt) text = `Reconnecting… (attempt ${detail.attempt})`;
+  let text = t(`link.${name}`);
+  if (name === 'live') text = t('link.live_at', { seq: state.lastSeq });
+  if (name === 'reconnecting' && detail.attempt) text = t('link.reconnecting_attempt', { attempt: detail.attempt });
   conn.textContent = text;
+}
+
+/** The language switch in the header: the choice is saved and the page reloads in it. */
+function languageSwitch() {
+  const select = h('select', { id: 'lang-select', onchange: (e) => switchTo(e.target.value) },
+    Object.entries(LANGUAGES).map(([code, name]) => h('option', { value: code, lang: code, selected: code === lang(), text: name })));
+  fill(document.getElementById('lang'),
+    h('label', { for: 'lang-select', class: 'visually-hidden', text: t('app.language') }), select);
 }
 
 function signOut(message) {
@@ -136,4 +132,6 @@ function signOut(message) {
 }
 
 window.addEventListener('online', () => socket?.now());
+await loadLanguage();
+languageSwitch();
 boot();

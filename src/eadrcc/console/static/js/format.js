@@ -1,27 +1,51 @@
-// Words and numbers as the console shows them.
+// Words, numbers and times as the console shows them, in the chosen language.
+// Times are always shown in UTC with the zone written ("19:28 UTC").
+import { locale, t, term } from './i18n.js';
 import { state } from './store.js';
 
-const NUMBER = new Intl.NumberFormat('en-GB');
-export const num = (n) => NUMBER.format(n ?? 0);
+const cache = new Map();
+/** One Intl formatter per (kind, locale), made on first use. */
+function intl(kind, make) {
+  const key = `${kind}:${locale()}`;
+  if (!cache.has(key)) cache.set(key, make(locale()));
+  return cache.get(key);
+}
+
+export const num = (n) => intl('num', (l) => new Intl.NumberFormat(l)).format(n ?? 0);
+export const decimal = (n, digits = 2) =>
+  intl(`dec${digits}`, (l) => new Intl.NumberFormat(l, { minimumFractionDigits: digits, maximumFractionDigits: digits })).format(n ?? 0);
+
+const UTC = { timeZone: 'UTC', hourCycle: 'h23' };
 
 export function time(iso) {
   if (!iso) return '—';
-  const d = new Date(iso);
-  return d.toISOString().slice(11, 16) + 'Z';
+  return intl('time', (l) => new Intl.DateTimeFormat(l, { ...UTC, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }))
+    .format(new Date(iso));
 }
 
 export function dateTime(iso) {
   if (!iso) return '—';
-  return new Date(iso).toISOString().slice(0, 16).replace('T', ' ') + 'Z';
+  return intl('dt', (l) => new Intl.DateTimeFormat(l, {
+    ...UTC, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short',
+  })).format(new Date(iso));
 }
 
-export function ago(iso) {
+/** "3 min ago" / "il y a 3 min"; the views refresh these on a timer. */
+export function ago(iso, now = Date.now()) {
   if (!iso) return '';
-  const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (s < 90) return `${Math.round(s)} s ago`;
-  if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  const rtf = intl('rel', (l) => new Intl.RelativeTimeFormat(l, { numeric: 'auto', style: 'short' }));
+  const s = Math.max(0, (now - new Date(iso).getTime()) / 1000);
+  if (s < 90) return rtf.format(-Math.round(s), 'second');
+  if (s < 5400) return rtf.format(-Math.round(s / 60), 'minute');
+  if (s < 172800) return rtf.format(-Math.round(s / 3600), 'hour');
+  return rtf.format(-Math.round(s / 86400), 'day');
+}
+
+/** How long ago in words without "ago": for "data from 2 min ago". */
+export function age(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return t('age.seconds', { count: s });
+  return t('age.minutes', { count: Math.round(s / 60) });
 }
 
 export function country(code) {
@@ -31,42 +55,40 @@ export function country(code) {
 }
 
 export function typeName(code) {
-  const t = state.types.get(code);
-  return t ? t.name : code;
+  const type = state.types.get(code);
+  return type ? type.name : code;
 }
 
 export function unit(code) {
   return state.types.get(code)?.unit || '';
 }
 
-export const CHANNELS = {
-  direct: 'Direct',
-  eu_ucpm: 'EU Civil Protection Mechanism',
-  bilateral: 'Bilateral',
-  un: 'United Nations',
-  other: 'Other',
-};
+export const CHANNEL_CODES = ['direct', 'eu_ucpm', 'bilateral', 'un', 'other'];
+export const channel = (code) => term('channel', code);
 
-export const label = (s) => String(s || '').replace(/_/g, ' ');
+/** A server value (status, priority, severity, hazard…) in words: the catalogue's, else the value. */
+export const label = (s, prefix = 'value') => term(prefix, s).replace(/_/g, ' ');
 
 /** One line saying what an event did, for the feed. */
 export function summary(event) {
   const d = event.data || {};
   switch (event.kind) {
-    case 'emergency.created': return `Emergency opened: ${d.title}`;
-    case 'emergency.updated': return `${d.title} is now ${d.status}`;
+    case 'emergency.created': return t('event.emergency_created', { title: d.title });
+    case 'emergency.updated': return t('event.emergency_updated', { title: d.title, status: label(d.status, 'status') });
     case 'request.created':
-      return `${d.requesting_country} requests ${d.needs?.length ?? 0} kind(s) of help`;
-    case 'need.updated': return `Need amended: ${typeName(d.resource_type)} ×${num(d.requested)}`;
-    case 'offer.created': return `${d.offering_country} offers ${items(d)} (${label(d.channel)})`;
-    case 'offer.withdrawn': return `${d.offering_country} withdrew ${items(d)}`;
-    case 'alert.received': return `Alert: ${d.headline || d.event}`;
-    case 'alert.acknowledged': return `Alert acknowledged: ${d.headline || d.event}`;
-    case 'partner.updated': return `Partner record ${d.code} (${d.name}) updated`;
+      return t('event.request_created', { country: country(d.requesting_country), count: d.needs?.length ?? 0 });
+    case 'need.updated': return t('event.need_updated', { type: typeName(d.resource_type), quantity: d.requested });
+    case 'offer.created': return t('event.offer_created', { country: country(d.offering_country), items: items(d), channel: channel(d.channel) });
+    case 'offer.withdrawn': return t('event.offer_withdrawn', { country: country(d.offering_country), items: items(d) });
+    case 'alert.received': return t('event.alert_received', { headline: d.headline || d.event });
+    case 'alert.acknowledged': return t('event.alert_acknowledged', { headline: d.headline || d.event });
+    case 'partner.updated': return t('event.partner_updated', { code: d.code, name: d.name });
     default:
       if (event.kind.startsWith('match.')) {
-        return `${d.offering_country} → ${d.requesting_country}: ${typeName(d.resource_type)}`
-          + ` ×${num(d.quantity)} ${event.kind.slice(6)}`;
+        return t('event.match', {
+          from: country(d.offering_country), to: country(d.requesting_country), type: typeName(d.resource_type),
+          quantity: d.quantity, what: label(event.kind.slice(6), 'match'),
+        });
       }
       return event.kind;
   }
@@ -74,6 +96,6 @@ export function summary(event) {
 
 function items(offer) {
   const list = offer.items || [];
-  const first = list.slice(0, 2).map((i) => `${typeName(i.resource_type)} ×${num(i.quantity)}`);
-  return first.join(', ') + (list.length > 2 ? ` +${list.length - 2} more` : '');
+  const first = list.slice(0, 2).map((i) => t('common.times', { name: typeName(i.resource_type), quantity: i.quantity }));
+  return first.join(', ') + (list.length > 2 ? ` ${t('common.more', { count: list.length - 2 })}` : '');
 }

@@ -1,4 +1,5 @@
 // Hash routes → view modules, and the navigation each role gets.
+import { t } from './i18n.js';
 import { can, isPoc, isStaff } from './session.js';
 import * as alerts from './views/alerts.js';
 import * as board from './views/board.js';
@@ -29,10 +30,10 @@ export function route(hash) {
 }
 
 export function navItems() {
-  const items = [['#/board', 'Emergencies', 'board']];
-  if (can('alert.read')) items.push(['#/alerts', 'Alert inbox', 'alerts']);
-  if (isPoc()) items.push(['#/offers', 'Our offers', 'offers']);
-  else if (isStaff()) items.push(['#/offers', 'Offers', 'offers']);
-  items.push(['#/partners', 'Partners', 'partners']);
+  const items = [['#/board', t('nav.board'), 'board']];
+  if (can('alert.read')) items.push(['#/alerts', t('nav.alerts'), 'alerts']);
+  if (isPoc()) items.push(['#/offers', t('nav.our_offers'), 'offers']);
+  else if (isStaff()) items.push(['#/offers', t('nav.offers'), 'offers']);
+  items.push(['#/partners', t('nav.partners'), 'partners']);
   return items;
 }

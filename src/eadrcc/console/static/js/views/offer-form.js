@@ -1,7 +1,7 @@
 // A nation offers help: items picked from the taxonomy; validation beside each
 // field, and the server's problem+json errors shown beside the field they name.
 import { h, fill } from '../dom.js';
-import { CHANNELS, country } from '../format.js';
+import { CHANNEL_CODES, channel as channelName, country } from '../format.js';
 import { clearErrors, field, idempotentPoster, localNow, rfc3339, showErrors, typeSelect, wholeNumber } from '../forms.js';
 import { loadEmergency } from '../loader.js';
 import { isPoc, me } from '../session.js';
@@ -16,7 +16,7 @@ export function mount(main, { id }) {
     ? h('input', { type: 'text', value: me().country, readonly: true })
     : h('select', { required: true }, h('option', { value: '', text: 'Choose the offering nation…' }),
       [...state.partners.values()].sort((a, b) => a.name.localeCompare(b.name)).map((p) => h('option', { value: p.code, text: `${p.name} (${p.code})` })));
-  const channel = h('select', {}, Object.entries(CHANNELS).map(([v, t]) => h('option', { value: v, text: t })));
+  const channel = h('select', {}, CHANNEL_CODES.map((c) => [c, channelName(c)]).map(([v, t]) => h('option', { value: v, text: t })));
   const request = h('select', {}, h('option', { value: '', text: 'Any RFA of this emergency' }));
   const notes = h('textarea', { rows: 2, maxlength: 4000 });
   const form = h('form', { class: 'card form', novalidate: true },

@@ -1,7 +1,7 @@
 // Offers by nation and channel, each with its items and what became of them.
 import * as api from '../api.js';
 import { h, setText, syncList, toggle } from '../dom.js';
-import { CHANNELS, country, dateTime, num, typeName } from '../format.js';
+import { channel, country, dateTime, num, typeName } from '../format.js';
 import { can } from '../session.js';
 
 /** A table of `offers` (already filtered), grouped by nation then channel. */
@@ -44,7 +44,7 @@ function row(o, showEmergency) {
 
 function fillRow(tr, o, first, emergencies) {
   setText(tr.querySelector('.nation'), first ? country(o.offering_country) : '');
-  setText(tr.querySelector('.channel'), CHANNELS[o.channel] || o.channel);
+  setText(tr.querySelector('.channel'), channel(o.channel));
   const cell = tr.querySelector('.emergency');
   if (cell) setText(cell, emergencies?.get(o.emergency_id)?.title || o.emergency_id);
   syncList(tr.querySelector('.items'), o.items, (i) => i.id, () => h('li'), (li, i) => {

@@ -2,7 +2,7 @@
 // fetched with an Accept header and handed over as a download.
 import * as api from '../api.js';
 import { h, fill, kpis } from '../dom.js';
-import { CHANNELS, country, dateTime, label, num, typeName } from '../format.js';
+import { channel, country, dateTime, label, num, typeName } from '../format.js';
 
 const REFRESH_MS = 1500;
 
@@ -63,7 +63,7 @@ function render(el, r) {
         [n.duplicated && 'duplicated', n.uncovered && 'uncovered'].filter(Boolean).join(', ')]), 'No need filed.'),
     h('h3', { text: 'Offers by nation and channel' }),
     table(['Nation', 'Channel', 'Resource', 'Offered', 'Accepted', 'In transit', 'Delivered', 'Withdrawn'],
-      r.offers_by_nation.map((o) => [country(o.country), CHANNELS[o.channel] || o.channel, typeName(o.resource_type),
+      r.offers_by_nation.map((o) => [country(o.country), channel(o.channel), typeName(o.resource_type),
         num(o.offered), num(o.accepted), num(o.in_transit), num(o.delivered), num(o.withdrawn)]), 'No offer.'));
 }
 
