@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logs.configure(settings.log_level, settings.log_format)
+        # Commands other than serve speak only when something is wrong.
+        level = settings.log_level if args.loud else _at_least_warning(settings.log_level)
+        logs.configure(level, settings.log_format)
         code = args.run(settings, args)
     except (ConfigError, MigrationError, EadrccError, ValueError) as exc:
         print(f"eadrcc: {exc}", file=sys.stderr)
@@ -40,8 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _at_least_warning(level: str) -> str:
+    return level if level in {"warning", "error"} else "warning"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eadrcc", description=__doc__)
+    parser.set_defaults(loud=False)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the hub (embedded PostgreSQL without DATABASE_URL)")
@@ -57,10 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse to start with pending migrations instead of applying them",
     )
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, loud=True)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(
-        run=_sync(_migrate)
+        run=_sync(_migrate, migrate_first=False)
     )
 
     seed = sub.add_parser("seed", help="load the partner registry and the taxonomy")
@@ -117,10 +124,12 @@ def _parser() -> argparse.ArgumentParser:
 Command = Callable[[asyncpg.Pool, argparse.Namespace], Awaitable[int]]
 
 
-def _sync(command: Command) -> Callable[[Settings, argparse.Namespace], int]:
+def _sync(
+    command: Command, *, migrate_first: bool = True
+) -> Callable[[Settings, argparse.Namespace], int]:
     def run(settings: Settings, args: argparse.Namespace) -> int:
         async def go() -> int:
-            async with _pool(settings) as pool:
+            async with _pool(settings, migrate_first=migrate_first) as pool:
                 return await command(pool, args)
 
         return asyncio.run(go())
@@ -129,8 +138,15 @@ def _sync(command: Command) -> Callable[[Settings, argparse.Namespace], int]:
 
 
 @asynccontextmanager
-async def _pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+async def _pool(settings: Settings, *, migrate_first: bool) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the hub's database, migrated first: any command works on a new data folder."""
     url = await db.resolve_url(settings)
+    if migrate_first:
+        conn = await db.connect(url)
+        try:
+            await migrate(conn)  # advisory-locked: safe beside a running hub
+        finally:
+            await conn.close()
     pool = await db.create_pool(url, min_size=1, max_size=4)
     try:
         yield pool
@@ -179,8 +195,6 @@ async def _migrate(pool: asyncpg.Pool, _args: argparse.Namespace) -> int:
 
 
 async def _seed(pool: asyncpg.Pool, args: argparse.Namespace) -> int:
-    async with pool.acquire() as conn:
-        await migrate(conn)
     counts: dict[str, object] = dict(await seed_reference(pool))
     if args.demo:
         counts["demo_emergency"] = await demo.load(pool) or "already loaded"

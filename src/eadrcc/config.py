@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import platformdirs
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """One folder per user, so every command finds the same database from any directory."""
+    return Path(platformdirs.user_data_dir("eadrcc", appauthor=False)) / "pgdata"
 
 
 class ConfigError(Exception):
@@ -19,14 +25,15 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "EADRCC_DATABASE_URL")
     )
     # Where the embedded PostgreSQL keeps its files when DATABASE_URL is unset.
-    data_dir: Path = Path(".eadrcc/pgdata")
+    data_dir: Path = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     pool_min_size: int = Field(default=2, ge=0, le=100)
     pool_max_size: int = Field(default=10, ge=1, le=500)
     log_level: str = "info"
-    log_format: str = "json"
+    # auto: readable lines on a terminal, JSON lines otherwise (files, journald, CI).
+    log_format: str = "auto"
     event_retention_days: int = Field(default=7, ge=1)
     # A slow poll behind LISTEN/NOTIFY, so a lost notification delays but never loses.
     event_poll_seconds: float = Field(default=2.0, gt=0, le=60)
@@ -68,8 +75,8 @@ class Settings(BaseSettings):
     @field_validator("log_format")
     @classmethod
     def _format(cls, value: str) -> str:
-        if value not in {"json", "console"}:
-            raise ValueError("must be json or console")
+        if value not in {"auto", "json", "console"}:
+            raise ValueError("must be auto, json or console")
         return value
 
     @field_validator("gdacs_url", "usgs_url")
