@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
+import socket
 
 import structlog
 from aiohttp import web
@@ -11,14 +13,41 @@ from aiohttp import web
 from eadrcc import auth, db, demo
 from eadrcc.app import create_app
 from eadrcc.appkeys import POOL
-from eadrcc.config import Settings
+from eadrcc.config import ConfigError, Settings
 from eadrcc.seed import seed_reference
 
 log = structlog.get_logger(__name__)
 
 
+DEMO_TOKEN_NAME = "demo duty officer"
+
+
 def serve(settings: Settings, *, demo: bool = False, auto_migrate: bool = True) -> None:
+    # Before the database starts or a demo token is minted: a busy port is the
+    # commonest start-up failure, and it deserves one clear line.
+    check_port(settings.host, settings.port)
     asyncio.run(_serve(settings, demo=demo, auto_migrate=auto_migrate))
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ConfigError naming a free port to try when host:port is taken."""
+    if port and not _can_bind(host, port):
+        hint = next((p for p in range(port + 1, port + 50) if _can_bind(host, p)), None)
+        advice = f"; try --port {hint}" if hint else ""
+        raise ConfigError(f"port {port} is in use on {host}{advice}")
+
+
+def _can_bind(host: str, port: int) -> bool:
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return False
+                raise
+    return True
 
 
 async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool) -> None:
@@ -29,7 +58,12 @@ async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool) -> None:
         if demo:
             await _load_demo(app)
         site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise ConfigError(f"port {settings.port} is in use on {settings.host}") from None
         url = f"http://{settings.host}:{_bound_port(runner, settings.port)}"
         log.info("serving", url=url, console=f"{url}/console")
         print(f"eadrcc is running at {url}  (console: {url}/console)", flush=True)
@@ -43,7 +77,11 @@ async def _load_demo(app: web.Application) -> None:
     counts = await seed_reference(app[POOL])
     await demo.load(app[POOL])
     async with db.transaction(app[POOL]) as conn:
-        issued = await auth.create(conn=conn, role=auth.Role.DUTY_OFFICER, name="demo duty officer")
+        # One demo token at a time: each start revokes the previous one.
+        for row in await auth.list_tokens(conn=conn):
+            if row["name"] == DEMO_TOKEN_NAME and row["revoked_at"] is None:
+                await auth.revoke(conn=conn, token_id=row["id"])
+        issued = await auth.create(conn=conn, role=auth.Role.DUTY_OFFICER, name=DEMO_TOKEN_NAME)
     log.info("demo_loaded", **counts)
     print(f"demo duty-officer token (sign in with it): {issued.token}", flush=True)
 
