@@ -25,6 +25,9 @@ def scrub_secrets(
 
 
 def configure(level: str = "info", fmt: str = "json") -> None:
+    """`fmt` is json, console, or auto (console when stderr is a terminal)."""
+    if fmt == "auto":
+        fmt = "console" if sys.stderr.isatty() else "json"
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

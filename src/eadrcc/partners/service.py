@@ -53,7 +53,10 @@ async def replace(
                 extra={"current_etag": etag(current.version)},
             )
         await _check_programmes(conn, [fields])
-        return await _write(conn, code, fields, current, actor)
+        partner, changed = await _write(conn, code, fields, current, actor)
+    if changed:
+        log.info("partner_updated", code=code, version=partner.version)
+    return partner, changed
 
 
 async def _write(
@@ -77,7 +80,6 @@ async def _write(
         },
     )
     partner = await store.write(conn, code, fields, version=version, at=at, actor=actor)
-    log.info("partner_updated", code=code, version=version)
     return partner, True
 
 
@@ -111,7 +113,9 @@ async def upsert_many(*, pool: asyncpg.Pool, records: dict[str, PartnerFields], 
             current = await store.get(conn, code, lock=True)
             _, did = await _write(conn, code, fields, current, actor)
             changed += did
-        return changed
+    # One line for the batch: a first seed changes every record.
+    log.info("partners_upserted", records=len(records), changed=changed, actor=actor)
+    return changed
 
 
 async def load_programmes(*, pool: asyncpg.Pool, programmes: list[Programme]) -> None:
