@@ -115,12 +115,22 @@ def one_line(event: dict[str, Any]) -> str:
     )
 
 
+def _match_quantity(d: dict[str, Any]) -> str:
+    """The part a match's state is about: what moves or arrived, not the whole match."""
+    status, quantity = d.get("status"), d.get("quantity")
+    if status == "in_transit":
+        return f"{d.get('dispatched')}/{quantity} dispatched"
+    if status == "delivered" or d.get("delivered"):
+        return f"{d.get('delivered')}/{quantity} delivered"
+    return str(quantity)
+
+
 def summary(kind: str, d: dict[str, Any]) -> str:
     """A few words a duty officer can read at a glance."""
     if kind.startswith("match."):
         return (
             f"{d.get('offering_country')}→{d.get('requesting_country')} "
-            f"{d.get('resource_type')} x{d.get('quantity')} {d.get('status')}"
+            f"{d.get('resource_type')} x{_match_quantity(d)} {d.get('status')}"
         )
     if kind.startswith("offer."):
         return (

@@ -16,7 +16,7 @@ from eadrcc.matching.models import (
     ResourceTypeOut,
 )
 from eadrcc.policy import authorize
-from eadrcc.web import Routes, parse_body, parse_optional_body, parse_query, principal, respond
+from eadrcc.web import Routes, parse_body, parse_query, principal, respond
 
 routes = Routes("matching")
 CONFLICT = {409: "Not allowed in the match's current state, or would over-allocate"}
@@ -59,7 +59,7 @@ async def list_matches(request: web.Request) -> web.Response:
     extra_responses=CONFLICT,
 )
 async def accept_match(request: web.Request) -> web.Response:
-    body = await parse_optional_body(request, AcceptBody)
+    body = await parse_body(request, AcceptBody)
     return respond(
         await service.accept(
             pool=request.app[POOL],

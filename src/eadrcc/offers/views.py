@@ -6,7 +6,7 @@ from eadrcc.appkeys import POOL
 from eadrcc.idempotency import check_key
 from eadrcc.offers import service
 from eadrcc.offers.models import Offer, OfferCreate, OfferCreated, WithdrawBody
-from eadrcc.web import Routes, parse_body, parse_optional_body, principal, respond
+from eadrcc.web import Routes, parse_body, principal, respond
 
 routes = Routes("offers")
 
@@ -44,7 +44,7 @@ async def get_offer(request: web.Request) -> web.Response:
     extra_responses={409: "Already withdrawn"},
 )
 async def withdraw_offer(request: web.Request) -> web.Response:
-    body = await parse_optional_body(request, WithdrawBody)
+    body = await parse_body(request, WithdrawBody)
     offer = await service.withdraw(
         pool=request.app[POOL],
         who=principal(request),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -62,3 +63,5 @@ class Sitrep(BaseModel):
 
 class SitrepQuery(Strict):
     as_of: Timestamp | None = None
+    # For links and browsers that cannot set Accept; wins over the Accept header.
+    format: Literal["json", "md", "markdown", "csv", "html"] | None = None

@@ -21,11 +21,18 @@ FORMATS = {
     "text/csv": render.csv_text,
     "text/html": render.html,
 }
+FORMAT_NAMES = {
+    "json": "application/json",
+    "md": "text/markdown",
+    "markdown": "text/markdown",
+    "csv": "text/csv",
+    "html": "text/html",
+}
 
 
 @routes.get(
     "/api/v1/emergencies/{id}/sitrep",
-    summary="Situation report (JSON, Markdown, CSV or HTML by Accept); as_of= rebuilds "
+    summary="Situation report (JSON, Markdown, CSV or HTML by Accept or format=); as_of= rebuilds "
     "any past moment from the event log",
     query=SitrepQuery,
     response=Sitrep,
@@ -35,7 +42,11 @@ FORMATS = {
 async def get_sitrep(request: web.Request) -> web.StreamResponse:
     authorize(principal(request), "sitrep.read")
     query = parse_query(request, SitrepQuery)
-    media = _negotiate(request.headers.get("Accept", "application/json"))
+    media = (
+        FORMAT_NAMES[query.format]
+        if query.format
+        else _negotiate(request.headers.get("Accept", "application/json"))
+    )
     async with request.app[POOL].acquire() as conn:
         emergency = await emergencies.get(conn=conn, emergency_id=request.match_info["id"])
         rows = await conn.fetch(q.emergency_events, emergency.id, query.as_of)
