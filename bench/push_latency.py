@@ -423,6 +423,8 @@ async def listen(client: Follower, ats: dict[int, float], stopping: asyncio.Even
 def note_message(
     client: Follower, message: dict[str, Any], received: float, ats: dict[int, float]
 ) -> None:
+    if message.get("type") == "heartbeat":
+        return  # the hub's keep-alive, every EADRCC_WS_HEARTBEAT_SECONDS
     if message.get("type") != "event":
         client.unexpected += 1
         return

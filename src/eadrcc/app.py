@@ -93,7 +93,12 @@ def _database(auto_migrate: bool):  # type: ignore[no-untyped-def]
 
 
 async def _event_hub(app: web.Application) -> AsyncIterator[None]:
-    hub = EventHub(app[POOL], app[DATABASE_URL], poll_seconds=app[SETTINGS].event_poll_seconds)
+    hub = EventHub(
+        app[POOL],
+        app[DATABASE_URL],
+        poll_seconds=app[SETTINGS].event_poll_seconds,
+        heartbeat_seconds=app[SETTINGS].ws_heartbeat_seconds,
+    )
     await hub.start()
     app[HUB] = hub
     app[ops.READINESS_CHECKS]["event_listener"] = hub.ready

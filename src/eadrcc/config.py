@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     alert_burst: float = Field(default=60, ge=1)
     # Events a socket may have waiting before it is cut off as too slow (code 4008).
     ws_queue_bound: int = Field(default=2000, ge=10, le=1_000_000)
-    ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # {"type": "heartbeat"} (and a ping) on every socket this often: consoles show
+    # the link stale after 15 s without one, so keep it well under that.
+    ws_heartbeat_seconds: float = Field(default=5.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
     # Alert feeds, polled by one instance at a time; unset = off (closed networks).
     gdacs_url: str | None = None

@@ -161,6 +161,34 @@ async def test_old_or_unknown_positions_get_resync(
         assert [e["seq"] for e in await read_until(ws, last)] == [last]  # then live
 
 
+async def test_heartbeats_carry_the_head_after_every_event_before_them(
+    db_url: str, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    settings = Settings(
+        database_url=db_url, pool_min_size=1, pool_max_size=5, ws_heartbeat_seconds=0.2
+    )
+    token = await make_token("observer")
+    async with (
+        TestClient(TestServer(create_app(settings))) as c,
+        stream(base_url(c), token) as (ws, welcome),
+    ):
+        quiet = await next_message(ws, heartbeats=True)
+        assert quiet == {"type": "heartbeat", "head": welcome["head"]}
+        last = await _append(pool, 3)
+        seen: list[int] = []
+        # A heartbeat says "you have everything up to head": no event of ours at or
+        # below it may come after it.
+        while True:
+            message = await next_message(ws, heartbeats=True)
+            if message["type"] == "event":
+                seen.append(message["seq"])
+            elif message["head"] >= last:
+                assert seen == list(range(last - 2, last + 1))
+                break
+            else:
+                assert all(seq <= message["head"] for seq in seen)
+
+
 @pytest.fixture
 async def small_queue_client(db_url: str) -> AsyncIterator[Client]:
     settings = Settings(

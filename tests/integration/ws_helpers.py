@@ -31,9 +31,15 @@ async def stream(
         yield ws, welcome
 
 
-async def next_message(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-    return message
+async def next_message(
+    ws: ClientConnection, timeout: float = 10, *, heartbeats: bool = False
+) -> dict[str, Any]:
+    """The next message; heartbeats are skipped unless asked for (a client may ignore them)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            message: dict[str, Any] = json.loads(await ws.recv())
+            if heartbeats or message.get("type") != "heartbeat":
+                return message
 
 
 async def read_until(ws: ClientConnection, seq: int, timeout: float = 15) -> list[dict[str, Any]]:

@@ -183,6 +183,13 @@ class FanOut:
     def __iter__(self) -> Iterator[Subscriber]:
         return iter([sub for group in self._groups.values() for sub in group])
 
+    def beat(self, frame: bytes) -> None:
+        """One frame to every socket past its backlog (a heartbeat: counts as no event)."""
+        for sub in self:
+            if sub.line is not None:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    sub.deliver(frame, 0)
+
     def publish(self, events: list[Outgoing]) -> None:
         for audience, group in list(self._groups.items()):
             frames = [e.frame for e in events if e.visible_to(audience)]

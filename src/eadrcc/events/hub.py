@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 
 import asyncpg
 import structlog
 
 from eadrcc import db
-from eadrcc.events.fanout import FanOut, Outgoing, Subscriber
+from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
 from eadrcc.events.log import q
 
 log = structlog.get_logger(__name__)
@@ -33,8 +34,11 @@ LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it 
 
 
 class EventHub:
-    def __init__(self, pool: asyncpg.Pool, url: str, *, poll_seconds: float) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, url: str, *, poll_seconds: float, heartbeat_seconds: float = 5.0
+    ) -> None:
         self._pool, self._url, self._poll = pool, url, poll_seconds
+        self._heartbeat = heartbeat_seconds
         self.last_seq = 0
         self.subscribers = FanOut()
         self.listening = False
@@ -58,6 +62,7 @@ class EventHub:
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="hub-reader"),
             asyncio.create_task(self._listen_loop(), name="hub-listener"),
+            asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
         ]
         # Start ready: give the listener a moment to connect (it keeps trying after).
         with contextlib.suppress(TimeoutError):
@@ -127,6 +132,18 @@ class EventHub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 self._wake.set()
+
+    async def _heartbeat_loop(self) -> None:
+        """{"type": "heartbeat", "head": H} to every live socket, one frame for all.
+
+        Consoles call the link live only while these arrive: a hub that is frozen
+        (stopped process, wedged loop) goes quiet, and a TCP connection that the
+        kernel still holds open no longer passes for a working hub.
+        """
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            message = json.dumps({"type": "heartbeat", "head": self.last_seq})
+            self.subscribers.beat(text_frame(message))
 
     async def _read_new(self) -> None:
         while True:
