@@ -13,6 +13,8 @@ from eadrcc.alerts import views as alert_views
 from eadrcc.alerts.poller import feed_pollers
 from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS
+from eadrcc.capacities import views as capacity_views
+from eadrcc.capacities.reminders import capacity_reminders
 from eadrcc.config import Settings
 from eadrcc.console import views as console_views
 from eadrcc.edxl import views as edxl_views
@@ -44,6 +46,7 @@ ROUTE_TABLES: list[Routes] = [
     alert_views.routes,
     console_views.routes,
     edxl_views.routes,
+    capacity_views.routes,
 ]
 
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
     app.cleanup_ctx.append(feed_pollers)  # after the hub: pollers poke it
+    app.cleanup_ctx.append(capacity_reminders)  # after the hub: it pokes it too
     app.on_shutdown.append(event_socket.close_all)
     return app
 

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     feed_max_backoff_seconds: float = Field(default=3600.0, gt=0)
     feed_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # Declared capacities: the nation is reminded this many days before valid_until;
+    # due reminders are swept this often (one instance at a time).
+    capacity_reminder_days: int = Field(default=30, ge=1, le=365)
+    capacity_sweep_seconds: float = Field(default=60.0, ge=0.05, le=86_400)
 
     @field_validator("database_url")
     @classmethod

@@ -46,6 +46,10 @@ RULES: dict[str, Rule] = {
     "match.dispatch": Rule(frozenset({A, D}), own_country=frozenset({P})),
     "match.deliver": Rule(frozenset({A, D}), own_country=frozenset({P})),
     "sitrep.read": Rule(EVERYONE),
+    # national capacities: every role reads the register but integrations
+    "capacity.read": Rule(EVERYONE - {INT}),
+    "capacity.declare": Rule(frozenset({A, D}), own_country=frozenset({P})),
+    "capacity.offer": Rule(frozenset({A, D}), own_country=frozenset({P})),
     # alerts
     "alert.create": Rule(frozenset({A, D, INT})),
     "alert.read": Rule(STAFF),

@@ -1,5 +1,5 @@
 """Reference data shipped with the hub: the partner registry, the programme
-catalogue and the resource taxonomy."""
+catalogue, the resource taxonomy and the capacities known from public lists."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
+from eadrcc.capacities import public as public_capacities
 from eadrcc.db import transaction
 from eadrcc.matching import store as matching
 from eadrcc.matching import taxonomy
@@ -31,9 +32,11 @@ async def seed_reference(pool: asyncpg.Pool) -> dict[str, int]:
     types = taxonomy.load()
     async with transaction(pool) as conn:
         await matching.load_taxonomy(conn, types)
+    known = await public_capacities.load(pool, SEED_ACTOR)
     return {
         "programmes": len(programmes),
         "partners": len(records),
         "partners_changed": changed,
         "resource_types": len(types.types),
+        "public_capacities_changed": known,
     }

@@ -82,6 +82,9 @@ class Routes:
     def patch(self, path: str, **meta: Any) -> Callable[[Handler], Handler]:
         return self.add("PATCH", path, **meta)
 
+    def delete(self, path: str, **meta: Any) -> Callable[[Handler], Handler]:
+        return self.add("DELETE", path, **meta)
+
 
 def route_of(request: web.Request) -> Route | None:
     handler = getattr(request.match_info, "handler", None)

@@ -36,6 +36,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/matches/{id}/dispatch"): {"quantity": 1},
     ("POST", "/api/v1/matches/{id}/deliver"): {"quantity": 1},
     ("POST", "/api/v1/alerts/{id}/acknowledge"): None,
+    ("PATCH", "/api/v1/capacities/{id}"): {"quantity": 2},
+    ("DELETE", "/api/v1/capacities/{id}"): None,
+    ("POST", "/api/v1/capacities/{id}/offer"): "capacity_offer",
 }
 # What a duty officer gets where it is not 200 (a proposal is no commitment yet).
 OFFICER = {("GET", "/api/v1/matches/{id}/edxl-rm"): 409}
@@ -79,6 +82,17 @@ async def world(client: Client, make_token: TokenFactory) -> dict[str, Any]:
         expect=201,
     )
     partner = await officer.get("/api/v1/partners/NOR")
+    capacity = await nor.post(
+        "/api/v1/capacities",
+        {
+            "country": "NOR",
+            "resource_type": "shelter.blanket",
+            "quantity": 100,
+            "readiness_hours": 12,
+            "valid_until": "2099-01-01T00:00:00+00:00",
+        },
+        expect=201,
+    )
     return {
         "code": "NOR",
         "id": {
@@ -89,7 +103,9 @@ async def world(client: Client, make_token: TokenFactory) -> dict[str, Any]:
             "/api/v1/matches/": offer["matches"][0]["id"],
             "/api/v1/alerts/": alert["id"],
             "/api/v1/alert-groups/": alert["group_id"],
+            "/api/v1/capacities/": capacity["id"],
         },
+        "emergency_id": emergency["id"],
         "need_id": rfa["needs"][0]["id"],
         "partner": partner,
         "tokens": {
@@ -114,6 +130,8 @@ def _body(world: dict[str, Any], method: str, path: str, unknown: bool) -> Any:
     body = BODIES.get((method, path))
     if body == "partner":  # the record as read, its code naming the path's partner
         return {**world["partner"], "code": None} if unknown else world["partner"]
+    if body == "capacity_offer":  # a valid offer of the capacity to the world's emergency
+        return {"emergency_id": world["emergency_id"], "quantity": 1}
     return body
 
 
@@ -150,6 +168,7 @@ def test_every_id_route_is_covered() -> None:
             "/api/v1/matches/",
             "/api/v1/alerts/",
             "/api/v1/alert-groups/",
+            "/api/v1/capacities/",
         }
         if method != "GET":
             assert (method, path) in BODIES, f"add a valid body for {method} {path}"

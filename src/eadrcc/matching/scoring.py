@@ -61,10 +61,24 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
+def transit(km: float | None) -> timedelta:
+    """The travel estimate: handling plus the flight, or a flat 48 h when either end
+    is unknown. Likely providers (capacities) use it too, so their `ready_in_hours`
+    and a proposal's ETA never disagree."""
+    return UNKNOWN_TRANSIT if km is None else HANDLING + timedelta(hours=km / AIR_SPEED_KMH)
+
+
+def km_between(
+    lat1: float | None, lon1: float | None, lat2: float | None, lon2: float | None
+) -> float | None:
+    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
+        return None
+    return distance_km(lat1, lon1, lat2, lon2)
+
+
 def score(need: NeedView, item: ItemView) -> Score:
     km = _km(need, item)
-    transit = UNKNOWN_TRANSIT if km is None else HANDLING + timedelta(hours=km / AIR_SPEED_KMH)
-    eta = item.available_from + transit
+    eta = item.available_from + transit(km)
     quantity = min(need.uncovered, item.unallocated)
     parts = {
         "priority": PRIORITY[need.priority],
@@ -78,9 +92,7 @@ def score(need: NeedView, item: ItemView) -> Score:
 
 
 def _km(need: NeedView, item: ItemView) -> float | None:
-    if None in (need.lat, need.lon, item.lat, item.lon):
-        return None
-    return distance_km(need.lat, need.lon, item.lat, item.lon)  # type: ignore[arg-type]
+    return km_between(need.lat, need.lon, item.lat, item.lon)
 
 
 def _timeliness(eta: datetime, needed_by: datetime | None) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from eadrcc import idempotency
+from eadrcc import credentials, idempotency
 from eadrcc.auth import Principal
 from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
@@ -31,16 +31,36 @@ log = structlog.get_logger(__name__)
 
 
 async def create(
-    *, pool: asyncpg.Pool, who: Principal, body: OfferCreate, idempotency_key: str | None
+    *,
+    pool: asyncpg.Pool,
+    who: Principal,
+    body: OfferCreate,
+    idempotency_key: str | None,
+    request_hash: bytes | None = None,
 ) -> tuple[int, Any]:
-    """Record an offer and propose matches at once; returns (status, JSON body)."""
+    """Record an offer and propose matches at once; returns (status, JSON body).
+
+    `request_hash` names what a retry must repeat when the offer was built from
+    something else (a capacity: its build stamps `available_from` with the time).
+    """
     return await retrying(
-        lambda: _create(pool=pool, who=who, body=body, idempotency_key=idempotency_key)
+        lambda: _create(
+            pool=pool,
+            who=who,
+            body=body,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
     )
 
 
 async def _create(
-    *, pool: asyncpg.Pool, who: Principal, body: OfferCreate, idempotency_key: str | None
+    *,
+    pool: asyncpg.Pool,
+    who: Principal,
+    body: OfferCreate,
+    idempotency_key: str | None,
+    request_hash: bytes | None,
 ) -> tuple[int, Any]:
     authorize(who, "offer.create", [body.offering_country])
     async with transaction(pool) as conn:
@@ -50,7 +70,8 @@ async def _create(
                 token_id=who.token_id,
                 key=idempotency_key,
                 scope="offers",
-                request_hash=idempotency.fingerprint("offers", body.model_dump(mode="json")),
+                request_hash=request_hash
+                or idempotency.fingerprint("offers", body.model_dump(mode="json")),
             )
             if seen:
                 return seen
@@ -162,23 +183,11 @@ async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> None:
         if await requests.emergency_of(conn, body.request_id) != body.emergency_id:
             errors["request_id"] = "no such request in this emergency"
     units = await matching_store.type_units(conn, [i.resource_type for i in body.items])
-    known = await matching_store.credentials(conn)
-    programmes = await partners.active_programmes(conn, body.offering_country)
+    check = await credentials.checker(conn, body.offering_country)
     for n, item in enumerate(body.items):
         if item.resource_type not in units:
-            errors[f"items.{n}.resource_type"] = f"unknown resource type {item.resource_type!r}"
-            continue
-        root = item.resource_type.split(".")[0]
-        for c in item.credentials:
-            cred = known.get(c)
-            if cred is None:
-                errors[f"items.{n}.credentials"] = f"unknown credential {c!r}"
-            elif root not in cred["applies_to"]:
-                errors[f"items.{n}.credentials"] = f"{c} does not apply to {item.resource_type}"
-            elif cred["programme"] and cred["programme"] not in programmes:
-                errors[f"items.{n}.credentials"] = (
-                    f"{c}: {body.offering_country} has no active {cred['programme']} "
-                    "participation on record"
-                )
+            errors[f"items.{n}.resource_type"] = credentials.unknown_type(item.resource_type)
+        elif problem := check.problem(item.resource_type, item.credentials):
+            errors[f"items.{n}.credentials"] = problem
     if errors:
         raise Invalid(f"the offer has {len(errors)} problem(s)", errors=errors)

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from eadrcc.capacities.providers import LikelyProvider
 from eadrcc.models import ISO3, LongText, Quantity, ShortText, Strict, Timestamp
 
 TypeCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", max_length=100)]
@@ -65,6 +66,11 @@ class Need(BaseModel):
     uncovered_quantity: int
     duplicated: bool = Field(description="proposed + accepted exceed what was requested")
     uncovered: bool = Field(description="proposed + accepted fall short of what was requested")
+    likely_providers: list[LikelyProvider] = Field(
+        default_factory=list,
+        description="nations whose valid capacities could fill it and that have not offered "
+        "them yet, best first (GET /requests/{id} only)",
+    )
 
 
 class Request(BaseModel):

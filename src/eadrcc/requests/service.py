@@ -10,6 +10,7 @@ import structlog
 
 from eadrcc import idempotency
 from eadrcc.auth import Principal
+from eadrcc.capacities import service as capacities
 from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import Conflict, Invalid, NotFound
@@ -186,7 +187,12 @@ async def _release(conn: asyncpg.Connection, need_id: str, who: Principal) -> li
 
 
 async def get(*, conn: asyncpg.Connection, request_id: str) -> Request:
-    return await _get(conn, request_id)
+    """The RFA, each need with the nations that could fill it (from their capacities)."""
+    request = await _get(conn, request_id)
+    found = await capacities.likely_providers(conn, request.needs)
+    for need in request.needs:
+        need.likely_providers = found.get(need.id, [])
+    return request
 
 
 async def _get(conn: asyncpg.Connection, request_id: str) -> Request:

@@ -1,0 +1,122 @@
+-- name: insert_capacity
+INSERT INTO capacities (id, country, resource_type, quantity, readiness_hours, home_lat, home_lon,
+                        home_place, credentials, self_sufficient, valid_until, name, notes,
+                        source, citation, read_on, public_key, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+RETURNING *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired;
+
+-- name: upsert_public
+-- A record from a public list, keyed by that list's own key: seeding again updates it.
+INSERT INTO capacities (id, country, resource_type, quantity, readiness_hours, home_lat, home_lon,
+                        home_place, credentials, self_sufficient, valid_until, name, notes,
+                        source, citation, read_on, public_key, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'public', $14, $15, $16, $17)
+ON CONFLICT (public_key) DO UPDATE SET
+    country = EXCLUDED.country, resource_type = EXCLUDED.resource_type,
+    quantity = EXCLUDED.quantity, readiness_hours = EXCLUDED.readiness_hours,
+    home_lat = EXCLUDED.home_lat, home_lon = EXCLUDED.home_lon, home_place = EXCLUDED.home_place,
+    credentials = EXCLUDED.credentials, self_sufficient = EXCLUDED.self_sufficient,
+    valid_until = EXCLUDED.valid_until, name = EXCLUDED.name, notes = EXCLUDED.notes,
+    citation = EXCLUDED.citation, read_on = EXCLUDED.read_on,
+    version = capacities.version + 1, updated_at = now()
+WHERE (capacities.country, capacities.resource_type, capacities.quantity,
+       capacities.readiness_hours, capacities.home_lat, capacities.home_lon,
+       capacities.home_place, capacities.credentials, capacities.self_sufficient,
+       capacities.valid_until, capacities.name, capacities.notes, capacities.citation,
+       capacities.read_on)
+      IS DISTINCT FROM
+      (EXCLUDED.country, EXCLUDED.resource_type, EXCLUDED.quantity, EXCLUDED.readiness_hours,
+       EXCLUDED.home_lat, EXCLUDED.home_lon, EXCLUDED.home_place, EXCLUDED.credentials,
+       EXCLUDED.self_sufficient, EXCLUDED.valid_until, EXCLUDED.name, EXCLUDED.notes,
+       EXCLUDED.citation, EXCLUDED.read_on)
+RETURNING id;
+
+-- name: get_capacity
+SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
+FROM capacities WHERE id = $1;
+
+-- name: lock_capacity
+SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
+FROM capacities WHERE id = $1 FOR UPDATE;
+
+-- name: update_capacity
+UPDATE capacities
+SET quantity = $2, readiness_hours = $3, home_lat = $4, home_lon = $5, home_place = $6,
+    credentials = $7, self_sufficient = $8, valid_until = $9, name = $10, notes = $11,
+    resource_type = $12, status = $13, version = version + 1, updated_at = now()
+WHERE id = $1
+RETURNING *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired;
+
+-- name: insert_history
+INSERT INTO capacity_history (capacity_id, version, record, changed_by)
+SELECT id, version, to_jsonb(capacities), $2 FROM capacities WHERE id = ANY($1::text[]);
+
+-- name: list_capacities
+-- The register, filtered. $2 matches a type and everything below it (usar → usar.heavy).
+SELECT c.*, (c.valid_until IS NOT NULL AND c.valid_until <= now()) AS expired
+FROM capacities c
+LEFT JOIN partners p ON p.code = c.country
+WHERE ($1::text IS NULL OR c.country = $1)
+  AND ($2::text IS NULL OR c.resource_type = $2 OR c.resource_type LIKE $2 || '.%')
+  AND ($3::text IS NULL OR $3 = ANY(c.credentials))
+  AND ($4::int IS NULL OR c.readiness_hours <= $4)
+  AND ($5::text IS NULL OR $5 = ANY(p.frameworks))
+  AND ($6::text IS NULL OR c.source = $6)
+  AND c.status = $7
+  AND ($8::boolean OR c.valid_until IS NULL OR c.valid_until > now())
+ORDER BY c.country, c.source, c.resource_type, c.id
+LIMIT $9;
+
+-- name: likely_providers
+-- For each need, the active, unexpired capacities whose type can fill it (the
+-- same type_fills relation matching uses), of nations other than the requester
+-- that have no open offer item for it in this emergency yet. type_fills by need
+-- type, then capacities_active_by_type: cost follows the fitting capacities only.
+SELECT n.id AS need_id, c.id AS capacity_id, c.country, c.quantity, c.readiness_hours,
+       c.home_lat, c.home_lon, c.credentials, c.source, c.resource_type,
+       n.delivery_lat, n.delivery_lon
+FROM needs n
+JOIN requests r ON r.id = n.request_id
+JOIN type_fills f ON f.need_type = n.resource_type
+JOIN capacities c ON c.resource_type = f.offer_type AND c.status = 'active'
+WHERE n.id = ANY($1::text[])
+  AND (c.valid_until IS NULL OR c.valid_until > now())
+  AND c.country <> r.requesting_country
+  AND NOT EXISTS (
+      SELECT 1
+      FROM offers o
+      JOIN offer_items i ON i.offer_id = o.id
+      JOIN type_fills f2 ON f2.offer_type = i.resource_type AND f2.need_type = n.resource_type
+      WHERE o.emergency_id = n.emergency_id AND o.offering_country = c.country
+        AND i.status = 'open');
+
+-- name: drop_unsent_reminders
+-- An unsent reminder follows its capacity's valid_until (NULL: withdrawn, drop all);
+-- a sent one stays as the record that it went out.
+DELETE FROM capacity_reminders
+WHERE capacity_id = $1 AND sent_at IS NULL AND valid_until IS DISTINCT FROM $2::timestamptz;
+
+-- name: add_reminder
+INSERT INTO capacity_reminders (capacity_id, valid_until, due_at)
+VALUES ($1, $2, greatest($2::timestamptz - $3::interval, now()))
+ON CONFLICT (capacity_id, valid_until) DO NOTHING;
+
+-- name: scheduler_lock
+-- One instance sweeps at a time; the others skip this round.
+SELECT pg_try_advisory_xact_lock(hashtext('eadrcc.capacity_reminders'));
+
+-- name: take_due_reminders
+-- Due, unsent reminders of capacities still declared with that same expiry.
+UPDATE capacity_reminders r
+SET sent_at = now()
+FROM capacities c
+WHERE c.id = r.capacity_id AND r.sent_at IS NULL AND r.due_at <= now()
+  AND c.status = 'active' AND c.valid_until = r.valid_until
+  AND r.capacity_id IN (SELECT capacity_id FROM capacity_reminders
+                        WHERE sent_at IS NULL AND due_at <= now()
+                        ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING r.capacity_id;
+
+-- name: capacities_by_id
+SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
+FROM capacities WHERE id = ANY($1::text[]) ORDER BY id;

@@ -1,0 +1,37 @@
+"""The expiry reminder sweep: every instance runs it, one at a time holds it (an
+advisory lock per sweep), and a reminder is marked sent in the transaction that
+emits its event, so none is lost on a restart and none goes out twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from eadrcc.appkeys import HUB, POOL, SETTINGS
+from eadrcc.capacities import service
+
+log = structlog.get_logger(__name__)
+
+
+async def capacity_reminders(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the sweep loop, stopped with the app."""
+    task = asyncio.create_task(_run(app), name="capacity-reminders")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _run(app: web.Application) -> None:
+    every = app[SETTINGS].capacity_sweep_seconds
+    while True:
+        try:
+            if await service.send_due_reminders(pool=app[POOL]):
+                app[HUB].poke()  # deliver now, not at the next poll
+        except Exception:  # a database outage must not end the loop
+            log.exception("capacity_reminder_sweep_failed")
+        await asyncio.sleep(every)
