@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         help="only kinds starting with this (repeatable), e.g. match.",
     )
     tail.add_argument("--json", action="store_true", help="JSON lines instead of one-liners")
+    tail.add_argument("--count", type=int, help="exit after printing this many events")
     tail.add_argument(
         "--token-file", type=Path, help="read the token from this file (default $EADRCC_TOKEN)"
     )
@@ -183,6 +184,7 @@ def _tail(settings: Settings, args: argparse.Namespace) -> int:
         emergency=args.emergency,
         kinds=tuple(args.kind),
         as_json=args.json,
+        count=args.count,
     )
     return asyncio.run(tail.run())
 

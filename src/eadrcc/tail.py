@@ -29,8 +29,10 @@ class Tail:
     emergency: str | None = None
     kinds: tuple[str, ...] = ()
     as_json: bool = False
+    count: int | None = None  # stop after printing this many events (scripts)
     out: TextIO = sys.stdout
     err: TextIO = sys.stderr
+    printed: int = 0
 
     def wanted(self, event: dict[str, Any]) -> bool:
         if self.emergency and event.get("emergency_id") != self.emergency:
@@ -38,6 +40,12 @@ class Tail:
         return not self.kinds or any(event["kind"].startswith(k) for k in self.kinds)
 
     async def run(self, *, stop: Callable[[], bool] = lambda: False) -> int:
+        def done() -> bool:
+            return stop() or (self.count is not None and self.printed >= self.count)
+
+        return await self._run(done)
+
+    async def _run(self, stop: Callable[[], bool]) -> int:
         backoff = 0.5
         while not stop():
             try:
@@ -93,6 +101,7 @@ class Tail:
         elif kind == "event":
             self.since = message["seq"]
             if self.wanted(message):
+                self.printed += 1
                 self.out.write(
                     (json.dumps(message, ensure_ascii=False) if self.as_json else one_line(message))
                     + "\n"
@@ -115,13 +124,13 @@ def one_line(event: dict[str, Any]) -> str:
     )
 
 
-def _match_quantity(d: dict[str, Any]) -> str:
-    """The part a match's state is about: what moves or arrived, not the whole match."""
-    status, quantity = d.get("status"), d.get("quantity")
-    if status == "in_transit":
-        return f"{d.get('dispatched')}/{quantity} dispatched"
-    if status == "delivered" or d.get("delivered"):
+def _match_quantity(kind: str, d: dict[str, Any]) -> str:
+    """The part the event is about: what moves or arrived, not the whole match."""
+    quantity = d.get("quantity")
+    if kind == "match.delivered":
         return f"{d.get('delivered')}/{quantity} delivered"
+    if kind == "match.dispatched":
+        return f"{d.get('dispatched')}/{quantity} dispatched"
     return str(quantity)
 
 
@@ -130,7 +139,7 @@ def summary(kind: str, d: dict[str, Any]) -> str:
     if kind.startswith("match."):
         return (
             f"{d.get('offering_country')}→{d.get('requesting_country')} "
-            f"{d.get('resource_type')} x{_match_quantity(d)} {d.get('status')}"
+            f"{d.get('resource_type')} x{_match_quantity(kind, d)} {d.get('status')}"
         )
     if kind.startswith("offer."):
         return (
