@@ -56,7 +56,10 @@ def build(routes: list[Route]) -> dict[str, Any]:
         "info": {
             "title": "eadrcc",
             "version": __version__,
-            "description": "Disaster-response coordination hub (see CONTRACT.md)",
+            "description": (
+                "Disaster-response coordination hub: requests for assistance, offers, "
+                "matching, circulation and live consoles (guide: docs/api.md in the repository)"
+            ),
         },
         "paths": paths,
         "components": {

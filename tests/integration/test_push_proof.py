@@ -1,7 +1,7 @@
 """The real-time proof: two hub instances on one database, eight writers for a
 while, and clients on both instances that drop at random moments and resume.
 Each client must end up with exactly the committed events it may see: none
-missing, none repeated, all in order (DESIGN.md invariants 2, 3 and 5)."""
+missing, none repeated, all in order (docs/architecture.md, promises 2, 3 and 5)."""
 
 from __future__ import annotations
 

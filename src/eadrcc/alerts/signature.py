@@ -1,4 +1,4 @@
-"""Signed integrations (CONTRACT.md): HMAC-SHA256 over "<timestamp>.<raw body>".
+"""Signed integrations (docs/api.md): HMAC-SHA256 over "<timestamp>.<raw body>".
 
 Checked before the body is parsed; any of the integration's live secrets (two
 during a rotation) may have signed it; compared in constant time; a timestamp

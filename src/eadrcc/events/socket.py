@@ -1,4 +1,4 @@
-"""GET /ws: the event stream over a websocket (protocol in CONTRACT.md).
+"""GET /ws: the event stream over a websocket (protocol in docs/api.md).
 
 hello {token, since?} → welcome {head} → the backlog after `since` read from the
 log up to the hub position taken at subscribe, then live events from the hub's
@@ -41,7 +41,7 @@ class Refused(Exception):
 
 @routes.get(
     "/ws",
-    summary="Websocket event stream: hello → welcome → events (CONTRACT.md)",
+    summary="Websocket event stream: hello → welcome → events (docs/api.md)",
     auth=False,
     in_spec=True,
 )
