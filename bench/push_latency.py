@@ -818,9 +818,22 @@ def summarize_push(
         "machine_busy_pct": watch.machine_busy_pct,
         "machine_busy_before_pct": background_pct,
         "waited_for_quiet_s": waited_for_quiet_s,
+        "hub_cpu_s": sum(watch.cpu_s[:instances]),
         "hub_cpu_us_per_message": 1e6 * sum(watch.cpu_s[:instances]) / max(sent, 1),
         **{f"max_{key}": value for key, value in watch.worst.items()},
     }
+
+
+def fan_out_cost(runs: list[dict[str, Any]]) -> None:
+    """Hub CPU per delivered message net of the writes: a run with 0 clients at the
+    same rate and instances is the baseline (the hub's CPU for the POSTs alone)."""
+    bases = {r["instances"]: r for r in runs if r["clients"] == 0}
+    for r in runs:
+        base = bases.get(r["instances"])
+        if r["clients"] and base is not None:
+            delivered = r["events_per_client"] * r["connected"]
+            net = r["hub_cpu_s"] - base["hub_cpu_s"] * r["window_s"] / base["window_s"]
+            r["fan_out_us_per_message"] = 1e6 * net / max(delivered, 1)
 
 
 # -- memory per idle connection ---------------------------------------------------------
@@ -926,7 +939,7 @@ def print_table(header: list[tuple[str, int]], rows: list[list[str]]) -> None:
 
 
 def print_latencies(runs: list[dict[str, Any]]) -> None:
-    base = runs[0]
+    base = next((r for r in runs if r["clients"]), runs[0])
     print(f"ratios (x): against {base['clients']:,} clients on {base['instances']} instance(s)\n")
     header = [("clients", 7), ("inst", 4), ("conn", 6), ("exp/cl", 6), ("delivered", 10)]
     header += [("missing", 7), ("p50", 8), ("p99", 8), ("p99.9", 8), ("max", 8)]
@@ -954,7 +967,8 @@ def print_costs(runs: list[dict[str, Any]]) -> None:
     (writes + drain), hub CPU per websocket message, POSTs, PostgreSQL waits."""
     print("\nwhere the time went (CPU % of one core; machine % of all cores):\n")
     header = [("clients", 7), ("inst", 4), ("ev/cl", 6), ("hub CPU%", 9), ("procs", 5)]
-    header += [("cl CPU%", 7), ("machine%", 8), ("idle%", 5), ("hub us/msg", 10), ("POST ok", 7)]
+    header += [("cl CPU%", 7), ("machine%", 8), ("idle%", 5), ("hub us/msg", 10)]
+    header += [("net us/msg", 10), ("POST ok", 7)]
     header += [("POST p50", 8), ("POST p99", 8), ("lock q", 6), ("idle tx", 7)]
     rows = [
         [
@@ -967,6 +981,7 @@ def print_costs(runs: list[dict[str, Any]]) -> None:
             f"{r['machine_busy_pct']:.0f}",
             f"{r['machine_busy_before_pct']:.0f}",
             f"{r['hub_cpu_us_per_message']:.1f}",
+            f"{r.get('fan_out_us_per_message', math.nan):.1f}",
             f"{r['posts_ok']}/{r['posts']}",
             f"{r['post_p50_ms']:.0f}",
             f"{r['post_p99_ms']:.0f}",
@@ -977,6 +992,7 @@ def print_costs(runs: list[dict[str, Any]]) -> None:
     ]
     print_table(header, rows)
     print("idle%: machine busy % just before writing, ours idle: other load on the machine")
+    print("net us/msg: hub CPU net of the 0-client run's (the POSTs alone), per message")
     print("lock q: most writers seen queued on the event-order lock; idle tx: most")
     print("transactions seen open and waiting for their hub (sampled every 0.5 s)")
 
@@ -1029,6 +1045,7 @@ async def run(args: argparse.Namespace) -> None:
             for clients in args.clients
             for instances in args.instances
         ]
+        fan_out_cost(runs)
         memory = await measure_memory(bench) if args.idle else {"rss_0_kb": math.nan, "idle": []}
     problems = server_log_problems(bench.hubs)
     total = time.monotonic() - started

@@ -12,7 +12,7 @@ from eadrcc import db, openapi, ops
 from eadrcc.alerts import views as alert_views
 from eadrcc.alerts.poller import feed_pollers
 from eadrcc.alerts.ratelimit import RateLimiter
-from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS
+from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS, TOKENS
 from eadrcc.capacities import views as capacity_views
 from eadrcc.capacities.reminders import capacity_reminders
 from eadrcc.config import Settings
@@ -29,6 +29,7 @@ from eadrcc.offers import views as offer_views
 from eadrcc.partners import views as partner_views
 from eadrcc.requests import views as request_views
 from eadrcc.sitrep import views as sitrep_views
+from eadrcc.tokencache import TokenCache
 from eadrcc.web import Route, Routes, request_context
 
 log = structlog.get_logger(__name__)
@@ -107,5 +108,10 @@ async def _event_hub(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[ops.READINESS_CHECKS]["event_listener"] = hub.ready
     app[METRICS].add_gauges("eadrcc_event_hub", "Event hub state and counters", hub.gauges())
+    tokens = TokenCache(size=app[SETTINGS].token_cache_size, live=hub.live)
+    hub.on_read.append(tokens.read)
+    hub.on_lost.append(tokens.forget)
+    app[TOKENS] = tokens
+    app[METRICS].add_gauges("eadrcc_tokens", "Token cache", tokens.gauges())
     yield
     await hub.stop()

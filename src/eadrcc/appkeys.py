@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from eadrcc.auth import Principal
     from eadrcc.events.hub import EventHub
     from eadrcc.metrics import Metrics
+    from eadrcc.tokencache import TokenCache
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 DATABASE_URL = web.AppKey("database_url", str)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
+TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 
 # Per request

@@ -93,16 +93,25 @@ async def create(
 
 async def resolve(*, conn: asyncpg.Connection, header: str | None) -> Principal:
     """The principal behind an `Authorization: Bearer ...` header, or 401."""
+    return await principal_for(conn=conn, token=bearer_token(header))
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an `Authorization: Bearer ...` header, or 401."""
     if not header:
         raise Unauthorized("missing Authorization header")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("expected Authorization: Bearer <token>")
-    return await principal_for(conn=conn, token=token.strip())
+    return token.strip()
 
 
 async def principal_for(*, conn: asyncpg.Connection, token: str) -> Principal:
-    row = await conn.fetchrow(q.find_token, hash_token(token))
+    return await principal_by_hash(conn=conn, digest=hash_token(token))
+
+
+async def principal_by_hash(*, conn: asyncpg.Connection, digest: bytes) -> Principal:
+    row = await conn.fetchrow(q.find_token, digest)
     if row is None:
         raise Unauthorized("unknown or revoked token")
     return Principal(

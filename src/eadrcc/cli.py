@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="instances to run, each a process with its own event hub, sharing the port",
+    )
+    serve.add_argument(
         "--demo",
         action="store_true",
         help="load reference and demo data and print a duty-officer token",
@@ -160,6 +166,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     overrides: dict[str, Any] = {"host": args.host, "port": args.port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if args.workers > 1:
+        from eadrcc import workers
+
+        return workers.run(
+            settings, workers=args.workers, demo=args.demo, auto_migrate=not args.no_migrate
+        )
     serve(settings, demo=args.demo, auto_migrate=not args.no_migrate)
     return 0
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # the link stale after 15 s without one, so keep it well under that.
     ws_heartbeat_seconds: float = Field(default=5.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Resolved tokens kept per instance, forgotten on any `token.` event; 0 = off
+    # (off by default until revocation and rotation write such events).
+    token_cache_size: int = Field(default=0, ge=0, le=1_000_000)
     # Alert feeds, polled by one instance at a time; unset = off (closed networks).
     gdacs_url: str | None = None
     usgs_url: str | None = None

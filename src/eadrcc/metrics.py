@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import asyncpg
@@ -29,6 +30,10 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Which process answered: `serve --workers N` puts N behind one port.
+        Gauge("eadrcc_process_id", "This instance's process id", registry=self.registry).set(
+            os.getpid()
+        )
         self.notification_queue = Gauge(
             "eadrcc_pg_notification_queue_usage",
             "pg_notification_queue_usage(): share of PostgreSQL's NOTIFY queue in use",

@@ -22,11 +22,15 @@ log = structlog.get_logger(__name__)
 DEMO_TOKEN_NAME = "demo duty officer"
 
 
-def serve(settings: Settings, *, demo: bool = False, auto_migrate: bool = True) -> None:
+def serve(
+    settings: Settings, *, demo: bool = False, auto_migrate: bool = True, reuse_port: bool = False
+) -> None:
     # Before the database starts or a demo token is minted: a busy port is the
-    # commonest start-up failure, and it deserves one clear line.
-    check_port(settings.host, settings.port)
-    asyncio.run(_serve(settings, demo=demo, auto_migrate=auto_migrate))
+    # commonest start-up failure, and it deserves one clear line. (The workers of
+    # `serve --workers N` share the port on purpose: their parent checked it.)
+    if not reuse_port:
+        check_port(settings.host, settings.port)
+    asyncio.run(_serve(settings, demo=demo, auto_migrate=auto_migrate, reuse_port=reuse_port))
 
 
 def check_port(host: str, port: int) -> None:
@@ -50,14 +54,15 @@ def _can_bind(host: str, port: int) -> bool:
     return True
 
 
-async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool) -> None:
+async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool, reuse_port: bool) -> None:
     app = create_app(settings, auto_migrate=auto_migrate)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()  # starts the database, migrates, opens the pool
     try:
         if demo:
             await _load_demo(app)
-        site = web.TCPSite(runner, settings.host, settings.port)
+        # reuse_port: the workers of `serve --workers N` share the port (workers.py).
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
         try:
             await site.start()
         except OSError as exc:

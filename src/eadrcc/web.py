@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from eadrcc import auth
-from eadrcc.appkeys import HUB, METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS
+from eadrcc.appkeys import HUB, METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS, TOKENS
 from eadrcc.errors import (
     BadRequest,
     EadrccError,
@@ -285,10 +285,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _authenticate(request: web.Request) -> None:
-    async with request.app[POOL].acquire() as conn:
-        request[PRINCIPAL] = await auth.resolve(
-            conn=conn, header=request.headers.get("Authorization")
-        )
+    token = auth.bearer_token(request.headers.get("Authorization"))
+    request[PRINCIPAL] = await request.app[TOKENS].principal(request.app[POOL], token)
 
 
 def _translate(exc: web.HTTPException) -> EadrccError:

@@ -54,6 +54,10 @@ class EventHub:
         self._notify_wanted = asyncio.Event()
         self._advanced = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
+        # What else follows the log on this instance (the token cache): called with
+        # the kinds of each batch read, and when the hub stops following it live.
+        self.on_read: list[Callable[[list[str]], None]] = []
+        self.on_lost: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         async with self._pool.acquire() as conn:
@@ -110,6 +114,10 @@ class EventHub:
                     self._advanced.wait_for(lambda: self.last_seq > seq), timeout
                 )
 
+    def live(self) -> bool:
+        """Following the log as it grows (notified), not only polling it."""
+        return self.listening and self.reading
+
     def ready(self) -> str:
         if not self.reading:
             return "failed: event reader cannot read the log"
@@ -152,6 +160,8 @@ class EventHub:
             # One read, one buffer per audience, one write per socket.
             self.subscribers.publish([Outgoing.from_row(row) for row in rows])
             if rows:
+                for observer in self.on_read:
+                    observer([row["kind"] for row in rows])
                 self.last_seq = rows[-1]["seq"]
                 self.counters["events_read"] += len(rows)
                 async with self._advanced:
@@ -181,6 +191,8 @@ class EventHub:
                 log.warning("hub_listener_lost", error=type(exc).__name__)
             finally:
                 self.listening = False
+                for observer in self.on_lost:
+                    observer()
                 self.counters["listener_reconnects"] += 1
                 with contextlib.suppress(Exception):
                     await conn.close(timeout=1)

@@ -18,7 +18,7 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from eadrcc import auth
-from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS
+from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS, TOKENS
 from eadrcc.errors import EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
@@ -128,8 +128,7 @@ async def _hello(
     if not isinstance(token, str) or not token:
         raise Refused(UNAUTHORIZED, "hello needs a token")
     try:
-        async with request.app[POOL].acquire() as conn:
-            return await auth.principal_for(conn=conn, token=token), since
+        return await request.app[TOKENS].principal(request.app[POOL], token), since
     except EadrccError:
         raise Refused(UNAUTHORIZED, "unknown or revoked token") from None
 

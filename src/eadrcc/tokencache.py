@@ -1,0 +1,69 @@
+"""Each instance's cache of resolved bearer tokens, kept correct by the event log.
+
+Resolving a token is a round trip to PostgreSQL on every request; a console or a
+national tool sends the same token again and again. Revocation and secret rotation
+must still take effect on every instance within a second, so the cache is only as
+old as the event hub's position in the log: every change to a token appends a
+`token.` event in the same transaction, and when this instance's hub reads one, the
+cache forgets everything (token changes are rare; forgetting all is simple and
+plainly correct). The hub wakes on NOTIFY, so that is milliseconds after the commit.
+
+Two guards keep a stale answer out:
+- a lookup that raced a token change (its query may have read the token before
+  the change committed) is not stored when the hub read a token event meanwhile
+  (`generation`);
+- while the hub is not following the log live (its LISTEN connection is down and
+  it only polls), the cache is neither read nor filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import asyncpg
+
+from eadrcc import auth
+from eadrcc.auth import Principal
+
+TOKEN_EVENTS = "token."  # the prefix of every event that changes a token
+
+
+class TokenCache:
+    def __init__(self, *, size: int, live: Callable[[], bool]) -> None:
+        self._size, self._live = size, live
+        self._entries: dict[bytes, Principal] = {}
+        self.generation = 0
+        self.counters = {"token_cache_hits": 0, "token_cache_misses": 0}
+
+    async def principal(self, pool: asyncpg.Pool, token: str) -> Principal:
+        """The principal behind `token` (401 if unknown or revoked), from the cache
+        when the log says nothing changed since it was looked up."""
+        digest = auth.hash_token(token)
+        usable = self._size > 0 and self._live()
+        if usable and (hit := self._entries.get(digest)) is not None:
+            self.counters["token_cache_hits"] += 1
+            return hit
+        self.counters["token_cache_misses"] += 1
+        generation = self.generation
+        async with pool.acquire() as conn:
+            found = await auth.principal_by_hash(conn=conn, digest=digest)
+        if usable and generation == self.generation and self._live():
+            if len(self._entries) >= self._size:
+                self._entries.clear()  # a crude bound; the working set refills at once
+            self._entries[digest] = found
+        return found
+
+    def read(self, kinds: Iterable[str]) -> None:
+        """The hub read these event kinds: after a token change, trust nothing held."""
+        if any(kind.startswith(TOKEN_EVENTS) for kind in kinds):
+            self.forget()
+
+    def forget(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def gauges(self) -> Callable[[], dict[str, float]]:
+        return lambda: {"entries": len(self), **self.counters}
