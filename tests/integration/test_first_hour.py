@@ -203,3 +203,27 @@ async def test_sitrep_format_parameter_and_a_bodyless_dispatch(
         f"/api/v1/matches/{match_id}/deliver", {"quantity": 20}, expect=200
     )
     assert delivered["delivered"] == 40
+
+
+async def test_unknown_codes_say_where_the_valid_ones_are(
+    client: TestClient, make_token: TokenFactory
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    rfa = await officer.post(
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {"requesting_country": "TUR", "needs": [{"resource_type": "usar.huge", "quantity": 1}]},
+        expect=422,
+    )
+    assert "GET /api/v1/resource-types" in rfa["errors"]["needs.0.resource_type"]
+    offer = await officer.post(
+        "/api/v1/offers",
+        {
+            "emergency_id": emergency["id"],
+            "offering_country": "NOR",
+            "channel": "direct",
+            "items": [item("usar.heavy", 1, credentials=["insarag.platinum"])],
+        },
+        expect=422,
+    )
+    assert "GET /api/v1/credentials" in offer["errors"]["items.0.credentials"]

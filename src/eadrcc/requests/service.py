@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from eadrcc import idempotency
+from eadrcc import credentials, idempotency
 from eadrcc.auth import Principal
 from eadrcc.capacities import service as capacities
 from eadrcc.db import retrying, transaction
@@ -129,7 +129,7 @@ async def _validate(conn: asyncpg.Connection, body: RequestCreate, affected: lis
     units = await matching_store.type_units(conn, [n.resource_type for n in body.needs])
     for i, need in enumerate(body.needs):
         if need.resource_type not in units:
-            errors[f"needs.{i}.resource_type"] = f"unknown resource type {need.resource_type!r}"
+            errors[f"needs.{i}.resource_type"] = credentials.unknown_type(need.resource_type)
     if errors:
         raise Invalid(f"the request has {len(errors)} problem(s)", errors=errors)
 
