@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from eadrcc import db, openapi, ops
+from eadrcc.alerts import geography
 from eadrcc.alerts import views as alert_views
 from eadrcc.alerts.poller import feed_pollers
 from eadrcc.alerts.ratelimit import RateLimiter
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app[ops.READINESS_CHECKS] = {}
     app[SOCKETS] = weakref.WeakSet()
     app[alert_views.LIMITER] = RateLimiter(settings.alert_rate_per_minute, settings.alert_burst)
+    app.on_startup.append(geography.index_at_start)  # country shapes, indexed once
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
     app.cleanup_ctx.append(feed_pollers)  # after the hub: pollers poke it

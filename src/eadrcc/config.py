@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # due reminders are swept this often (one instance at a time).
     capacity_reminder_days: int = Field(default=30, ge=1, le=365)
     capacity_sweep_seconds: float = Field(default=60.0, ge=0.05, le=86_400)
+    # Alerts sent longer ago than this are stored but open no watch (stale).
+    alert_max_age_hours: float = Field(default=72.0, gt=0, le=24 * 365 * 100)
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from tests.conftest import TokenFactory, bearer
 Client = TestClient  # type: ignore[type-arg]
 CAP = Path(__file__).parents[1] / "data" / "cap"
 CAP_XML = {"Content-Type": "application/cap+xml"}
+# Recent, so that the alerts are not stale (older than EADRCC_ALERT_MAX_AGE_HOURS).
+SENT = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
 
 
 async def _counts(pool: asyncpg.Pool) -> tuple[int, int, int]:
@@ -38,7 +41,7 @@ def quake(**over: Any) -> dict[str, Any]:
         "source": "json",
         "identifier": "EQ-2023-02-06-1",
         "sender": "ops@afad.gov.tr",
-        "sent": "2023-02-06T04:17:00+03:00",
+        "sent": SENT.isoformat(),
         "event": "Earthquake M7.8",
         "headline": "M7.8 earthquake near Pazarcık",
         "severity": "Extreme",
@@ -156,7 +159,7 @@ async def test_a_strong_alert_opens_one_watch_for_its_event(
                     source=source,
                     identifier=ident,
                     sender=f"{source}.example",
-                    sent="2023-02-06T05:00:00+03:00",
+                    sent=(SENT + timedelta(minutes=43)).isoformat(),
                     location={"lat": lat, "lon": 37.2},
                     external_ids={source: ident},
                     level="red",
@@ -211,7 +214,7 @@ async def test_exercises_tests_and_cancellations(client: Client, make_token: Tok
             {
                 "sender": "ops@afad.gov.tr",
                 "identifier": "REAL-1",
-                "sent": "2023-02-06T04:17:00+03:00",
+                "sent": SENT.isoformat(),
             }
         ],
     )

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eadrcc.alerts import rules, signature
+from eadrcc.alerts import grouping, rules, signature
 from eadrcc.alerts.models import AlertIn
 from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.errors import RateLimited, Unauthorized
@@ -62,11 +62,11 @@ def test_one_event_through_two_sources() -> None:
         "first_sent": T,
         "last_sent": T,
     }
-    assert rules.same_event(alert(external_ids={"gdacs": "EQ1"}, hazard="flood"), group)
-    assert rules.same_event(alert(sent=T + timedelta(hours=2)), group)  # ~40 km, 2 h later
-    assert not rules.same_event(alert(sent=T + timedelta(hours=30)), group)
-    assert not rules.same_event(alert(location={"lat": 40.0, "lon": 37.0}), group)  # ~280 km
-    assert not rules.same_event(alert(hazard="flood"), group)
+    assert grouping.same_event(alert(external_ids={"gdacs": "EQ1"}, hazard="flood"), group)
+    assert grouping.same_event(alert(sent=T + timedelta(hours=2)), group)  # ~40 km, 2 h later
+    assert not grouping.same_event(alert(sent=T + timedelta(hours=30)), group)
+    assert not grouping.same_event(alert(location={"lat": 40.0, "lon": 37.0}), group)  # ~280 km
+    assert not grouping.same_event(alert(hazard="flood"), group)
 
 
 def test_hazards_and_countries_from_text() -> None:

@@ -87,6 +87,7 @@ def test_gdacs_sample_gives_its_four_items_exactly() -> None:
             countries=["ZAF"],
             external_ids={"gdacs": "EQ1199929"},
             magnitude=5.5,
+            onset=at("2019-12-28T15:36:35+00:00"),  # fromdate: the quake's origin time
         ),
         gdacs_alert(
             identifier="DR1013682-1",
@@ -97,7 +98,7 @@ def test_gdacs_sample_gives_its_four_items_exactly() -> None:
             headline="Drought is on going in Bulgaria, Iraq, Iran, Turkey",
             description="The  Drought alert level is Green.",
             location=Point(lat=39.544, lon=31.926),
-            countries=["BGR"],
+            countries=["BGR", "IRQ", "IRN", "TUR"],  # <gdacs:country> names them all
             external_ids={"gdacs": "DR1013682"},
         ),
         gdacs_alert(
@@ -445,7 +446,7 @@ BILLION_LAUGHS = (
     [
         (b"", "not well-formed XML"),
         (b"not xml at all", "not well-formed XML"),
-        (USGS, "not well-formed XML"),
+        (USGS, "JSON received, GDACS RSS expected"),
         (GDACS[: len(GDACS) // 2], "not well-formed XML"),
         (b'<?xml version="1.0" encoding="klingon"?><rss/>', "not well-formed XML"),
         (XXE, "not well-formed XML: DTDForbidden"),

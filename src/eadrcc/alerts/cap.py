@@ -22,7 +22,8 @@ from defusedxml.ElementTree import fromstring
 from pydantic import ValidationError
 
 from eadrcc.alerts import rules
-from eadrcc.alerts.models import AlertIn
+from eadrcc.alerts.countries import iso3_of_code
+from eadrcc.alerts.models import AlertIn, Area, Circle
 from eadrcc.models import Point
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -33,7 +34,20 @@ NAMESPACES = {
 # CAP date-times: seconds precision and an explicit offset ("Z" is not CAP).
 CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
-ISO3_NAMES = {"iso3166-1", "iso 3166-1", "iso3", "iso3166", "country", "iso-3166-1"}
+# Geocodes naming a country (ISO 3166-1 alpha-3 or alpha-2) or a subdivision (ISO 3166-2,
+# "AU-NSW"): each gives its country.
+ISO_NAMES = {
+    "iso3166-1",
+    "iso 3166-1",
+    "iso3",
+    "iso3166",
+    "country",
+    "iso-3166-1",
+    "iso3166-2",
+    "iso 3166-2",
+    "iso-3166-2",
+    "iso2",
+}
 MAX_PROBLEMS = 50
 
 
@@ -242,25 +256,47 @@ def _info_fields(info: Element, ns: str) -> dict[str, Any]:
         "expires": t(info, "expires"),
     }
     fields = {k: v for k, v in fields.items() if v not in (None, "")}
-    point, countries = _where(info, ns)
+    point, countries, area = _where(info, ns)
     if point is not None:
         fields["location"] = point
+    if area is not None:
+        fields["area"] = area
     fields["countries"] = countries
     return fields
 
 
-def _where(info: Element, ns: str) -> tuple[Point | None, list[str]]:
+def _where(info: Element, ns: str) -> tuple[Point | None, list[str], Area | None]:
     point: Point | None = None
     countries: list[str] = []
+    polygons: list[list[Point]] = []
+    circles: list[Circle] = []
     for area in info.findall(f"{{{ns}}}area"):
         for geocode in area.findall(f"{{{ns}}}geocode"):
             name = (geocode.findtext(f"{{{ns}}}valueName") or "").strip().lower()
-            value = (geocode.findtext(f"{{{ns}}}value") or "").strip().upper()
-            if name in ISO3_NAMES and re.fullmatch(r"[A-Z]{3}", value) and value not in countries:
-                countries.append(value)
+            value = (geocode.findtext(f"{{{ns}}}value") or "").strip()
+            code = iso3_of_code(value) if name in ISO_NAMES else None
+            if code and code not in countries:
+                countries.append(code)
         if point is None:
             point = _first_point(area, ns)
-    return point, countries
+        polygons += _polygons(area, ns)
+        circles += [
+            Circle(lat=c[0], lon=c[1], radius_km=c[2])
+            for e in area.findall(f"{{{ns}}}circle")
+            if (c := rules.parse_circle(e.text or "")) and c[2] <= 20_000
+        ]
+    shapes = Area(polygons=polygons[:50], circles=circles[:50]) if polygons or circles else None
+    return point, countries, shapes
+
+
+def _polygons(area: Element, ns: str) -> list[list[Point]]:
+    found = []
+    for polygon in area.findall(f"{{{ns}}}polygon"):
+        text = polygon.text or ""
+        if text.strip() and rules.polygon_problem(text) is None:
+            points = rules.polygon_points(text)[:10_000]
+            found.append([Point(lat=lat, lon=lon) for lat, lon in points])
+    return found
 
 
 def _first_point(area: Element, ns: str) -> Point | None:

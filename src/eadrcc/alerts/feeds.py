@@ -21,6 +21,7 @@ import defusedxml.ElementTree as SafeET
 import structlog
 from pydantic import ValidationError
 
+from eadrcc.alerts.countries import iso3_of_names
 from eadrcc.alerts.models import AlertIn, Level, Severity
 from eadrcc.models import Point
 
@@ -59,6 +60,12 @@ GDACS_TYPES: Final = {
     "TS": ("Tsunami", "tsunami", "Geo"),
 }
 TEXT_LIMIT: Final = 20_000  # AlertIn's bound on headline and description
+
+
+GEOJSON_NOT_RSS: Final = (
+    "JSON received, GDACS RSS expected: point EADRCC_GDACS_URL at the GDACS RSS feed "
+    "(e.g. /xml/rss.xml), not at its GeoJSON API"
+)
 
 
 class FeedError(Exception):
@@ -122,6 +129,9 @@ def _keep(feed: str, items: list[T], convert: Callable[[T], FeedItem]) -> list[F
 
 
 def _rss_channel(data: bytes) -> ET.Element:
+    if data.lstrip()[:1] in (b"{", b"["):
+        # GDACS also publishes GeoJSON (its API); the poller reads the RSS feed.
+        raise FeedError(GEOJSON_NOT_RSS)
     try:
         root: ET.Element = SafeET.fromstring(data, forbid_dtd=True)
     except (ET.ParseError, defusedxml.DefusedXmlException, LookupError, ValueError) as exc:
@@ -160,10 +170,13 @@ def _gdacs_item(item: ET.Element) -> FeedItem:
         headline=_clip(_text(item, "title")),
         description=_clip(_text(item, "description")),
         location=location,
-        countries=_iso3_list(_text(item, "gdacs:iso3")),
+        countries=_gdacs_countries(item),
         level=level,
         external_ids=external,
         magnitude=_gdacs_magnitude(item) if kind == "EQ" else None,
+        # A quake's fromdate is its origin time: what tells two quakes apart.
+        onset=_rfc822(_text(item, "gdacs:fromdate") or "") if kind == "EQ" else None,
+        current=(_text(item, "gdacs:iscurrent") or "true").lower() != "false",
     )
     return FeedItem(alert, ET.tostring(item, encoding="unicode"))
 
@@ -220,10 +233,33 @@ def _gdacs_magnitude(item: ET.Element) -> float | None:
     return _float(severity.get("value")) if severity is not None else None
 
 
+def _gdacs_countries(item: ET.Element) -> list[str]:
+    """Every country an item names: <gdacs:iso3> holds one code (or a list), while
+    <gdacs:country> lists them all by name ("Bulgaria, Iraq, Iran, Turkey")."""
+    codes = _iso3_list(_text(item, "gdacs:iso3"))
+    named = iso3_of_names(_text(item, "gdacs:country") or "")
+    return list(dict.fromkeys([*codes, *named]))[:50]
+
+
 def _iso3_list(text: str | None) -> list[str]:
     codes = (code.strip() for code in (text or "").split(","))
     valid = [c for c in codes if len(c) == 3 and c.isascii() and c.isalpha() and c.isupper()]
     return list(dict.fromkeys(valid))
+
+
+def geojson_problem(doc: object) -> str | None:
+    """What is wrong when a feed's GeoJSON is posted where one alert is expected."""
+    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        return None
+    features = doc.get("features") if doc["type"] == "FeatureCollection" else [doc]
+    first = features[0] if isinstance(features, list) and features else {}
+    props = first.get("properties") if isinstance(first, dict) else None
+    if isinstance(props, dict) and "eventtype" in props and "eventid" in props:
+        return f"{GEOJSON_NOT_RSS}; POST /api/v1/alerts takes one alert (CAP XML or JSON)"
+    return (
+        "GeoJSON received: POST /api/v1/alerts takes one alert (CAP XML or JSON); "
+        "feeds are read by the feed pollers (EADRCC_GDACS_URL, EADRCC_USGS_URL)"
+    )
 
 
 # ---- USGS -------------------------------------------------------------------------

@@ -41,6 +41,22 @@ class Reference(Strict):
     ]
 
 
+class Circle(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(ge=0, le=20_000)
+
+
+class Area(Strict):
+    """Where the alert applies, as CAP's <area> gives it: the countries it touches are
+    worked out from these (and from `location`)."""
+
+    polygons: list[Annotated[list[Point], Field(min_length=4, max_length=10_000)]] = Field(
+        default_factory=list, max_length=50, description="rings of points, first = last"
+    )
+    circles: list[Circle] = Field(default_factory=list, max_length=50)
+
+
 class AlertIn(Strict):
     source: Literal["cap", "json", "gdacs", "usgs"] = "json"
     cap_version: Literal["1.1", "1.2"] | None = None
@@ -62,6 +78,7 @@ class AlertIn(Strict):
     onset: Timestamp | None = None
     expires: Timestamp | None = None
     location: Point | None = Field(default=None, description="the event's position")
+    area: Area | None = None
     countries: list[ISO3] = Field(default_factory=list, max_length=50)
     level: Level | None = Field(default=None, description="GDACS alert level / USGS PAGER")
     external_ids: dict[str, Word] = Field(
@@ -70,6 +87,9 @@ class AlertIn(Strict):
         description="ids in other systems, e.g. {'gdacs': 'EQ1234', 'usgs': 'us7000abcd'}",
     )
     magnitude: float | None = None
+    current: bool = Field(
+        default=True, description="false when the source says the event is over (GDACS)"
+    )
 
 
 class Alert(BaseModel):
@@ -96,6 +116,9 @@ class Alert(BaseModel):
     group_id: str
     emergency_id: str | None
     received_at: datetime
+    stale: str | None = Field(
+        default=None, description="why this alert could open no watch: expired, not current, old"
+    )
     acknowledged_at: datetime | None
     acknowledged_by: str | None
 

@@ -19,6 +19,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 import asyncpg
@@ -99,6 +100,7 @@ class FeedPoller:
         self._max_backoff = settings.feed_max_backoff_seconds
         self._timeout = settings.feed_timeout_seconds
         self._max_bytes = settings.feed_max_bytes
+        self._max_age = timedelta(hours=settings.alert_max_age_hours)
         self._lock_conn: asyncpg.Connection | None = None
         self._etag: str | None = None
         self._last_modified: str | None = None
@@ -241,7 +243,11 @@ class FeedPoller:
     async def _ingest_one(self, item: FeedItem) -> int:
         try:
             _, new = await service.ingest(
-                pool=self._pool, alert=item.alert, actor=f"feed:{self.feed.name}", raw=item.raw
+                pool=self._pool,
+                alert=item.alert,
+                actor=f"feed:{self.feed.name}",
+                raw=item.raw,
+                max_age=self._max_age,
             )
         except EadrccError as exc:  # the service refused this one alert; the rest go on
             self.counters["alerts_rejected"] += 1

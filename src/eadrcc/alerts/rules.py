@@ -1,14 +1,13 @@
-"""Alert rules as pure functions: geometry checks, hazards, watches, grouping."""
+"""Alert rules as pure functions: geometry checks, hazards, watches, stale alerts.
+(Grouping and known events: grouping.py.)"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from eadrcc.alerts.models import AlertIn
-from eadrcc.matching.scoring import distance_km
 
 # ---- CAP details ----------------------------------------------------------------
 
@@ -50,6 +49,11 @@ def polygon_problem(text: str) -> str | None:
     if any(not (-90 <= lat <= 90 and -180 <= lon <= 180) for lat, lon in points):
         return "a point lies outside -90..90 / -180..180"
     return None
+
+
+def polygon_points(text: str) -> list[tuple[float, float]]:
+    """A polygon's (lat, lon) pairs; [] when they cannot be read."""
+    return _pairs(text) or []
 
 
 def polygon_centre(text: str) -> tuple[float, float] | None:
@@ -137,6 +141,7 @@ class Watch:
 STRONG_SEVERITY = {"Extreme", "Severe"}
 LIKELY = {"Observed", "Likely"}
 STRONG_LEVEL = {"orange", "red"}
+MAX_WATCH_COUNTRIES = 20  # an emergency names at most 20
 
 
 def watch_for(alert: AlertIn, known_countries: set[str]) -> Watch | None:
@@ -146,7 +151,7 @@ def watch_for(alert: AlertIn, known_countries: set[str]) -> Watch | None:
         return None
     if alert.location is None:
         return None
-    affected = [c for c in alert.countries if c in known_countries]
+    affected = [c for c in alert.countries if c in known_countries][:MAX_WATCH_COUNTRIES]
     if not affected:
         return None
     if alert.level in STRONG_LEVEL:
@@ -159,27 +164,20 @@ def watch_for(alert: AlertIn, known_countries: set[str]) -> Watch | None:
     return Watch(alert.status == "Exercise", affected, severity, reason)
 
 
-# ---- grouping -------------------------------------------------------------------
+# ---- stale alerts ---------------------------------------------------------------
 
-GROUP_RADIUS_KM = 150.0
-GROUP_WINDOW = timedelta(hours=12)
+DEFAULT_MAX_AGE = timedelta(hours=72)
 
 
-def same_event(alert: AlertIn, group: dict[str, Any]) -> bool:
-    """One real-world event seen through several sources: a shared source id, or the
-    same hazard close in time and place."""
-    ids = group["external_ids"] or {}
-    if any(ids.get(k) == v for k, v in alert.external_ids.items()):
-        return True
-    if group["hazard"] != alert.hazard or alert.location is None or group["lat"] is None:
-        return False
-    when = alert.onset or alert.sent
-    if not (group["first_sent"] - GROUP_WINDOW <= when <= group["last_sent"] + GROUP_WINDOW):
-        return False
-    return (
-        distance_km(alert.location.lat, alert.location.lon, group["lat"], group["lon"])
-        <= GROUP_RADIUS_KM
-    )
+def stale_reason(alert: AlertIn, *, now: datetime, max_age: timedelta) -> str | None:
+    """Why an alert is too old to open a watch (it is stored all the same), or None."""
+    if not alert.current:
+        return "the source marks the event as no longer current"
+    if alert.expires is not None and alert.expires <= now:
+        return f"expired at {alert.expires.isoformat()}"
+    if alert.sent < now - max_age:
+        return f"sent more than {max_age.total_seconds() / 3600:g} h before it was received"
+    return None
 
 
 # ---- countries named in free text (USGS "place", GDACS titles) ------------------

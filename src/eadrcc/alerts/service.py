@@ -1,4 +1,6 @@
-"""Alert rules: store once, link updates, group by real-world event, open watches.
+"""Alert rules: store once, link updates (also an original that comes after its
+update), group by real-world event (grouping.py), attach to or open watches
+(watching.py).
 
 Each public function owns one transaction. Concurrent deliveries of the same
 alert queue on a lock keyed by its identity; concurrent alerts of one hazard
@@ -8,18 +10,16 @@ instant still land in one group.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 import asyncpg
 import structlog
 
-from eadrcc.alerts import rules, store
+from eadrcc.alerts import geography, grouping, rules, store, watching
 from eadrcc.alerts.models import Alert, AlertIn
 from eadrcc.db import retrying, transaction
-from eadrcc.emergencies import service as emergencies
-from eadrcc.emergencies import store as emergency_store
-from eadrcc.emergencies.models import EmergencyCreate, Hazard
+from eadrcc.emergencies.models import Hazard
 from eadrcc.errors import NotFound, Unauthorized
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
@@ -29,27 +29,46 @@ HAZARDS = set(get_args(Hazard))
 STAFF_ONLY: list[str] = []
 
 
-async def ingest(*, pool: asyncpg.Pool, alert: AlertIn, actor: str, raw: str) -> tuple[Alert, bool]:
-    """Store an alert; (the stored alert, True) if new, (the first copy, False) if seen."""
-    return await retrying(lambda: _ingest(pool, alert, actor, raw))
+async def ingest(
+    *,
+    pool: asyncpg.Pool,
+    alert: AlertIn,
+    actor: str,
+    raw: str,
+    max_age: timedelta = rules.DEFAULT_MAX_AGE,
+) -> tuple[Alert, bool]:
+    """Store an alert; (the stored alert, True) if new, (the first copy, False) if seen.
+    Alerts sent longer than `max_age` ago are stored but open no watch."""
+    return await retrying(lambda: _ingest(pool, alert, actor, raw, max_age))
 
 
-async def _ingest(pool: asyncpg.Pool, alert: AlertIn, actor: str, raw: str) -> tuple[Alert, bool]:
+async def _ingest(
+    pool: asyncpg.Pool, alert: AlertIn, actor: str, raw: str, max_age: timedelta
+) -> tuple[Alert, bool]:
     async with transaction(pool) as conn:
         await store.lock(conn, f"alert:{alert.sender}|{alert.identifier}|{alert.sent.timestamp()}")
         if existing := await store.find(conn, alert):
             return existing, False
         alert = await _normalise(conn, alert)
+        stale = rules.stale_reason(alert, now=datetime.now(UTC), max_age=max_age)
         await store.lock(conn, f"alert-group:{alert.hazard}")
         referenced = await store.referenced(conn, alert)
-        group_id = await _group_for(conn, alert, referenced)
-        group = await store.group(conn, group_id) if group_id else None
-        emergency_id = group["emergency_id"] if group else None
-        if emergency_id is None:
-            emergency_id = await _maybe_watch(conn, alert, actor)
-        if group_id is None:
-            group_id = (await store.insert_group(conn, new_id("grp"), alert))["id"]
-        await store.extend_group(conn, group_id, alert, emergency_id)
+        own_key = rules.reference_key(alert.sender, alert.identifier, alert.sent)
+        early = await store.early_references(conn, own_key, alert.status)
+        group = await _group_for(conn, alert, [*referenced, *early])
+        emergency_id = await watching.emergency_for(
+            conn,
+            alert=alert,
+            group=group,
+            # Already cancelled by a Cancel that came first: nothing to watch.
+            may_open=stale is None and not any(e["msg_type"] == "Cancel" for e in early),
+            actor=actor,
+        )
+        origin_at = grouping.origin(alert)
+        if group is None:
+            group = await store.insert_group(conn, new_id("grp"), alert, origin_at)
+        group_id: str = group["id"]
+        await store.extend_group(conn, group_id, alert, emergency_id, origin_at)
         stored = await store.insert(
             conn,
             alert_id=new_id("alr"),
@@ -59,82 +78,78 @@ async def _ingest(pool: asyncpg.Pool, alert: AlertIn, actor: str, raw: str) -> t
             emergency_id=emergency_id,
             raw=raw,
             actor=actor,
+            stale=stale,
+            pending_references=_pending(alert, referenced),
         )
-        if alert.msg_type == "Cancel" and emergency_id:
-            await _dismiss_watch(conn, emergency_id, actor)
-        events.record(
-            conn,
-            kind="alert.received",
-            actor=actor,
-            emergency_id=emergency_id,
-            visibility=STAFF_ONLY,
-            data=stored.model_dump(mode="json"),
-        )
+        await watching.dismiss_if_cancelled(conn, alert, referenced, actor)
+        _record(conn, "alert.received", stored, actor)
+        if early:  # the updates that came first now point at their original
+            linked = await store.link_early_references(
+                conn, own_key, stored.id, [e["id"] for e in early]
+            )
+            for update in linked:
+                _record(conn, "alert.linked", update, actor)
     log.info(
         "alert_stored",
         alert_id=stored.id,
         source=alert.source,
         group_id=group_id,
         emergency_id=emergency_id,
+        stale=stale,
     )
     return stored, True
 
 
+def _record(conn: asyncpg.Connection, kind: str, alert: Alert, actor: str) -> None:
+    events.record(
+        conn,
+        kind=kind,
+        actor=actor,
+        emergency_id=alert.emergency_id,
+        visibility=STAFF_ONLY,
+        data=alert.model_dump(mode="json"),
+    )
+
+
+def _pending(alert: AlertIn, found: list[asyncpg.Record]) -> list[str]:
+    """Keys of the references not received yet, to link when they arrive."""
+    have = {rules.reference_key(r["sender"], r["identifier"], r["sent"]) for r in found}
+    keys = [rules.reference_key(r.sender, r.identifier, r.sent) for r in alert.references]
+    return [k for k in dict.fromkeys(keys) if k not in have]
+
+
 async def _normalise(conn: asyncpg.Connection, alert: AlertIn) -> AlertIn:
-    """Our hazard words, and the countries named in the text when none were given."""
+    """Our hazard words; the countries the alert names, those its area touches, and
+    those named in its text when it gives none of the others."""
     hazard = (
         alert.hazard if alert.hazard in HAZARDS else rules.hazard_of(alert.event, alert.category)
     )
-    countries = alert.countries
+    countries = list(dict.fromkeys([*alert.countries, *_countries_of_area(alert)]))
     if not countries:
         text = " ".join(filter(None, [alert.event, alert.headline, alert.description]))
         countries = rules.countries_in_text(text, await store.partner_names(conn))
-    return alert.model_copy(update={"hazard": hazard, "countries": countries})
+    return alert.model_copy(update={"hazard": hazard, "countries": countries[:50]})
+
+
+def _countries_of_area(alert: AlertIn) -> list[str]:
+    point = (alert.location.lat, alert.location.lon) if alert.location else None
+    area = alert.area
+    polygons = [[(p.lat, p.lon) for p in ring] for ring in area.polygons] if area else []
+    circles = [geography.Circle(c.lat, c.lon, c.radius_km) for c in area.circles] if area else []
+    return geography.countries_of(point, polygons, circles)
 
 
 async def _group_for(
-    conn: asyncpg.Connection, alert: AlertIn, referenced: list[asyncpg.Record]
-) -> str | None:
-    if referenced:  # an update or cancellation belongs with what it refers to
-        group_id: str = referenced[0]["group_id"]
-        return group_id
+    conn: asyncpg.Connection, alert: AlertIn, related: list[asyncpg.Record]
+) -> asyncpg.Record | None:
+    """The group of the messages this one refers to (or that refer to it), else the
+    group of the same real-world event, else None (a new group)."""
+    if related:
+        return await store.group(conn, related[0]["group_id"])
     for group in await store.candidate_groups(conn, alert):
-        if rules.same_event(alert, dict(group)):
-            found: str = group["id"]
-            return found
+        if grouping.same_event(alert, dict(group)):
+            return group
     return None
-
-
-async def _maybe_watch(conn: asyncpg.Connection, alert: AlertIn, actor: str) -> str | None:
-    known = set((await store.partner_names(conn)).values())
-    watch = rules.watch_for(alert, known)
-    if watch is None or alert.location is None:
-        return None
-    title = alert.headline or alert.event
-    body = EmergencyCreate.model_validate(
-        {
-            "title": f"{'EXERCISE ' if watch.exercise else ''}{title}"[:200],
-            "hazard": alert.hazard,
-            "countries": watch.countries,
-            "location": alert.location.model_dump(),
-            "severity": watch.severity,
-            "exercise": watch.exercise,
-            "status": "watch",
-        }
-    )
-    emergency = await emergencies.open_in(conn, actor=actor, body=body)
-    log.info("watch_opened", emergency_id=emergency.id, reason=watch.reason)
-    return emergency.id
-
-
-async def _dismiss_watch(conn: asyncpg.Connection, emergency_id: str, actor: str) -> None:
-    """The source cancelled its alert: a watch nobody promoted yet is closed."""
-    emergency = await emergency_store.get(conn, emergency_id, lock=True)
-    if emergency is not None and emergency.status == "watch":
-        closed = await emergency_store.update(
-            conn, emergency.model_copy(update={"status": "closed"})
-        )
-        await emergencies.emit(conn, closed, "emergency.updated", actor)
 
 
 async def check_replay(

@@ -35,6 +35,7 @@ async def get(conn: asyncpg.Connection, alert_id: str) -> Alert | None:
 
 
 async def referenced(conn: asyncpg.Connection, a: AlertIn) -> list[asyncpg.Record]:
+    """The stored messages `a` refers to, of its own status."""
     refs = a.references
     return list(
         await conn.fetch(
@@ -42,32 +43,84 @@ async def referenced(conn: asyncpg.Connection, a: AlertIn) -> list[asyncpg.Recor
             [r.sender for r in refs],
             [r.identifier for r in refs],
             [datetime.fromisoformat(r.sent) for r in refs],
+            a.status,
         )
     )
 
 
+async def early_references(conn: asyncpg.Connection, key: str, status: str) -> list[asyncpg.Record]:
+    """Messages of `status` that refer to the message `key` and came before it."""
+    return list(await conn.fetch(q.early_references, key, status))
+
+
+async def link_early_references(
+    conn: asyncpg.Connection, key: str, alert_id: str, early_ids: list[str]
+) -> list[Alert]:
+    rows = await conn.fetch(q.link_early_references, key, alert_id, early_ids)
+    return [alert(r) for r in rows]
+
+
 async def candidate_groups(conn: asyncpg.Connection, a: AlertIn) -> list[asyncpg.Record]:
     ids = [{k: v} for k, v in a.external_ids.items()]
-    return list(await conn.fetch(q.candidate_groups, a.hazard, a.onset or a.sent, ids))
+    return list(await conn.fetch(q.candidate_groups, a.hazard, a.onset or a.sent, ids, a.status))
+
+
+async def open_emergencies_near(
+    conn: asyncpg.Connection, a: AlertIn, *, before: timedelta, after: timedelta
+) -> list[asyncpg.Record]:
+    """Open emergencies of `a`'s hazard and kind (real or exercise) opened from `after`
+    before the alert's moment to `before` after it: those it may be about."""
+    return list(
+        await conn.fetch(
+            q.open_emergencies_near,
+            a.hazard,
+            a.onset or a.sent,
+            after,
+            before,
+            a.status == "Exercise",
+        )
+    )
 
 
 async def group(conn: asyncpg.Connection, group_id: str) -> asyncpg.Record:
     return await conn.fetchrow(q.get_group, group_id)
 
 
-async def insert_group(conn: asyncpg.Connection, group_id: str, a: AlertIn) -> asyncpg.Record:
+async def insert_group(
+    conn: asyncpg.Connection, group_id: str, a: AlertIn, origin_at: datetime | None
+) -> asyncpg.Record:
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     return await conn.fetchrow(
-        q.insert_group, group_id, a.hazard, lat, lon, a.onset or a.sent, a.external_ids
+        q.insert_group,
+        group_id,
+        a.hazard,
+        lat,
+        lon,
+        a.onset or a.sent,
+        a.external_ids,
+        a.status,
+        origin_at,
     )
 
 
 async def extend_group(
-    conn: asyncpg.Connection, group_id: str, a: AlertIn, emergency_id: str | None
+    conn: asyncpg.Connection,
+    group_id: str,
+    a: AlertIn,
+    emergency_id: str | None,
+    origin_at: datetime | None,
 ) -> asyncpg.Record:
+    """Widen the group to `a`; a new `emergency_id` replaces a closed one, remembered."""
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     return await conn.fetchrow(
-        q.extend_group, group_id, a.onset or a.sent, a.external_ids, emergency_id, lat, lon
+        q.extend_group,
+        group_id,
+        a.onset or a.sent,
+        a.external_ids,
+        emergency_id,
+        lat,
+        lon,
+        origin_at,
     )
 
 
@@ -81,6 +134,8 @@ async def insert(
     emergency_id: str | None,
     raw: str,
     actor: str,
+    stale: str | None,
+    pending_references: list[str],
 ) -> Alert:
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     row = await conn.fetchrow(
@@ -111,6 +166,9 @@ async def insert(
         a.model_dump(mode="json"),
         raw,
         actor,
+        stale,
+        a.expires,
+        pending_references,
     )
     return alert(row)
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from eadrcc.alerts import cap, service, signature, store
+from eadrcc.alerts.feeds import geojson_problem
 from eadrcc.alerts.models import Alert, AlertIn, AlertQuery
 from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.appkeys import POOL, SETTINGS
@@ -23,6 +25,9 @@ class AlertGroup(BaseModel):
     id: str
     hazard: str
     emergency_id: str | None
+    previous_emergency_ids: list[str] = Field(
+        description="closed watches this event was attached to before, oldest first"
+    )
     external_ids: dict[str, str]
     alerts: list[Alert]
 
@@ -63,7 +68,11 @@ async def receive_alert(request: web.Request) -> web.Response:
         )
     alert, text = _parse(request.content_type, raw)
     stored, created = await service.ingest(
-        pool=request.app[POOL], alert=alert, actor=who.actor, raw=text
+        pool=request.app[POOL],
+        alert=alert,
+        actor=who.actor,
+        raw=text,
+        max_age=timedelta(hours=settings.alert_max_age_hours),
     )
     return respond(
         stored, status=201 if created else 200, headers={"Location": f"/api/v1/alerts/{stored.id}"}
@@ -80,6 +89,8 @@ def _parse(content_type: str, raw: bytes) -> tuple[AlertIn, str]:
             raise Invalid("the CAP message is not valid", errors=exc.problems) from None
     if content_type == "application/json":
         data: Any = loads(raw)
+        if problem := geojson_problem(data):  # a feed's document, not one alert
+            raise Invalid(problem)
         try:
             return AlertIn.model_validate(data), raw.decode()
         except ValidationError as exc:
@@ -138,6 +149,7 @@ async def get_group(request: web.Request) -> web.Response:
             id=group["id"],
             hazard=group["hazard"],
             emergency_id=group["emergency_id"],
+            previous_emergency_ids=group["previous_emergency_ids"],
             external_ids=group["external_ids"],
             alerts=members,
         )
