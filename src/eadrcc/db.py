@@ -36,20 +36,65 @@ def sql_dir() -> Path:
 
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+# What a `:name` parameter must not be looked for in: string literals, quoted
+# identifiers, comments, `::type` casts, and `$n` parameters (to refuse mixing).
+_TOKENS = re.compile(
+    r"""(?P<skip>'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::)"""
+    r"""|:(?P<name>[a-z_][a-z0-9_]*)|(?P<numbered>\$\d+)"""
+)
+
+
+class Query(str):
+    """One named SQL block, as PostgreSQL gets it (`$1`, `$2`, ...), and the names
+    its `:name` parameters had, in that order: `q.x.args(id=..., kind=...)` puts
+    keyword values in place, so a reorder in the SQL can never shift them."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, text: str, source: str = "") -> Query:
+        names: list[str] = []
+        numbered = False
+
+        def place(match: re.Match[str]) -> str:
+            nonlocal numbered
+            if name := match.group("name"):
+                if name not in names:
+                    names.append(name)
+                return f"${names.index(name) + 1}"
+            numbered = numbered or match.group("numbered") is not None
+            return match.group(0)
+
+        converted = _TOKENS.sub(place, text)
+        if names and numbered:
+            raise ValueError(f"{source}: use either :name or $n parameters, not both")
+        query = super().__new__(cls, converted)
+        query.names = tuple(names)
+        return query
+
+    def args(self, **values: Any) -> list[Any]:
+        """The positional arguments for this query, from one keyword per `:name`."""
+        given, wanted = set(values), set(self.names)
+        if given != wanted:
+            raise TypeError(
+                f"query parameters: missing {sorted(wanted - given)}, "
+                f"unexpected {sorted(given - wanted)}"
+            )
+        return [values[name] for name in self.names]
 
 
 class Queries:
-    """Named SQL blocks from one file: `-- name: get_partner` starts a block."""
+    """Named SQL blocks from one file: `-- name: get_partner` starts a block.
+    Parameters are `$1`-style, or `:name`-style converted at load time (Query)."""
 
     def __init__(self, text: str, source: str) -> None:
-        self._sql: dict[str, str] = {}
+        self._sql: dict[str, Query] = {}
         parts = _NAME.split(text)
         for name, body in zip(parts[1::2], parts[2::2], strict=True):
             if name in self._sql:
                 raise ValueError(f"{source}: query {name!r} defined twice")
-            self._sql[name] = body.strip()
+            self._sql[name] = Query(body.strip(), f"{source}:{name}")
 
-    def __getattr__(self, name: str) -> str:
+    def __getattr__(self, name: str) -> Query:
         try:
             return self._sql[name]
         except KeyError:

@@ -25,3 +25,32 @@ def test_unknown_query_names_the_query() -> None:
 @pytest.mark.parametrize("path", sorted((sql_dir() / "queries").glob("*.sql")))
 def test_every_shipped_query_file_loads(path) -> None:  # type: ignore[no-untyped-def]
     assert queries(path.stem).names()
+
+
+def test_named_parameters_become_numbered_in_order_of_first_use() -> None:
+    q = Queries("-- name: a\nUPDATE t SET x = :x, y = :y::int WHERE id = :id AND x <> :x;", "x.sql")
+    assert q.a == "UPDATE t SET x = $1, y = $2::int WHERE id = $3 AND x <> $1;"
+    assert q.a.names == ("x", "y", "id")
+    assert q.a.args(id="i", y=2, x="X") == ["X", 2, "i"]
+
+
+def test_names_inside_strings_comments_and_casts_are_left_alone() -> None:
+    text = (
+        "-- name: a\n-- note: a :comment\n"
+        "SELECT ':no', \"odd:col\", $$x$$, '{}'::jsonb, arr[1:2], to_char(now(), 'HH24:MI'), :yes;"
+    )
+    q = Queries(text, "x.sql")
+    assert q.a.names == ("yes",)
+    assert q.a.endswith("to_char(now(), 'HH24:MI'), $1;")
+    assert "':no'" in q.a and '"odd:col"' in q.a and "-- note: a :comment" in q.a
+
+
+def test_a_missing_or_unknown_parameter_is_refused() -> None:
+    q = Queries("-- name: a\nSELECT :x, :y;", "x.sql")
+    with pytest.raises(TypeError, match=r"missing \['y'\].*unexpected \['z'\]"):
+        q.a.args(x=1, z=2)
+
+
+def test_mixing_named_and_numbered_parameters_is_an_error() -> None:
+    with pytest.raises(ValueError, match="either"):
+        Queries("-- name: a\nSELECT :x, $2;", "x.sql")
