@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eadrcc.alerts import grouping, rules, signature
+from eadrcc.alerts import countries, geography, grouping, rules, signature
 from eadrcc.alerts.models import AlertIn
 from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.errors import RateLimited, Unauthorized
@@ -123,3 +123,76 @@ def test_rate_limit_refills() -> None:
     assert limited.value.headers["Retry-After"] == "1"
     limiter.take("b", now=0.1)  # others are not affected
     limiter.take("a", now=1.2)
+
+
+def test_quakes_with_origin_times_over_an_hour_apart_are_two_events() -> None:
+    group = {
+        "external_ids": {},
+        "hazard": "earthquake",
+        "status": "Actual",
+        "lat": 37.17,
+        "lon": 37.03,
+        "first_sent": T,
+        "last_sent": T,
+        "origin_at": T,
+    }
+    assert grouping.same_event(alert(onset=T + timedelta(minutes=40)), group)
+    assert not grouping.same_event(alert(onset=T + timedelta(hours=6, minutes=30)), group)
+    assert grouping.same_event(alert(sent=T + timedelta(hours=6)), group)  # no origin given
+    assert not grouping.same_event(alert(status="Exercise"), group)
+    flood = {**group, "hazard": "flood"}
+    assert grouping.same_event(alert(hazard="flood", onset=T + timedelta(hours=6)), flood)
+
+
+def test_known_events_are_open_near_and_of_the_same_kind() -> None:
+    open_quake = {
+        "id": "emg_1",
+        "hazard": "earthquake",
+        "exercise": False,
+        "status": "active",
+        "lat": 37.5,
+        "lon": 37.2,
+        "created_at": T + timedelta(hours=3),
+    }
+    assert grouping.known_event(alert(), [open_quake]) == "emg_1"
+    assert grouping.known_event(alert(status="Exercise"), [open_quake]) is None
+    assert grouping.known_event(alert(status="Test"), [open_quake]) is None
+    assert grouping.known_event(alert(), [{**open_quake, "status": "closed"}]) is None
+    assert grouping.known_event(alert(), [{**open_quake, "lat": 41.0}]) is None  # ~390 km
+    late = {**open_quake, "created_at": T - timedelta(days=40)}
+    assert grouping.known_event(alert(), [late]) is None
+
+
+def test_stale_alerts() -> None:
+    now, age = T + timedelta(hours=1), rules.DEFAULT_MAX_AGE
+    assert rules.stale_reason(alert(), now=now, max_age=age) is None
+    assert rules.stale_reason(alert(current=False), now=now, max_age=age)
+    assert rules.stale_reason(alert(expires=T + timedelta(minutes=30)), now=now, max_age=age)
+    assert rules.stale_reason(alert(), now=T + timedelta(hours=73), max_age=age)
+
+
+@pytest.mark.parametrize(
+    ("code", "iso3"),
+    [("AU-NSW", "AUS"), ("au-nsw", "AUS"), ("NO", "NOR"), ("TUR", "TUR"), ("GB-ENG", "GBR"),
+     ("XX-YY", None), ("ZZZ", None), ("", None)],
+)  # fmt: skip
+def test_country_codes(code: str, iso3: str | None) -> None:
+    assert countries.iso3_of_code(code) == iso3
+
+
+def test_country_names_as_gdacs_writes_them() -> None:
+    assert countries.iso3_of_names("Bulgaria, Iraq, Iran, Turkey") == ["BGR", "IRQ", "IRN", "TUR"]
+    assert countries.iso3_of_names("Atlantis, , Norway") == ["NOR"]
+
+
+def test_countries_from_points_circles_and_polygons() -> None:
+    assert geography.countries_of_point(64.13, -21.9) == ["ISL"]  # Reykjavík
+    assert geography.countries_of_point(0.0, -30.0) == []  # mid-Atlantic
+    assert geography.countries_of_point(35.9, 14.51) == ["MLT"]  # too small for 1:110m
+    assert geography.countries_of_point(65.0, 179.5) == ["RUS"]  # unwrapped past 180
+    # A circle over the Swiss-French-Italian border touches all three.
+    assert geography.countries_of_circle(geography.Circle(46.0, 7.5, 60)) == ["CHE", "FRA", "ITA"]
+    reykjanes = [(63.75, -22.75), (64.05, -22.75), (64.05, -21.9), (63.75, -21.9), (63.75, -22.75)]
+    assert geography.countries_of_polygon(reykjanes) == ["ISL"]
+    # A point on a real coast the coarse shape cuts off still counts (the margin).
+    assert geography.countries_of_point(41.02, 28.98) == ["TUR"]  # Istanbul
