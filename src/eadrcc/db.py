@@ -9,6 +9,7 @@ import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,14 +45,16 @@ _TOKENS = re.compile(
 )
 
 
-class Query(str):
-    """One named SQL block, as PostgreSQL gets it (`$1`, `$2`, ...), and the names
-    its `:name` parameters had, in that order: `q.x.args(id=..., kind=...)` puts
-    keyword values in place, so a reorder in the SQL can never shift them."""
+@dataclass(frozen=True)
+class Query:
+    """One named SQL block as PostgreSQL gets it (`$1`, `$2`, ...), and the names its
+    `:name` parameters had, in that order."""
 
+    sql: str
     names: tuple[str, ...]
 
-    def __new__(cls, text: str, source: str = "") -> Query:
+    @classmethod
+    def parse(cls, text: str, source: str = "") -> Query:
         names: list[str] = []
         numbered = False
 
@@ -67,12 +70,9 @@ class Query(str):
         converted = _TOKENS.sub(place, text)
         if names and numbered:
             raise ValueError(f"{source}: use either :name or $n parameters, not both")
-        query = super().__new__(cls, converted)
-        query.names = tuple(names)
-        return query
+        return cls(converted, tuple(names))
 
-    def args(self, **values: Any) -> list[Any]:
-        """The positional arguments for this query, from one keyword per `:name`."""
+    def args(self, values: dict[str, Any]) -> list[Any]:
         given, wanted = set(values), set(self.names)
         if given != wanted:
             raise TypeError(
@@ -84,7 +84,11 @@ class Query(str):
 
 class Queries:
     """Named SQL blocks from one file: `-- name: get_partner` starts a block.
-    Parameters are `$1`-style, or `:name`-style converted at load time (Query)."""
+
+    `q.get_partner` is the SQL text. Parameters are `$1`-style, or `:name`-style,
+    converted at load time: then `conn.fetchrow(*q.bind("insert_alert", id=...,
+    kind=...))` puts keyword values in place, so a reorder in the SQL can never
+    shift them (asyncpg wants the SQL as a plain str: hence text plus arguments)."""
 
     def __init__(self, text: str, source: str) -> None:
         self._sql: dict[str, Query] = {}
@@ -92,9 +96,20 @@ class Queries:
         for name, body in zip(parts[1::2], parts[2::2], strict=True):
             if name in self._sql:
                 raise ValueError(f"{source}: query {name!r} defined twice")
-            self._sql[name] = Query(body.strip(), f"{source}:{name}")
+            self._sql[name] = Query.parse(body.strip(), f"{source}:{name}")
 
-    def __getattr__(self, name: str) -> Query:
+    def __getattr__(self, name: str) -> str:
+        return self._query(name).sql
+
+    def bind(self, name: str, **values: Any) -> list[Any]:
+        """[SQL, *arguments] of a query with `:name` parameters, from keywords."""
+        query = self._query(name)
+        return [query.sql, *query.args(values)]
+
+    def params(self, name: str) -> tuple[str, ...]:
+        return self._query(name).names
+
+    def _query(self, name: str) -> Query:
         try:
             return self._sql[name]
         except KeyError:

@@ -30,8 +30,9 @@ def test_every_shipped_query_file_loads(path) -> None:  # type: ignore[no-untype
 def test_named_parameters_become_numbered_in_order_of_first_use() -> None:
     q = Queries("-- name: a\nUPDATE t SET x = :x, y = :y::int WHERE id = :id AND x <> :x;", "x.sql")
     assert q.a == "UPDATE t SET x = $1, y = $2::int WHERE id = $3 AND x <> $1;"
-    assert q.a.names == ("x", "y", "id")
-    assert q.a.args(id="i", y=2, x="X") == ["X", 2, "i"]
+    assert type(q.a) is str  # asyncpg takes nothing else
+    assert q.params("a") == ("x", "y", "id")
+    assert q.bind("a", id="i", y=2, x="X") == [q.a, "X", 2, "i"]
 
 
 def test_names_inside_strings_comments_and_casts_are_left_alone() -> None:
@@ -40,7 +41,7 @@ def test_names_inside_strings_comments_and_casts_are_left_alone() -> None:
         "SELECT ':no', \"odd:col\", $$x$$, '{}'::jsonb, arr[1:2], to_char(now(), 'HH24:MI'), :yes;"
     )
     q = Queries(text, "x.sql")
-    assert q.a.names == ("yes",)
+    assert q.params("a") == ("yes",)
     assert q.a.endswith("to_char(now(), 'HH24:MI'), $1;")
     assert "':no'" in q.a and '"odd:col"' in q.a and "-- note: a :comment" in q.a
 
@@ -48,7 +49,7 @@ def test_names_inside_strings_comments_and_casts_are_left_alone() -> None:
 def test_a_missing_or_unknown_parameter_is_refused() -> None:
     q = Queries("-- name: a\nSELECT :x, :y;", "x.sql")
     with pytest.raises(TypeError, match=r"missing \['y'\].*unexpected \['z'\]"):
-        q.a.args(x=1, z=2)
+        q.bind("a", x=1, z=2)
 
 
 def test_mixing_named_and_numbered_parameters_is_an_error() -> None:

@@ -1,4 +1,5 @@
-"""Alert queries; each takes a connection and runs one statement."""
+"""Alert queries; each takes a connection and runs one statement (named parameters:
+sql/queries/alerts.sql writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
@@ -21,16 +22,18 @@ def alert(row: asyncpg.Record) -> Alert:
 
 
 async def lock(conn: asyncpg.Connection, key: str) -> None:
-    await conn.execute(q.lock_key, key)
+    await conn.execute(*q.bind("lock_key", key=key))
 
 
 async def find(conn: asyncpg.Connection, a: AlertIn) -> Alert | None:
-    row = await conn.fetchrow(q.find, a.sender, a.identifier, a.sent)
+    row = await conn.fetchrow(
+        *q.bind("find", sender=a.sender, identifier=a.identifier, sent=a.sent)
+    )
     return alert(row) if row else None
 
 
 async def get(conn: asyncpg.Connection, alert_id: str) -> Alert | None:
-    row = await conn.fetchrow(q.get, alert_id)
+    row = await conn.fetchrow(*q.bind("get", id=alert_id))
     return alert(row) if row else None
 
 
@@ -39,30 +42,44 @@ async def referenced(conn: asyncpg.Connection, a: AlertIn) -> list[asyncpg.Recor
     refs = a.references
     return list(
         await conn.fetch(
-            q.referenced,
-            [r.sender for r in refs],
-            [r.identifier for r in refs],
-            [datetime.fromisoformat(r.sent) for r in refs],
-            a.status,
+            *q.bind(
+                "referenced",
+                senders=[r.sender for r in refs],
+                identifiers=[r.identifier for r in refs],
+                sents=[datetime.fromisoformat(r.sent) for r in refs],
+                status=a.status,
+            ),
         )
     )
 
 
 async def early_references(conn: asyncpg.Connection, key: str, status: str) -> list[asyncpg.Record]:
     """Messages of `status` that refer to the message `key` and came before it."""
-    return list(await conn.fetch(q.early_references, key, status))
+    return list(await conn.fetch(*q.bind("early_references", key=key, status=status)))
 
 
 async def link_early_references(
     conn: asyncpg.Connection, key: str, alert_id: str, early_ids: list[str]
 ) -> list[Alert]:
-    rows = await conn.fetch(q.link_early_references, key, alert_id, early_ids)
+    rows = await conn.fetch(
+        *q.bind("link_early_references", key=key, alert_id=alert_id, early_ids=early_ids)
+    )
     return [alert(r) for r in rows]
 
 
 async def candidate_groups(conn: asyncpg.Connection, a: AlertIn) -> list[asyncpg.Record]:
     ids = [{k: v} for k, v in a.external_ids.items()]
-    return list(await conn.fetch(q.candidate_groups, a.hazard, a.onset or a.sent, ids, a.status))
+    return list(
+        await conn.fetch(
+            *q.bind(
+                "candidate_groups",
+                hazard=a.hazard,
+                moment=a.onset or a.sent,
+                external_ids=ids,
+                status=a.status,
+            )
+        )
+    )
 
 
 async def open_emergencies_near(
@@ -72,18 +89,20 @@ async def open_emergencies_near(
     before the alert's moment to `before` after it: those it may be about."""
     return list(
         await conn.fetch(
-            q.open_emergencies_near,
-            a.hazard,
-            a.onset or a.sent,
-            after,
-            before,
-            a.status == "Exercise",
+            *q.bind(
+                "open_emergencies_near",
+                hazard=a.hazard,
+                moment=a.onset or a.sent,
+                after=after,
+                before=before,
+                exercise=a.status == "Exercise",
+            ),
         )
     )
 
 
 async def group(conn: asyncpg.Connection, group_id: str) -> asyncpg.Record:
-    return await conn.fetchrow(q.get_group, group_id)
+    return await conn.fetchrow(*q.bind("get_group", id=group_id))
 
 
 async def insert_group(
@@ -91,15 +110,17 @@ async def insert_group(
 ) -> asyncpg.Record:
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     return await conn.fetchrow(
-        q.insert_group,
-        group_id,
-        a.hazard,
-        lat,
-        lon,
-        a.onset or a.sent,
-        a.external_ids,
-        a.status,
-        origin_at,
+        *q.bind(
+            "insert_group",
+            id=group_id,
+            hazard=a.hazard,
+            lat=lat,
+            lon=lon,
+            sent=a.onset or a.sent,
+            external_ids=a.external_ids,
+            status=a.status,
+            origin_at=origin_at,
+        ),
     )
 
 
@@ -113,14 +134,16 @@ async def extend_group(
     """Widen the group to `a`; a new `emergency_id` replaces a closed one, remembered."""
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     return await conn.fetchrow(
-        q.extend_group,
-        group_id,
-        a.onset or a.sent,
-        a.external_ids,
-        emergency_id,
-        lat,
-        lon,
-        origin_at,
+        *q.bind(
+            "extend_group",
+            id=group_id,
+            sent=a.onset or a.sent,
+            external_ids=a.external_ids,
+            emergency_id=emergency_id,
+            lat=lat,
+            lon=lon,
+            origin_at=origin_at,
+        ),
     )
 
 
@@ -139,49 +162,59 @@ async def insert(
 ) -> Alert:
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     row = await conn.fetchrow(
-        q.insert_alert,
-        alert_id,
-        a.source,
-        a.cap_version,
-        a.identifier,
-        a.sender,
-        a.sent,
-        a.status,
-        a.msg_type,
-        a.scope,
-        a.event,
-        a.hazard,
-        a.severity,
-        a.certainty,
-        a.urgency,
-        a.headline,
-        lat,
-        lon,
-        a.countries,
-        a.level,
-        a.external_ids,
-        references,
-        group_id,
-        emergency_id,
-        a.model_dump(mode="json"),
-        raw,
-        actor,
-        stale,
-        a.expires,
-        pending_references,
+        *q.bind(
+            "insert_alert",
+            id=alert_id,
+            source=a.source,
+            cap_version=a.cap_version,
+            identifier=a.identifier,
+            sender=a.sender,
+            sent=a.sent,
+            status=a.status,
+            msg_type=a.msg_type,
+            scope=a.scope,
+            event=a.event,
+            hazard=a.hazard,
+            severity=a.severity,
+            certainty=a.certainty,
+            urgency=a.urgency,
+            headline=a.headline,
+            lat=lat,
+            lon=lon,
+            countries=a.countries,
+            level=a.level,
+            external_ids=a.external_ids,
+            references=references,
+            group_id=group_id,
+            emergency_id=emergency_id,
+            body=a.model_dump(mode="json"),
+            raw=raw,
+            received_by=actor,
+            stale=stale,
+            expires=a.expires,
+            pending_references=pending_references,
+        ),
     )
     return alert(row)
 
 
 async def list_alerts(conn: asyncpg.Connection, f: AlertQuery) -> list[Alert]:
     rows = await conn.fetch(
-        q.list, f.status, f.severity, f.hazard, f.acknowledged, f.group_id, f.limit
+        *q.bind(
+            "list",
+            status=f.status,
+            severity=f.severity,
+            hazard=f.hazard,
+            acknowledged=f.acknowledged,
+            group_id=f.group_id,
+            limit=f.limit,
+        ),
     )
     return [alert(r) for r in rows]
 
 
 async def acknowledge(conn: asyncpg.Connection, alert_id: str, actor: str) -> Alert | None:
-    row = await conn.fetchrow(q.acknowledge, alert_id, actor)
+    row = await conn.fetchrow(*q.bind("acknowledge", id=alert_id, actor=actor))
     return alert(row) if row else None
 
 
@@ -189,8 +222,10 @@ async def remember_signature(
     conn: asyncpg.Connection, token_id: str, signature: str, window: timedelta
 ) -> bool:
     """True the first time a signature is seen; old ones are forgotten as we go."""
-    fresh = bool(await conn.fetchval(q.remember_signature, token_id, signature))
-    await conn.execute(q.forget_old_signatures, window * 2)
+    fresh = bool(
+        await conn.fetchval(*q.bind("remember_signature", token_id=token_id, signature=signature))
+    )
+    await conn.execute(*q.bind("forget_old_signatures", older_than=window * 2))
     return fresh
 
 
