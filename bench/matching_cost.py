@@ -9,13 +9,19 @@ times: insert an offer with one item of a common type and call
 its own transaction and is rolled back, so every iteration sees the same data.
 It also runs EXPLAIN ANALYZE on the `candidate_needs` query at each size.
 
+With --capacities (e.g. 1000,10000) it adds rows for likely providers: on the
+smallest needs size, that many declared capacities (every type, every nation,
+10% expired) are bulk-loaded, and GET /requests/{id}'s read of one 100-need RFA is
+timed with its likely_providers against the same read without them (the baseline,
+measured in the same run), plus EXPLAIN ANALYZE of the likely_providers query.
+
 The table compares each size with the smallest one measured in the same run.
 Results are also written to bench/results/matching_cost.json.
 
 Run it from the repository root:
 
     python bench/matching_cost.py [--sizes 1000,10000,100000] [--offers 200]
-                                  [--database-url URL]
+                                  [--capacities 1000,10000] [--database-url URL]
 
 Without --database-url it uses $DATABASE_URL, else the embedded PostgreSQL in
 .eadrcc/bench-pgdata. The URL's user must be allowed to CREATE DATABASE; the
@@ -122,8 +128,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="1000,10000,100000", help="open needs per run")
     parser.add_argument("--offers", type=int, default=200, help="timed offers per size")
     parser.add_argument("--database-url", help="a server where we may CREATE DATABASE")
+    parser.add_argument("--capacities", default="", help="declared capacities per extra row")
     args = parser.parse_args()
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
+    args.capacities = sorted(int(s) for s in args.capacities.split(",") if s)
     return args
 
 
@@ -376,7 +384,114 @@ def write_json(info: dict[str, Any], results: list[SizeResult]) -> None:
     print(f"\nwritten: {RESULTS.relative_to(ROOT)}")
 
 
-async def run(admin_url: str, sizes: list[int], offers_count: int) -> None:
+# ---- likely providers: cost against the number of declared capacities -----------
+
+LOAD_CAPACITIES = """
+WITH types AS (SELECT array_agg(code ORDER BY position) AS codes FROM resource_types),
+     nations AS (SELECT array_agg(code ORDER BY code) AS codes FROM partners WHERE code <> 'TUR')
+INSERT INTO capacities (id, country, resource_type, quantity, readiness_hours, home_lat,
+                        home_lon, credentials, valid_until, source, created_by)
+SELECT format('cap_bench_%s', lpad(g::text, 7, '0')),
+       nations.codes[1 + g % cardinality(nations.codes)],
+       types.codes[1 + (g * 7) % cardinality(types.codes)],
+       1 + floor(random() * 20)::int,
+       floor(random() * 72)::int,
+       35 + random() * 30,
+       -10 + random() * 50,
+       '{}',
+       CASE WHEN random() < 0.1 THEN now() - interval '1 day'
+            ELSE now() + interval '1 day' + random() * interval '365 days' END,
+       'declared',
+       $1
+FROM types, nations, generate_series(1, $2::int) AS g
+"""
+RFA = "rfa_bench_000001"
+READS = 200
+
+
+@dataclass
+class CapacityResult:
+    capacities: int
+    p50_ms: float
+    p95_ms: float
+    baseline_p50_ms: float
+    providers_per_need: float
+    providers_sql_ms: float
+    plan_nodes: list[str]
+    uses_capacities_active_by_type: bool
+
+
+async def measure_capacities(admin_url: str, needs: int, count: int) -> CapacityResult:
+    from eadrcc.capacities.providers import SHORTLIST
+    from eadrcc.capacities.store import q as capacities_q
+    from eadrcc.requests import service as requests_service
+    from eadrcc.requests import store as requests_store
+
+    async with bench_database(admin_url, needs) as url:
+        await prepare(url, needs)
+        conn = await db.connect(url)
+        try:
+            await conn.execute(LOAD_CAPACITIES, ACTOR, count)
+            await conn.execute("ANALYZE")
+            full, bare, found = [], [], 0
+            for n in range(READS + WARMUP_OFFERS):
+                start = time.perf_counter()
+                request = await requests_service.get(conn=conn, request_id=RFA)
+                middle = time.perf_counter()
+                await requests_store.get_request(conn, RFA)
+                end = time.perf_counter()
+                if n >= WARMUP_OFFERS:
+                    full.append((middle - start) * 1000)
+                    bare.append((end - middle) * 1000)
+                    found = sum(len(x.likely_providers) for x in request.needs)
+            need_ids = [x.id for x in request.needs]
+            result = await conn.fetchval(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + capacities_q.likely_providers,
+                need_ids,
+                SHORTLIST,
+            )
+        finally:
+            await conn.close()
+    plan = (json.loads(result) if isinstance(result, str) else result)[0]
+    nodes = plan_nodes(plan["Plan"])
+    return CapacityResult(
+        capacities=count,
+        p50_ms=percentile(full, 50),
+        p95_ms=percentile(full, 95),
+        baseline_p50_ms=percentile(bare, 50),
+        providers_per_need=found / max(len(need_ids), 1),
+        providers_sql_ms=plan["Execution Time"],
+        plan_nodes=nodes,
+        uses_capacities_active_by_type=any("capacities_active_by_type" in n for n in nodes),
+    )
+
+
+def print_capacities(results: list[CapacityResult]) -> None:
+    print()
+    print(
+        f"GET /requests/{{id}} of one {NEEDS_PER_REQUEST}-need RFA, {READS} reads: with "
+        "likely_providers vs the same read without them (baseline, same run)"
+    )
+    header = (
+        f"{'capacities':>10} | {'p50 ms':>8} | {'p95 ms':>8} | {'base p50':>8} | "
+        f"{'providers/need':>14} | {'SQL ms':>7} | plan nodes"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.capacities:>10,} | {r.p50_ms:>8.2f} | {r.p95_ms:>8.2f} | "
+            f"{r.baseline_p50_ms:>8.2f} | {r.providers_per_need:>14.1f} | "
+            f"{r.providers_sql_ms:>7.2f} | {' > '.join(r.plan_nodes)}"
+        )
+
+
+async def run(
+    admin_url: str,
+    sizes: list[int],
+    offers_count: int,
+    capacities: list[int] = (),  # type: ignore[assignment]
+) -> None:
     info = {
         **machine(),
         "postgresql": await server_version(admin_url),
@@ -389,13 +504,20 @@ async def run(admin_url: str, sizes: list[int], offers_count: int) -> None:
         print(f"measuring {size:,} open needs ...", file=sys.stderr, flush=True)
         results.append(await measure(admin_url, size, offers_count))
     print_report(info, results)
+    extra = []
+    for count in capacities:
+        print(f"measuring {count:,} capacities ...", file=sys.stderr, flush=True)
+        extra.append(await measure_capacities(admin_url, sizes[0], count))
+    if extra:
+        print_capacities(extra)
+        info["capacity_results"] = [asdict(r) for r in extra]
     write_json(info, results)
 
 
 def main() -> None:
     args = parse_args()
     logs.configure("warning")
-    asyncio.run(run(maintenance_url(args.database_url), args.sizes, args.offers))
+    asyncio.run(run(maintenance_url(args.database_url), args.sizes, args.offers, args.capacities))
 
 
 if __name__ == "__main__":

@@ -68,27 +68,35 @@ ORDER BY c.country, c.source, c.resource_type, c.id
 LIMIT $9;
 
 -- name: likely_providers
--- For each need, the active, unexpired capacities whose type can fill it (the
--- same type_fills relation matching uses), of nations other than the requester
--- that have no open offer item for it in this emergency yet. type_fills by need
--- type, then capacities_active_by_type: cost follows the fitting capacities only.
+-- For each need, a shortlist of the $2 readiest active, unexpired capacities (declared
+-- first) whose type can fill it — by the same type_fills relation matching uses —
+-- of nations other than the requester with no open offer item for it in this
+-- emergency yet. type_fills by need type, then capacities_active_by_type: the cost
+-- follows the fitting capacities only. Python ranks the shortlist by readiness plus
+-- the matching score's travel estimate.
 SELECT n.id AS need_id, c.id AS capacity_id, c.country, c.quantity, c.readiness_hours,
        c.home_lat, c.home_lon, c.credentials, c.source, c.resource_type,
        n.delivery_lat, n.delivery_lon
 FROM needs n
 JOIN requests r ON r.id = n.request_id
-JOIN type_fills f ON f.need_type = n.resource_type
-JOIN capacities c ON c.resource_type = f.offer_type AND c.status = 'active'
-WHERE n.id = ANY($1::text[])
-  AND (c.valid_until IS NULL OR c.valid_until > now())
-  AND c.country <> r.requesting_country
-  AND NOT EXISTS (
-      SELECT 1
-      FROM offers o
-      JOIN offer_items i ON i.offer_id = o.id
-      JOIN type_fills f2 ON f2.offer_type = i.resource_type AND f2.need_type = n.resource_type
-      WHERE o.emergency_id = n.emergency_id AND o.offering_country = c.country
-        AND i.status = 'open');
+CROSS JOIN LATERAL (
+    SELECT c.*
+    FROM type_fills f
+    JOIN capacities c ON c.resource_type = f.offer_type AND c.status = 'active'
+    WHERE f.need_type = n.resource_type
+      AND (c.valid_until IS NULL OR c.valid_until > now())
+      AND c.country <> r.requesting_country
+      AND NOT EXISTS (
+          SELECT 1
+          FROM offers o
+          JOIN offer_items i ON i.offer_id = o.id
+          JOIN type_fills f2 ON f2.offer_type = i.resource_type AND f2.need_type = n.resource_type
+          WHERE o.emergency_id = n.emergency_id AND o.offering_country = c.country
+            AND i.status = 'open')
+    ORDER BY c.source, c.readiness_hours, c.id
+    LIMIT $2
+) c
+WHERE n.id = ANY($1::text[]);
 
 -- name: drop_unsent_reminders
 -- An unsent reminder follows its capacity's valid_until (NULL: withdrawn, drop all);

@@ -11,6 +11,11 @@ from pydantic import BaseModel, Field
 from eadrcc.matching.scoring import km_between, transit
 
 MAX_PER_NEED = 10
+# Per need, SQL hands over the readiest candidates (declared first) and this ranks
+# them with travel added. Travel spans 12 to 48 h, so one outside the shortlist is one
+# of more than 20 nations readier still: a miss costs little, a scan of every
+# fitting capacity costs every read of an RFA.
+SHORTLIST = 20
 
 
 class LikelyProvider(BaseModel):
@@ -34,36 +39,33 @@ def rank(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[LikelyProvider]]:
     """Per need, best first: declared before public, then soonest, then largest.
 
     A public record of a nation that declared a capacity of the same type is left
-    out: the nation's own word replaces the list's.
+    out: the nation's own word replaces the list's. Models are built for the kept
+    ones only (an RFA read ranks thousands of rows).
     """
     rows = list(rows)
     declared = {
         (r["need_id"], r["country"], r["resource_type"]) for r in rows if r["source"] == "declared"
     }
-    out: dict[str, list[LikelyProvider]] = {}
+    keyed: dict[str, list[tuple[tuple[Any, ...], Mapping[str, Any], float]]] = {}
     for r in rows:
         if r["source"] == "public" and (r["need_id"], r["country"], r["resource_type"]) in declared:
             continue
-        out.setdefault(r["need_id"], []).append(
-            LikelyProvider(
-                country=r["country"],
-                capacity_id=r["capacity_id"],
-                resource_type=r["resource_type"],
-                quantity=r["quantity"],
-                ready_in_hours=ready_in_hours(r),
-                credentials=list(r["credentials"]),
-                source=r["source"],
-            )
-        )
-    for need_id, found in out.items():
-        found.sort(
-            key=lambda p: (
-                p.source != "declared",
-                p.ready_in_hours,
-                -p.quantity,
-                p.country,
-                p.capacity_id,
-            )
-        )
-        out[need_id] = found[:MAX_PER_NEED]
-    return out
+        hours = ready_in_hours(r)
+        key = (r["source"] != "declared", hours, -r["quantity"], r["country"], r["capacity_id"])
+        keyed.setdefault(r["need_id"], []).append((key, r, hours))
+    return {
+        need_id: [_provider(r, hours) for _, r, hours in sorted(found)[:MAX_PER_NEED]]
+        for need_id, found in keyed.items()
+    }
+
+
+def _provider(r: Mapping[str, Any], hours: float) -> LikelyProvider:
+    return LikelyProvider.model_construct(
+        country=r["country"],
+        capacity_id=r["capacity_id"],
+        resource_type=r["resource_type"],
+        quantity=r["quantity"],
+        ready_in_hours=hours,
+        credentials=list(r["credentials"]),
+        source=r["source"],
+    )

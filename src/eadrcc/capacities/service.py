@@ -18,7 +18,7 @@ from eadrcc.capacities.models import (
     CapacityQuery,
     CapacityUpdate,
 )
-from eadrcc.capacities.providers import LikelyProvider, rank
+from eadrcc.capacities.providers import SHORTLIST, LikelyProvider, rank
 from eadrcc.db import transaction
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -157,7 +157,7 @@ async def likely_providers(
     wanted = [n.id for n in needs if n.status == "open" and n.uncovered_quantity > 0]
     if not wanted:
         return {}
-    return rank(await store.fitting(conn, wanted))
+    return rank(await store.fitting(conn, wanted, SHORTLIST))
 
 
 async def send_due_reminders(*, pool: asyncpg.Pool, limit: int = 100) -> int | None:

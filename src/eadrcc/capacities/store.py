@@ -100,8 +100,10 @@ async def search(conn: asyncpg.Connection, f: CapacityQuery) -> list[Capacity]:
     return [capacity(r) for r in rows]
 
 
-async def fitting(conn: asyncpg.Connection, need_ids: list[str]) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.likely_providers, need_ids))
+async def fitting(
+    conn: asyncpg.Connection, need_ids: list[str], shortlist: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.likely_providers, need_ids, shortlist))
 
 
 async def schedule_reminder(conn: asyncpg.Connection, c: Capacity, ahead: timedelta) -> None:
