@@ -144,7 +144,8 @@ RETURNING *;
 -- name: emergency_matches
 SELECT * FROM matches
 WHERE emergency_id = $1 AND ($2::text IS NULL OR status = $2)
-  AND ($3::text IS NULL OR offering_country = $3 OR requesting_country = $3)
+  -- $3: the caller's audience tags (policy.audience); a match's are its two nations
+  AND ($3::text[] IS NULL OR offering_country = ANY($3) OR requesting_country = ANY($3))
 ORDER BY need_id, score DESC, id;
 
 -- name: matches_by_id

@@ -34,7 +34,10 @@ SELECT * FROM offer_items WHERE offer_id = $1 ORDER BY position;
 
 -- name: emergency_offers
 SELECT * FROM offers
-WHERE emergency_id = $1 AND ($2::text IS NULL OR offering_country = $2 OR $2 = ANY($3::text[]))
+-- $2: the caller's audience tags (policy.audience); an offer's are its nation and
+-- the affected nations $3
+WHERE emergency_id = $1
+  AND ($2::text[] IS NULL OR offering_country = ANY($2) OR $2 && $3::text[])
 ORDER BY created_at, id;
 
 -- name: live_allocations

@@ -34,6 +34,16 @@ class Principal:
     country: str | None = None
     secrets: tuple[str, ...] = ()
 
+    @classmethod
+    def for_country(cls, country: str) -> Principal:
+        """What any POC of `country` may see, without a token (outbound delivery)."""
+        return cls(f"view:{country}", f"{country} view", Role.POC, country)
+
+    @classmethod
+    def staff_view(cls) -> Principal:
+        """What staff may see (read-only), without a token."""
+        return cls("view:staff", "staff view", Role.OBSERVER)
+
     @property
     def actor(self) -> str:
         """How the event log names who did something."""

@@ -4,7 +4,21 @@ import pytest
 
 from eadrcc.auth import Principal, Role
 from eadrcc.errors import Forbidden
-from eadrcc.policy import RULES, allowed, authorize, event_audience
+from eadrcc.policy import (
+    RULES,
+    admits,
+    alert_audience,
+    allowed,
+    allowed_kind,
+    audience,
+    authorize,
+    authorize_kind,
+    emergency_audience,
+    event_audience,
+    match_audience,
+    offer_audience,
+    visible,
+)
 
 POC_TUR = Principal("t1", "tur", Role.POC, "TUR")
 POC_NOR = Principal("t2", "nor", Role.POC, "NOR")
@@ -40,3 +54,55 @@ def test_event_audience() -> None:
     assert event_audience(OBSERVER) is None
     assert event_audience(POC_TUR) == ["*", "TUR"]
     assert event_audience(Principal("i", "feed", Role.INTEGRATION)) == ["*"]
+
+
+INTEGRATION = Principal("i", "feed", Role.INTEGRATION)
+OFFER = offer_audience("NOR", ["TUR"])  # NOR offers help to Türkiye
+MATCH = match_audience("NOR", "TUR")
+
+
+def test_visible_records_by_role() -> None:
+    for who, sees in (
+        (OFFICER, True),
+        (OBSERVER, True),
+        (POC_TUR, True),
+        (POC_NOR, True),
+        (Principal("t5", "deu", Role.POC, "DEU"), False),
+        (INTEGRATION, False),
+    ):
+        assert visible(who, OFFER) is sees, who
+        assert visible(who, MATCH) is sees, who
+    assert all(visible(p, emergency_audience()) for p in (POC_NOR, INTEGRATION, OBSERVER))
+    assert not any(visible(p, alert_audience()) for p in (POC_TUR, INTEGRATION))
+    assert visible(OBSERVER, alert_audience())
+
+
+def test_visible_events_in_every_shape() -> None:
+    """Rows, mappings and objects with `visibility`: the hub, the log and deliveries."""
+
+    class Row:
+        visibility = frozenset({"TUR"})
+
+    for event in ({"visibility": ["TUR"]}, Row()):
+        assert visible(POC_TUR, event)
+        assert not visible(POC_NOR, event)
+        assert visible(OFFICER, event)
+    with pytest.raises(TypeError, match="no audience"):
+        visible(POC_TUR, object())
+
+
+def test_a_country_view_needs_no_token() -> None:
+    """Outbound delivery: a subscription of TUR sees what a POC of TUR sees."""
+    view = Principal.for_country("TUR")
+    assert audience(view) == audience(POC_TUR)
+    assert visible(view, OFFER) and not visible(Principal.for_country("DEU"), OFFER)
+    assert audience(Principal.staff_view()) is None
+    assert admits(audience(view), ["TUR"]) and not admits(audience(view), [])
+
+
+def test_integrations_never_read_offers_matches_contacts_or_snapshots() -> None:
+    for action in ("offer.read", "match.read", "contact.read", "snapshot.read"):
+        assert not allowed_kind(INTEGRATION, action)
+        with pytest.raises(Forbidden):
+            authorize_kind(INTEGRATION, action)
+        assert allowed_kind(POC_TUR, action) and allowed_kind(OBSERVER, action)

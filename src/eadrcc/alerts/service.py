@@ -23,10 +23,10 @@ from eadrcc.emergencies.models import Hazard
 from eadrcc.errors import NotFound, Unauthorized
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
+from eadrcc.policy import alert_audience
 
 log = structlog.get_logger(__name__)
 HAZARDS = set(get_args(Hazard))
-STAFF_ONLY: list[str] = []
 
 
 async def ingest(
@@ -106,7 +106,7 @@ def _record(conn: asyncpg.Connection, kind: str, alert: Alert, actor: str) -> No
         kind=kind,
         actor=actor,
         emergency_id=alert.emergency_id,
-        visibility=STAFF_ONLY,
+        visibility=alert_audience(),
         data=alert.model_dump(mode="json"),
     )
 
@@ -175,7 +175,7 @@ async def acknowledge(*, pool: asyncpg.Pool, alert_id: str, actor: str) -> Alert
             kind="alert.acknowledged",
             actor=actor,
             emergency_id=acknowledged.emergency_id,
-            visibility=STAFF_ONLY,
+            visibility=alert_audience(),
             data=acknowledged.model_dump(mode="json"),
         )
         return acknowledged

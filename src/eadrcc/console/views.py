@@ -16,14 +16,13 @@ from pathlib import Path
 from aiohttp import web
 
 from eadrcc.appkeys import POOL
-from eadrcc.auth import Role
 from eadrcc.console.models import EmergencySnapshot, Me
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import NotFound
 from eadrcc.events import log as events
 from eadrcc.matching import store as matches
 from eadrcc.offers import store as offers
-from eadrcc.policy import authorize
+from eadrcc.policy import audience, authorize_kind
 from eadrcc.requests import store as requests
 from eadrcc.web import Routes, principal, respond
 
@@ -137,10 +136,9 @@ async def me(request: web.Request) -> web.Response:
 )
 async def snapshot(request: web.Request) -> web.Response:
     who = principal(request)
-    authorize(who, "emergency.read")
-    # A POC sees what its events would show it: its own offers and matches, and
-    # every offer to an emergency its country is struck by (policy "offer.read").
-    country = who.country if who.role is Role.POC else None
+    authorize_kind(who, "snapshot.read")
+    # The same audience its events are filtered by: the snapshot and the stream agree.
+    held = audience(who)
     async with (
         request.app[POOL].acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
@@ -152,10 +150,8 @@ async def snapshot(request: web.Request) -> web.Response:
             emergency=emergency,
             requests=await requests.emergency_requests(conn, emergency.id),
             offers=await offers.emergency_offers(
-                conn, emergency.id, country=country, affected=emergency.countries
+                conn, emergency.id, audience=held, affected=emergency.countries
             ),
-            matches=await matches.emergency_matches(
-                conn, emergency.id, status=None, country=country
-            ),
+            matches=await matches.emergency_matches(conn, emergency.id, status=None, audience=held),
         )
     return respond(found)

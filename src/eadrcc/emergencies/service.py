@@ -13,7 +13,7 @@ from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.partners import store as partners
-from eadrcc.policy import authorize
+from eadrcc.policy import authorize, emergency_audience
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,14 @@ async def get(*, conn: asyncpg.Connection, emergency_id: str, lock: bool = False
 
 
 async def emit(conn: asyncpg.Connection, e: Emergency, kind: str, actor: str) -> None:
-    events.record(conn, kind=kind, actor=actor, emergency_id=e.id, data=e.model_dump(mode="json"))
+    events.record(
+        conn,
+        kind=kind,
+        actor=actor,
+        emergency_id=e.id,
+        visibility=emergency_audience(),
+        data=e.model_dump(mode="json"),
+    )
 
 
 async def _check_countries(conn: asyncpg.Connection, countries: list[str]) -> None:

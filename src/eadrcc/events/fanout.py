@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from eadrcc.policy import admits
+
 TEXT_FIN = 0x81  # FIN bit + opcode 1 (text)
 
 
@@ -68,7 +70,7 @@ class Outgoing:
         return cls(row["seq"], frozenset(row["visibility"]), text_frame(event_message(row)))
 
     def visible_to(self, audience: frozenset[str] | None) -> bool:
-        return audience is None or not self.visibility.isdisjoint(audience)
+        return admits(audience, self.visibility)  # policy.visible, audience computed once
 
 
 class Line(Protocol):

@@ -22,7 +22,7 @@ from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS, TOKENS
 from eadrcc.errors import EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
-from eadrcc.policy import event_audience
+from eadrcc.policy import audience as audience_of
 from eadrcc.web import Routes
 
 log = structlog.get_logger(__name__)
@@ -60,7 +60,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.close(code=refused.code, message=refused.reason.encode())
         return ws
     hub = request.app[HUB]
-    audience = event_audience(who)
+    audience = audience_of(who)
     sub, head = hub.subscribe(audience, settings.ws_queue_bound)
     log.info("socket_open", who=who.actor, since=since, head=head)
     try:

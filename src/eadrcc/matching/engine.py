@@ -12,6 +12,7 @@ from eadrcc.ids import new_id
 from eadrcc.matching import scoring
 from eadrcc.matching.models import Match
 from eadrcc.matching.store import match, q
+from eadrcc.policy import match_audience
 
 # Proposals per new item or need: enough choice for the officer, no flood of noise.
 TOP_K = 10
@@ -115,7 +116,7 @@ async def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor:
             kind=kind,
             actor=actor,
             emergency_id=m.emergency_id,
-            visibility=sorted({m.offering_country, m.requesting_country}),
+            visibility=match_audience(m.offering_country, m.requesting_country),
             data=m.model_dump(mode="json"),
         )
 

@@ -19,7 +19,7 @@ from eadrcc.matching import engine, store
 from eadrcc.matching.models import Match
 from eadrcc.matching.store import q
 from eadrcc.matching.transitions import next_state
-from eadrcc.policy import allowed, authorize
+from eadrcc.policy import authorize, authorize_kind, match_audience, visible
 
 log = structlog.get_logger(__name__)
 OVER_ALLOCATION = {
@@ -188,14 +188,11 @@ async def rematch(
 
 
 async def get(*, conn: asyncpg.Connection, who: Principal, match_id: str) -> Match:
+    authorize_kind(who, "match.read")
     m = await store.get(conn, match_id)
-    if m is None or not _visible(who, m):
-        raise NotFound(f"no match {match_id!r}")
+    if m is None or not visible(who, match_audience(m.offering_country, m.requesting_country)):
+        raise NotFound(f"no match {match_id!r}")  # not visible: not even its existence
     return m
-
-
-def _visible(who: Principal, m: Match) -> bool:
-    return allowed(who, "match.read", [m.offering_country, m.requesting_country])
 
 
 async def _found(conn: asyncpg.Connection, match_id: str, *, lock: bool = False) -> Match:

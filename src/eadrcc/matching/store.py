@@ -65,6 +65,8 @@ async def set_state(conn: asyncpg.Connection, m: Match) -> Match:
 
 
 async def emergency_matches(
-    conn: asyncpg.Connection, emergency_id: str, *, status: str | None, country: str | None
+    conn: asyncpg.Connection, emergency_id: str, *, status: str | None, audience: list[str] | None
 ) -> list[Match]:
-    return [match(r) for r in await conn.fetch(q.emergency_matches, emergency_id, status, country)]
+    """The emergency's matches whose audience (policy.match_audience) meets `audience`."""
+    rows = await conn.fetch(q.emergency_matches, emergency_id, status, audience)
+    return [match(r) for r in rows]

@@ -3,7 +3,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from eadrcc.appkeys import POOL
-from eadrcc.auth import Role
 from eadrcc.emergencies import service as emergencies
 from eadrcc.matching import service, store
 from eadrcc.matching.models import (
@@ -15,7 +14,7 @@ from eadrcc.matching.models import (
     MatchQuery,
     ResourceTypeOut,
 )
-from eadrcc.policy import authorize
+from eadrcc.policy import audience, authorize, authorize_kind
 from eadrcc.web import Routes, parse_body, parse_query, principal, respond
 
 routes = Routes("matching")
@@ -42,11 +41,9 @@ async def list_matches(request: web.Request) -> web.Response:
     query = parse_query(request, MatchQuery)
     async with request.app[POOL].acquire() as conn:
         emergency = await emergencies.get(conn=conn, emergency_id=request.match_info["id"])
-        authorize(who, "emergency.read")
-        # A POC sees the matches its own country gives or receives.
-        country = who.country if who.role is Role.POC else None
+        authorize_kind(who, "match.read")
         found = await store.emergency_matches(
-            conn, emergency.id, status=query.status, country=country
+            conn, emergency.id, status=query.status, audience=audience(who)
         )
     return respond(found)
 

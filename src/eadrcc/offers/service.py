@@ -24,7 +24,7 @@ from eadrcc.offers import store
 from eadrcc.offers.models import Offer, OfferCreate, OfferCreated
 from eadrcc.offers.store import q
 from eadrcc.partners import store as partners
-from eadrcc.policy import allowed, authorize
+from eadrcc.policy import authorize, authorize_kind, offer_audience, visible
 from eadrcc.requests import store as requests
 
 log = structlog.get_logger(__name__)
@@ -137,9 +137,10 @@ async def _withdraw(
 
 
 async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Offer:
+    authorize_kind(who, "offer.read")
     offer = await _get(conn, offer_id)
     emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
-    if not allowed(who, "offer.read", [offer.offering_country, *emergency.countries]):
+    if not visible(who, offer_audience(offer.offering_country, emergency.countries)):
         raise NotFound(f"no offer {offer_id!r}")  # not visible: not even its existence
     return offer
 
@@ -152,7 +153,7 @@ async def emit(
         kind=kind,
         actor=actor,
         emergency_id=offer.emergency_id,
-        visibility=sorted({offer.offering_country, *emergency.countries}),
+        visibility=offer_audience(offer.offering_country, emergency.countries),
         data=offer.model_dump(mode="json"),
     )
 

@@ -61,9 +61,14 @@ async def get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) ->
 
 
 async def emergency_offers(
-    conn: asyncpg.Connection, emergency_id: str, *, country: str | None, affected: list[str]
+    conn: asyncpg.Connection,
+    emergency_id: str,
+    *,
+    audience: list[str] | None,
+    affected: list[str],
 ) -> list[Offer]:
-    rows = await conn.fetch(q.emergency_offers, emergency_id, country, affected)
+    """The emergency's offers whose audience (policy.offer_audience) meets `audience`."""
+    rows = await conn.fetch(q.emergency_offers, emergency_id, audience, affected)
     return [
         Offer.model_validate(
             {**dict(r), "items": [_item(i) for i in await conn.fetch(q.offer_items, r["id"])]}

@@ -93,7 +93,9 @@ def nation_lines(state: State) -> list[NationLine]:
             if item["status"] == "withdrawn":
                 rows[key]["withdrawn"] += item["quantity"] - item["allocated"]
     for m in state.matches.values():
-        if m["status"] in ALLOCATED:
+        # A match whose offer the reader may not see (a requesting nation the
+        # emergency does not list) is left out of the by-nation table.
+        if m["status"] in ALLOCATED and m["offer_id"] in state.offers:
             offer = state.offers[m["offer_id"]]
             row = rows[(offer["offering_country"], offer["channel"], m["resource_type"])]
             row["accepted"] += m["quantity"]

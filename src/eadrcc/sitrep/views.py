@@ -8,7 +8,7 @@ from eadrcc.appkeys import POOL
 from eadrcc.db import queries
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import NotAcceptable, NotFound
-from eadrcc.policy import authorize
+from eadrcc.policy import audience, authorize
 from eadrcc.sitrep import build, render
 from eadrcc.sitrep.models import Sitrep, SitrepQuery
 from eadrcc.web import Routes, parse_query, principal, respond
@@ -40,7 +40,8 @@ FORMAT_NAMES = {
     extra_responses={406: "No format the caller accepts"},
 )
 async def get_sitrep(request: web.Request) -> web.StreamResponse:
-    authorize(principal(request), "sitrep.read")
+    who = principal(request)
+    authorize(who, "sitrep.read")
     query = parse_query(request, SitrepQuery)
     media = (
         FORMAT_NAMES[query.format]
@@ -49,7 +50,7 @@ async def get_sitrep(request: web.Request) -> web.StreamResponse:
     )
     async with request.app[POOL].acquire() as conn:
         emergency = await emergencies.get(conn=conn, emergency_id=request.match_info["id"])
-        rows = await conn.fetch(q.emergency_events, emergency.id, query.as_of)
+        rows = await conn.fetch(q.emergency_events, emergency.id, query.as_of, audience(who))
     if not rows:
         raise NotFound("the emergency did not exist yet at that moment")
     state = build.fold((r["seq"], r["kind"], r["data"]) for r in rows)
