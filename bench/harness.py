@@ -151,6 +151,14 @@ def machine() -> dict[str, object]:
     }
 
 
+def machine_noise() -> dict[str, float]:
+    """How busy the machine is before a run (2 s sample, our processes idle) and its
+    1-minute load average: other load on a shared machine shows up in the figures."""
+    import psutil  # type: ignore[import-untyped]
+
+    return {"busy_before_pct": psutil.cpu_percent(2.0), "load_1m": os.getloadavg()[0]}
+
+
 def save(name: str, data: object) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

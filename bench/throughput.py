@@ -5,9 +5,12 @@ same database, same load generator.
 - offers:  POST /api/v1/offers as a duty officer (validation, matching, events);
 - alerts:  POST /api/v1/alerts as an integration: signed CAP 1.2 XML, each new
            (schema validation, HMAC, de-duplication, grouping, events).
-Each runs on one hub instance, and offers also on two (one per core), with the
-load spread across them. The load generator is a separate process (aiohttp
-client, fixed concurrency), not the server's code.
+Each runs on one hub instance, and offers also on two instances (one per core),
+with the load spread across them, and on one `eadrcc serve --workers 2` (two
+workers behind one port). Before each run the machine's busy % (2 s, ours idle)
+and load average are recorded: on a shared machine other load shows up here.
+The load generator is a separate process (aiohttp client, fixed concurrency),
+not the server's code.
 
     python bench/throughput.py [--database-url URL] [--seconds 10] [--concurrency 32]
 """
@@ -169,16 +172,24 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     async with harness.scratch_database(server, "throughput") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
         feed = harness.token(db_url, "integration")
-        ports = [harness.free_port() for _ in range(3)]
+        ports = [harness.free_port() for _ in range(4)]
         floor = (
             [sys.executable, str(harness.ROOT / "bench" / "floor_app.py"), str(ports[2])],
             {"DATABASE_URL": db_url},
         )
+        workers = harness.hub_command(db_url, ports[3])
+        # Half the pool each: four hubs' pools must fit PostgreSQL's max_connections.
+        workers = ([*workers[0], "--workers", "2"], {**workers[1], "EADRCC_POOL_MAX_SIZE": "10"})
         with harness.processes(
-            [harness.hub_command(db_url, ports[0]), harness.hub_command(db_url, ports[1]), floor]
+            [
+                harness.hub_command(db_url, ports[0]),
+                harness.hub_command(db_url, ports[1]),
+                floor,
+                workers,
+            ]
         ):
             hubs = [f"http://127.0.0.1:{p}" for p in ports[:2]]
-            for url in [*hubs, f"http://127.0.0.1:{ports[2]}"]:
+            for url in [*hubs, f"http://127.0.0.1:{ports[2]}", f"http://127.0.0.1:{ports[3]}"]:
                 await harness.wait_ready(url)
             emergency_id = await prepare(hubs[0], officer)
             base = {
@@ -198,6 +209,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "token": officer,
                     "urls": [f"{h}/api/v1/offers" for h in hubs],
                 },
+                "offers, 2 workers": {
+                    "kind": "offers",
+                    "token": officer,
+                    "urls": [f"http://127.0.0.1:{ports[3]}/api/v1/offers"],
+                },
                 "alerts, 1 instance": {
                     "kind": "alerts",
                     "token": feed["token"],
@@ -207,9 +223,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             }
             for offset, (name, job) in enumerate(plan.items()):
                 print(f"running {name} for {args.seconds} s ...", file=sys.stderr)
-                results["runs"][name] = run_generator(
-                    {**base, **job, "offset": offset * 10_000_000}
-                )
+                noise = harness.machine_noise()
+                results["runs"][name] = {
+                    **run_generator({**base, **job, "offset": offset * 10_000_000}),
+                    **noise,
+                }
     return results
 
 
@@ -220,11 +238,15 @@ def report(results: dict[str, Any]) -> None:
         f"{results['concurrency']} requests in flight, {results['seconds']} s each"
     )
     floor = results["runs"]["floor"]["per_second"]
-    print(f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}  errors")
+    print(
+        f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}"
+        f"{'busy% before':>14}{'load 1m':>9}  errors"
+    )
     for name, r in results["runs"].items():
         print(
             f"{name:<22}{r['per_second']:>10.0f}{r['per_second'] / floor:>10.2f}"
-            f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}  {r['errors'] or '-'}"
+            f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
+            f"{r['busy_before_pct']:>14.0f}{r['load_1m']:>9.2f}  {r['errors'] or '-'}"
         )
 
 

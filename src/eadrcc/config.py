@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # {"type": "heartbeat"} (and a ping) on every socket this often: consoles show
     # the link stale after 15 s without one, so keep it well under that.
     ws_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    # A websocket ping (dead-peer check) this often. Longer than the heartbeat: the
+    # heartbeat is one frame written to all sockets, a ping is a task and two timers
+    # per socket, which 5,000 idle consoles feel in CPU and memory.
+    ws_ping_seconds: float = Field(default=30.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
     # Resolved tokens kept per instance, forgotten on any `token.` event; 0 = off
     # (off by default until revocation and rotation write such events).

@@ -215,6 +215,8 @@ DATABASE_DOWN = (
     asyncpg.InterfaceError,
     # asyncpg's own state error when a connection dies under a running statement
     asyncpg.InternalClientError,
+    # The server's max_connections reached (instances x workers x pool size): 503.
+    asyncpg.TooManyConnectionsError,
 )
 # Every answer: no sniffing, no framing, no referrer leaks, and API data never cached
 # by intermediaries (views that may be cached, like static files, set their own).

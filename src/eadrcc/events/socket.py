@@ -50,7 +50,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     # No permessage-deflate: a zlib context per socket costs far more memory than
     # small JSON events save, and thousands of consoles stay connected all shift.
     ws = web.WebSocketResponse(
-        heartbeat=settings.ws_heartbeat_seconds, max_msg_size=64 * 1024, compress=False
+        heartbeat=settings.ws_ping_seconds, max_msg_size=64 * 1024, compress=False
     )
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)
