@@ -19,18 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+import structlog
 from aiohttp import web
 from shapely.affinity import scale, translate
+from shapely.errors import GEOSException
 from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
+log = structlog.get_logger(__name__)
 SHAPES = Path(__file__).parents[1] / "console" / "static" / "data" / "countries-110m.geo.json"
 KM_PER_DEGREE = 111.32
 MARGIN_KM = 15.0
 SMALL_COUNTRY_KM = 15.0  # countries 1:110m has no shape for, drawn as a dot at the capital
 MAX_RADIUS_KM = 2000.0  # a CAP circle wider than this says nothing about countries
+MAX_EXACT_POINTS = 2000  # larger polygons are judged by their convex hull
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,11 @@ def countries_of_polygon(points: list[tuple[float, float]]) -> list[str]:
     """`points`: (lat, lon) pairs as CAP writes them, the ring closed."""
     if len(points) < 4:
         return []
-    polygon: Any = shapely.make_valid(Polygon([(lon, lat) for lat, lon in points]))
+    polygon: Any = Polygon([(lon, lat) for lat, lon in points])
+    if len(points) > MAX_EXACT_POINTS or not polygon.is_valid:
+        # Repairing a large or self-crossing ring can cost minutes (a random 10,000-point
+        # ring did): its convex hull is cheap, and at worst names a neighbour too many.
+        polygon = polygon.convex_hull
     if polygon.is_empty:
         return []
     return world().touched(_margin(polygon, polygon.centroid.y))
@@ -126,10 +134,13 @@ def countries_of(
 ) -> list[str]:
     """Every country the alert's point, polygons and circles touch, in that order."""
     found: list[str] = []
-    if location is not None:
-        found += countries_of_point(*location)
-    for ring in polygons:
-        found += countries_of_polygon(ring)
-    for circle in circles:
-        found += countries_of_circle(circle)
+    try:
+        if location is not None:
+            found += countries_of_point(*location)
+        for ring in polygons:
+            found += countries_of_polygon(ring)
+        for circle in circles:
+            found += countries_of_circle(circle)
+    except GEOSException as exc:  # a shape GEOS cannot work with names no country
+        log.warning("alert_area_unreadable", error=str(exc)[:200])
     return list(dict.fromkeys(found))

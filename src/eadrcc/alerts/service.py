@@ -10,6 +10,7 @@ instant still land in one group.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
@@ -39,17 +40,25 @@ async def ingest(
 ) -> tuple[Alert, bool]:
     """Store an alert; (the stored alert, True) if new, (the first copy, False) if seen.
     Alerts sent longer than `max_age` ago are stored but open no watch."""
-    return await retrying(lambda: _ingest(pool, alert, actor, raw, max_age))
+    # Shapes first, off the event loop and outside the transaction: a large polygon
+    # may take a moment, and holds no lock meanwhile.
+    touched = await asyncio.to_thread(_countries_of_area, alert)
+    return await retrying(lambda: _ingest(pool, alert, actor, raw, max_age, touched))
 
 
 async def _ingest(
-    pool: asyncpg.Pool, alert: AlertIn, actor: str, raw: str, max_age: timedelta
+    pool: asyncpg.Pool,
+    alert: AlertIn,
+    actor: str,
+    raw: str,
+    max_age: timedelta,
+    touched: list[str],
 ) -> tuple[Alert, bool]:
     async with transaction(pool) as conn:
         await store.lock(conn, f"alert:{alert.sender}|{alert.identifier}|{alert.sent.timestamp()}")
         if existing := await store.find(conn, alert):
             return existing, False
-        alert = await _normalise(conn, alert)
+        alert = await _normalise(conn, alert, touched)
         stale = rules.stale_reason(alert, now=datetime.now(UTC), max_age=max_age)
         await store.lock(conn, f"alert-group:{alert.hazard}")
         referenced = await store.referenced(conn, alert)
@@ -118,13 +127,13 @@ def _pending(alert: AlertIn, found: list[asyncpg.Record]) -> list[str]:
     return [k for k in dict.fromkeys(keys) if k not in have]
 
 
-async def _normalise(conn: asyncpg.Connection, alert: AlertIn) -> AlertIn:
+async def _normalise(conn: asyncpg.Connection, alert: AlertIn, touched: list[str]) -> AlertIn:
     """Our hazard words; the countries the alert names, those its area touches, and
     those named in its text when it gives none of the others."""
     hazard = (
         alert.hazard if alert.hazard in HAZARDS else rules.hazard_of(alert.event, alert.category)
     )
-    countries = list(dict.fromkeys([*alert.countries, *_countries_of_area(alert)]))
+    countries = list(dict.fromkeys([*alert.countries, *touched]))
     if not countries:
         text = " ".join(filter(None, [alert.event, alert.headline, alert.description]))
         countries = rules.countries_in_text(text, await store.partner_names(conn))
