@@ -9,7 +9,7 @@ import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -166,14 +166,25 @@ async def connect(url: str, *, name: str = "eadrcc") -> asyncpg.Connection:
 
 
 Hook = Callable[[asyncpg.Connection], Awaitable[None]]
-# Per open transaction: work to do just before it commits, and state for that work.
-_BEFORE_COMMIT: dict[asyncpg.Connection, tuple[list[Hook], dict[str, Any]]] = {}
+
+
+@dataclass
+class _Open:
+    """An open transaction's hooks, and state the hooks' owners keep for it."""
+
+    before: list[Hook] = field(default_factory=list)
+    after: list[Hook] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+_OPEN: dict[asyncpg.Connection, _Open] = {}
 
 
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """One connection, one transaction: committed when the block ends cleanly,
-    after the hooks registered with `before_commit` have run."""
+    after the hooks registered with `before_commit` have run; then the hooks
+    registered with `after_commit` run (on the same connection, outside it)."""
     async with pool.acquire() as conn, transaction_on(conn):
         yield conn
 
@@ -181,26 +192,58 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 @asynccontextmanager
 async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection the caller holds (the same rules as above)."""
+    tx = _Open()
     async with conn.transaction():
-        hooks: list[Hook] = []
-        _BEFORE_COMMIT[conn] = (hooks, {})
+        _OPEN[conn] = tx
         try:
             yield conn
-            for hook in hooks:
+            for hook in tx.before:
                 await hook(conn)
         finally:
-            del _BEFORE_COMMIT[conn]
+            del _OPEN[conn]
+    # Committed (a failure above rolled back and raised past this point). What
+    # follows a commit must not turn it into an error: the change is already made.
+    for hook in tx.after:
+        try:
+            await hook(conn)
+        except Exception as exc:
+            log.warning("after_commit_failed", hook=_name(hook), error=type(exc).__name__)
 
 
 def before_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
     """Run `hook` once, just before this transaction commits; returns state the
     hook's owner may keep for this transaction."""
-    if conn not in _BEFORE_COMMIT:
-        raise RuntimeError("before_commit needs a transaction opened by db.transaction")
-    hooks, state = _BEFORE_COMMIT[conn]
-    if hook not in hooks:
-        hooks.append(hook)
-    return state
+    tx = _open(conn, "before_commit")
+    if hook not in tx.before:
+        tx.before.append(hook)
+    return tx.state
+
+
+def after_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
+    """Run `hook` once, after this transaction has committed (never if it rolls
+    back): waking the event hub, starting deliveries — whoever wrote, HTTP, CLI,
+    poller or scheduler. It runs on the same connection, outside any transaction;
+    its failure is logged, not raised. Returns the transaction's state, as above."""
+    tx = _open(conn, "after_commit")
+    if hook not in tx.after:
+        tx.after.append(hook)
+    return tx.state
+
+
+def hooked(conn: asyncpg.Connection) -> bool:
+    """Is a transaction opened by db.transaction (one that runs hooks) open here?"""
+    return conn in _OPEN
+
+
+def _open(conn: asyncpg.Connection, what: str) -> _Open:
+    tx = _OPEN.get(conn)
+    if tx is None:
+        raise RuntimeError(f"{what} needs a transaction opened by db.transaction")
+    return tx
+
+
+def _name(hook: Hook) -> str:
+    return getattr(hook, "__qualname__", type(hook).__name__)
 
 
 T = TypeVar("T")

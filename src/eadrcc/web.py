@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from eadrcc import auth
-from eadrcc.appkeys import HUB, METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS, TOKENS
+from eadrcc.appkeys import METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS, TOKENS
 from eadrcc.errors import (
     BadRequest,
     EadrccError,
@@ -227,7 +227,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -245,8 +244,6 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPException as exc:  # a plain aiohttp exception (e.g. its own 404)
         response = problem_response(_translate(exc))
     elapsed = time.perf_counter() - started
-    if request.method in WRITES and response.status < 400 and HUB in request.app:
-        request.app[HUB].poke()  # committed: wake every instance's event hub
     response.headers["X-Request-ID"] = request_id
     if not response.prepared:  # a websocket has sent its headers already
         for name, value in SECURITY_HEADERS.items():

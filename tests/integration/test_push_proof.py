@@ -165,6 +165,8 @@ async def _follow(
                             raise AssertionError(stuck) from None
                         continue
                     message: dict[str, Any] = json.loads(raw)
+                    if message["type"] == "heartbeat":
+                        continue  # the hub's application heartbeat, not an event
                     assert message["type"] == "event", message
                     got.append(message["seq"])
                     position = message["seq"]

@@ -1,7 +1,9 @@
 """Each instance's event hub: follows the log and fans events out to its sockets.
 
-PostgreSQL is the bus. After a request commits, the instance pokes its hub; the
-hub sends one NOTIFY per burst (never inside a state-changing transaction, so
+PostgreSQL is the bus. After any transaction that wrote events commits (its
+after-commit hook, db.after_commit: HTTP, pollers, schedulers alike; a process
+without a hub, like the CLI, sends the NOTIFY itself), the hub is poked and
+sends one NOTIFY per burst (never inside a state-changing transaction, so
 writers do not queue on NOTIFY's commit-time lock). Every instance LISTENs on a
 dedicated connection with a reconnect loop and, on a notification — or every
 `poll_seconds` as a safety net — reads the events after the last seq it has seen.
@@ -24,6 +26,7 @@ import asyncpg
 import structlog
 
 from eadrcc import db
+from eadrcc.events import log as events_log
 from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
 from eadrcc.events.log import q
 
@@ -54,6 +57,7 @@ class EventHub:
         self._notify_wanted = asyncio.Event()
         self._advanced = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
+        self._unhook: Callable[[], None] | None = None
         # What else follows the log on this instance (the token cache): called with
         # the kinds of each batch read, and when the hub stops following it live.
         self.on_read: list[Callable[[list[str]], None]] = []
@@ -63,6 +67,9 @@ class EventHub:
         async with self._pool.acquire() as conn:
             self.last_seq = await conn.fetchval(q.head)
         self.reading = True
+        # Every transaction in this process that writes events pokes the hub after
+        # it commits (db.after_commit): HTTP, CLI commands in-process, pollers.
+        self._unhook = events_log.on_commit(self.poke)
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="hub-reader"),
             asyncio.create_task(self._listen_loop(), name="hub-listener"),
@@ -73,6 +80,9 @@ class EventHub:
             await asyncio.wait_for(self._first_listen.wait(), 5)
 
     async def stop(self) -> None:
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

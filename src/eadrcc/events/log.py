@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -15,6 +15,24 @@ from eadrcc.events.models import EventPage
 
 q = queries("events")
 EVERYONE = ("*",)
+# This process's event hubs (one per running app): woken after every commit that
+# wrote events. A process with none (the CLI) sends the NOTIFY itself.
+_WAKERS: list[Callable[[], None]] = []
+
+
+def on_commit(waker: Callable[[], None]) -> Callable[[], None]:
+    """Call `waker` after every transaction here that wrote events commits;
+    returns the function that stops it."""
+    _WAKERS.append(waker)
+    return lambda: _WAKERS.remove(waker)
+
+
+async def _committed(conn: asyncpg.Connection) -> None:
+    if _WAKERS:
+        for waker in list(_WAKERS):
+            waker()  # the hub sends one NOTIFY per burst, for every instance
+    else:
+        await conn.execute(q.notify)
 
 
 class Appended(NamedTuple):
@@ -39,6 +57,8 @@ async def append(
     if not conn.is_in_transaction():
         raise RuntimeError("events.append must run inside the state change's transaction")
     row = await conn.fetchrow(q.append, kind, emergency_id, list(visibility), actor, data)
+    if db.hooked(conn):  # a bare conn.transaction() (tests, bulk loads) wakes hubs itself
+        db.after_commit(conn, _committed)
     return Appended(row["seq"], row["at"])
 
 
@@ -57,6 +77,7 @@ def record(
     statement and the commit, not while the rest of the transaction works.
     """
     queued: list[tuple[Any, ...]] = db.before_commit(conn, _flush).setdefault("events", [])
+    db.after_commit(conn, _committed)
     text = json.dumps(data, separators=(",", ":"), default=str)
     queued.append((kind, emergency_id, ",".join(visibility), actor, text))
 

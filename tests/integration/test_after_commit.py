@@ -1,0 +1,99 @@
+"""Work that follows a commit hangs on the transaction (db.after_commit): it runs
+once the change is committed, never after a rollback, and whoever wrote — an HTTP
+request, the CLI in another process, a poller — the hubs push at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import asyncpg
+import pytest
+import structlog
+import structlog.testing
+import websockets
+from aiohttp.test_utils import TestClient, TestServer
+
+from eadrcc import db
+from eadrcc.app import create_app
+from eadrcc.config import Settings
+from eadrcc.events import log as events
+from tests.conftest import TokenFactory
+
+
+async def test_after_commit_runs_once_committed_and_never_on_rollback(
+    pool: asyncpg.Pool,
+) -> None:
+    seen: list[str] = []
+
+    async def committed(conn: asyncpg.Connection) -> None:
+        assert not conn.is_in_transaction()
+        seen.append(await conn.fetchval("SELECT kind FROM events ORDER BY seq DESC LIMIT 1"))
+
+    async with db.transaction(pool) as conn:
+        events.record(conn, kind="test.kept", actor="t", data={})
+        db.after_commit(conn, committed)
+        db.after_commit(conn, committed)  # the same hook twice runs once
+        assert seen == []
+    assert seen == ["test.kept"]  # ran after the commit: it could read the event
+
+    with pytest.raises(RuntimeError, match="boom"):
+        async with db.transaction(pool) as conn:
+            db.after_commit(conn, committed)
+            raise RuntimeError("boom")
+    assert seen == ["test.kept"]
+
+
+async def test_a_failing_hook_is_logged_and_the_commit_stands(pool: asyncpg.Pool) -> None:
+    async def broken(_conn: asyncpg.Connection) -> None:
+        raise ValueError("no")
+
+    with structlog.testing.capture_logs() as logs:
+        async with db.transaction(pool) as conn:
+            events.record(conn, kind="test.stands", actor="t", data={})
+            db.after_commit(conn, broken)
+    assert any(e["event"] == "after_commit_failed" for e in logs)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE kind = 'test.stands'") == 1
+
+
+def test_after_commit_needs_a_hooked_transaction() -> None:
+    with pytest.raises(RuntimeError, match=r"db\.transaction"):
+        db.after_commit(object(), lambda _c: asyncio.sleep(0))  # type: ignore[arg-type]
+
+
+WRITE_FROM_ANOTHER_PROCESS = """
+import asyncio, sys
+from eadrcc import db
+from eadrcc.events import log as events
+
+async def main():
+    pool = await db.create_pool(sys.argv[1], min_size=1, max_size=1)
+    async with db.transaction(pool) as conn:
+        events.record(conn, kind="test.from_cli", actor="cli", data={})
+    await pool.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_write_from_a_process_without_a_hub_is_pushed_at_once(
+    db_url: str, make_token: TokenFactory
+) -> None:
+    """As the CLI writes: its after-commit sends the NOTIFY. The hub here polls only
+    once a minute, so a live event seen within the wait below came by notification."""
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    token = await make_token("duty_officer")
+    async with TestClient(TestServer(create_app(settings))) as client:
+        url = str(client.make_url("/ws")).replace("http", "ws", 1)
+        async with websockets.connect(url) as ws, asyncio.timeout(20):  # well under 60 s
+            await ws.send(json.dumps({"type": "hello", "token": token}))  # live only
+            assert json.loads(await ws.recv())["type"] == "welcome"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", WRITE_FROM_ANOTHER_PROCESS, db_url
+            )
+            assert await proc.wait() == 0
+            while (msg := json.loads(await ws.recv()))["type"] != "event":
+                pass  # heartbeats
+    assert msg["kind"] == "test.from_cli"
