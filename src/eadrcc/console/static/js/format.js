@@ -84,6 +84,12 @@ export function summary(event) {
     case 'alert.acknowledged': return t('event.alert_acknowledged', { headline: d.headline || d.event });
     case 'partner.updated': return t('event.partner_updated', { code: d.code, name: d.name });
     default:
+      if (event.kind.startsWith('capacity.')) {
+        return t(`event.${event.kind.replace('.', '_')}`, {
+          country: country(d.country), type: typeName(d.resource_type), quantity: d.quantity,
+          date: d.valid_until ? dateTime(d.valid_until) : '—',
+        });
+      }
       if (event.kind.startsWith('match.')) {
         return t('event.match', {
           from: country(d.offering_country), to: country(d.requesting_country), type: typeName(d.resource_type),

@@ -3,6 +3,7 @@ import { t } from './i18n.js';
 import { can, isPoc, isStaff } from './session.js';
 import * as alerts from './views/alerts.js';
 import * as board from './views/board.js';
+import * as capacities from './views/capacities.js';
 import * as emergency from './views/emergency.js';
 import * as myOffers from './views/my-offers.js';
 import * as offerForm from './views/offer-form.js';
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^#\/e\/([^/]+)$/, emergency, 'board'],
   [/^#\/alerts$/, alerts, 'alerts'],
   [/^#\/partners$/, partners, 'partners'],
+  [/^#\/capacities(?:\/([A-Z]{3}))?$/, capacities, 'capacities'],
   [/^#\/offers$/, myOffers, 'offers'],
   [/^(#\/?(board)?)?$/, board, 'board'],
 ];
@@ -35,5 +37,6 @@ export function navItems() {
   if (isPoc()) items.push(['#/offers', t('nav.our_offers'), 'offers']);
   else if (isStaff()) items.push(['#/offers', t('nav.offers'), 'offers']);
   items.push(['#/partners', t('nav.partners'), 'partners']);
+  items.push(['#/capacities', t('nav.capacities'), 'capacities']);
   return items;
 }

@@ -3,6 +3,7 @@ import { bar, describe, legend, updateBar } from '../bars.js';
 import { h, setText, syncList, toggle } from '../dom.js';
 import { country, dateTime, num, typeName, unit } from '../format.js';
 import { emergencyRequests, picture, state } from '../store.js';
+import { couldHelpCell, fillCouldHelp } from './could-help.js';
 
 const PRIORITY = { critical: 0, high: 1, normal: 2 };
 
@@ -39,7 +40,8 @@ function needRow(n) {
       h('span', { class: 'flag flag-dup', text: 'DUPLICATED' }),
       h('span', { class: 'flag flag-gap' })),
     bar(),
-    h('p', { class: 'need-nums' }));
+    h('p', { class: 'need-nums' }),
+    couldHelpCell());
 }
 
 function fillNeed(row, p) {
@@ -61,4 +63,5 @@ function fillNeed(row, p) {
   setText(gap, `UNCOVERED ${num(p.uncovered_quantity)}`);
   updateBar(row.querySelector('.bar'), p);
   setText(row.querySelector('.need-nums'), describe(p));
+  fillCouldHelp(row.querySelector('.could-help'), p);
 }

@@ -1,5 +1,6 @@
 // The partner directory: status, frameworks, programme participation, 24/7 contacts.
 import { h, setText, syncList } from '../dom.js';
+import { t } from '../i18n.js';
 import { state } from '../store.js';
 
 export function mount(main) {
@@ -11,7 +12,7 @@ export function mount(main) {
       h('h2', { class: 'page-title' }, 'Partner directory ', count),
       h('div', { class: 'field inline' }, h('label', { for: 'partner-filter', text: 'Filter' }), filter)),
     h('div', { class: 'table-wrap' }, h('table', { class: 'partners' },
-      h('thead', {}, h('tr', {}, ['Code', 'Name', 'Status', 'Frameworks', 'Programmes', '24/7 contacts']
+      h('thead', {}, h('tr', {}, ['Code', 'Name', 'Status', 'Frameworks', 'Programmes', '24/7 contacts', t('capacities.title')]
         .map((t) => h('th', { scope: 'col', text: t })))),
       body)));
   filter.addEventListener('input', () => update(new Set(['partners'])));
@@ -30,7 +31,8 @@ export function mount(main) {
 
 function partnerRow() {
   return h('tr', {}, h('td', { class: 'code' }), h('th', { scope: 'row', class: 'name' }), h('td', { class: 'pstatus' }),
-    h('td', { class: 'frameworks' }), h('td', {}, h('ul', { class: 'chips' })), h('td', {}, h('ul', { class: 'contacts' })));
+    h('td', { class: 'frameworks' }), h('td', {}, h('ul', { class: 'chips' })), h('td', {}, h('ul', { class: 'contacts' })),
+    h('td', {}, h('a', { class: 'capacities-link' })));
 }
 
 function fillPartner(tr, p) {
@@ -38,6 +40,9 @@ function fillPartner(tr, p) {
   setText(tr.querySelector('.name'), p.name);
   setText(tr.querySelector('.pstatus'), p.status === 'ally' ? 'Ally' : 'Partner');
   setText(tr.querySelector('.frameworks'), p.frameworks.join(', '));
+  const link = tr.querySelector('.capacities-link'); // the nation's declared and known capacities
+  link.href = `#/capacities/${p.code}`;
+  setText(link, t('capacities.of_nation'));
   syncList(tr.querySelector('.chips'), p.programmes, (x) => x.code, () => h('li', { class: 'chip' }), (li, x) => {
     setText(li, x.status === 'active' ? x.code : `${x.code} (${x.status})`);
     li.title = [x.code, x.status, x.since && `since ${x.since}`].filter(Boolean).join(' · ');

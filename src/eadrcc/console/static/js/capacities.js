@@ -1,0 +1,60 @@
+// National capacities in the console: each need's likely providers (read from
+// GET /requests/{id}, refreshed after the picture changes, at most every
+// PAUSE_MS per RFA) and the one-step offer of a declared capacity.
+import * as api from './api.js';
+import * as store from './store.js';
+
+const PAUSE_MS = 1500;
+const byRequest = new Map(); // request id → { providers: Map(need id → list), at, stale, loading }
+
+// What changes who could still help: needs, offers, matches, and any event at all
+// (capacity.* events move nothing else in the store).
+store.subscribe((topics) => {
+  if (!['all', 'needs', 'offers', 'matches', 'feed'].some((x) => topics.has(x))) return;
+  for (const entry of byRequest.values()) entry.stale = true;
+});
+
+/** The need's likely providers, best first; undefined until the first answer. */
+export function providersOf(need) {
+  const entry = byRequest.get(need.request_id);
+  if (!entry || entry.stale) refresh(need.request_id, need.emergency_id);
+  return entry?.providers.get(need.id);
+}
+
+function refresh(requestId, emergencyId) {
+  let entry = byRequest.get(requestId);
+  if (!entry) {
+    entry = { providers: new Map(), at: 0, stale: true, loading: false };
+    byRequest.set(requestId, entry);
+  }
+  if (entry.loading) return;
+  entry.loading = true;
+  setTimeout(async () => {
+    entry.stale = false; // a change from here on asks again
+    try {
+      const rfa = await api.get(`/api/v1/requests/${encodeURIComponent(requestId)}`);
+      entry.providers = new Map(rfa.needs.map((n) => [n.id, n.likely_providers || []]));
+    } catch {
+      /* keep what was shown; the next change asks again */
+    }
+    entry.at = Date.now();
+    entry.loading = false;
+    store.touch(`e:${emergencyId}`);
+  }, Math.max(0, entry.at + PAUSE_MS - Date.now()));
+}
+
+/** POST /capacities/{id}/offer: the answer is the offer, as POST /offers gives it. */
+export function offerCapacity(capacityId, body) {
+  return api.post(`/api/v1/capacities/${encodeURIComponent(capacityId)}/offer`, body, {
+    headers: { 'Idempotency-Key': api.idempotencyKey() },
+  });
+}
+
+/** The register, filtered: `params` as GET /capacities takes them. */
+export function search(params) {
+  return api.get(`/api/v1/capacities?${new URLSearchParams(params)}`);
+}
+
+export function exportCsv(params) {
+  return api.download(`/api/v1/capacities?${new URLSearchParams(params)}`, 'text/csv', 'capacities.csv');
+}
