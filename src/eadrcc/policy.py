@@ -190,6 +190,11 @@ def emergency_audience() -> list[str]:
     return PUBLIC
 
 
+def capacity_audience(country: str) -> list[str]:
+    """A nation's capacity events (declared, changed, withdrawn, expiring): that nation."""
+    return [country]
+
+
 def alert_audience() -> list[str]:
     """Raw alerts are for staff triage."""
     return STAFF_ONLY

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from eadrcc import credentials, idempotency
+from eadrcc import credentials, idempotency, policy
 from eadrcc.auth import Principal
 from eadrcc.capacities import store
 from eadrcc.capacities.models import (
@@ -235,7 +235,10 @@ async def _after_change(
 
 
 def _emit(conn: asyncpg.Connection, c: Capacity, kind: str, actor: str) -> None:
-    # Staff see every event; of the nations, only the capacity's own.
     events.record(
-        conn, kind=kind, actor=actor, visibility=[c.country], data=c.model_dump(mode="json")
+        conn,
+        kind=kind,
+        actor=actor,
+        visibility=policy.capacity_audience(c.country),
+        data=c.model_dump(mode="json"),
     )
