@@ -1,27 +1,47 @@
--- name: insert_offer
-INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+-- name: create_offer
+-- An offer and its items in one statement (one round trip, not five): an item that is
+-- the same help announced again through another channel (same nation, type and
+-- quantity, still open) is flagged as it is stored, and so left out of matching.
+-- The statement's snapshot predates its own inserts: an item never flags its sibling.
+WITH offer AS (
+    INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
+                        created_by)
+    VALUES (:id, :emergency_id, :request_id, :offering_country, :channel, :notes, :actor)
+    RETURNING *
+), items AS (
+    INSERT INTO offer_items (id, offer_id, emergency_id, resource_type, quantity,
+                             available_from, origin_lat, origin_lon, self_sufficient,
+                             credentials, position, possible_duplicate_of)
+    SELECT u.id, :id, :emergency_id, u.t, u.q, u.a, u.lat, u.lon, u.s,
+           string_to_array(u.c, ','), u.ord::int,
+           (SELECT old.id FROM offer_items old JOIN offers o ON o.id = old.offer_id
+            WHERE old.emergency_id = :emergency_id AND o.offering_country = :offering_country
+              AND o.channel <> :channel AND o.status = 'open' AND old.status = 'open'
+              AND old.resource_type = u.t AND old.quantity = u.q
+              AND old.possible_duplicate_of IS NULL
+            ORDER BY old.id LIMIT 1)
+    FROM unnest(:item_ids::text[], :types::text[], :quantities::int[],
+                :available_from::timestamptz[], :lats::float8[], :lons::float8[],
+                :self_sufficient::bool[], :credentials::text[])
+         WITH ORDINALITY AS u(id, t, q, a, lat, lon, s, c, ord)
+    RETURNING *
+)
+SELECT (SELECT to_jsonb(offer) FROM offer) AS offer,
+       (SELECT jsonb_agg(to_jsonb(items) ORDER BY position) FROM items) AS items;
 
--- name: insert_items
-INSERT INTO offer_items (id, offer_id, emergency_id, resource_type, quantity, available_from,
-                         origin_lat, origin_lon, self_sufficient, credentials, position)
-SELECT id, $2, $3, t, q, a, lat, lon, s, string_to_array(c, ','), ord::int
-FROM unnest($1::text[], $4::text[], $5::int[], $6::timestamptz[], $7::float8[], $8::float8[],
-            $9::bool[], $10::text[]) WITH ORDINALITY AS u(id, t, q, a, lat, lon, s, c, ord);
-
--- name: flag_duplicates
--- The same help announced again through another channel (same nation, type and
--- quantity, still open): flagged, and left out of matching so it is not counted twice.
-UPDATE offer_items new
-SET possible_duplicate_of = (
-    SELECT old.id FROM offer_items old JOIN offers o ON o.id = old.offer_id
-    WHERE old.emergency_id = new.emergency_id AND old.offer_id <> new.offer_id
-      AND o.offering_country = $2 AND o.channel <> $3 AND o.status = 'open'
-      AND old.status = 'open' AND old.resource_type = new.resource_type
-      AND old.quantity = new.quantity AND old.possible_duplicate_of IS NULL
-    ORDER BY old.id LIMIT 1)
-WHERE new.offer_id = $1
-RETURNING id, possible_duplicate_of;
+-- name: offer_facts
+-- What validating an offer needs to know, in one round trip: is the nation known, its
+-- active programmes, the units of the named types, the named credentials, and the
+-- emergency of the named request.
+SELECT EXISTS (SELECT 1 FROM partners WHERE code = :country) AS country_known,
+       ARRAY(SELECT p->>'code' FROM partners, jsonb_array_elements(programmes) AS p
+             WHERE partners.code = :country AND p->>'status' = 'active') AS programmes,
+       coalesce((SELECT jsonb_object_agg(code, unit) FROM resource_types
+                 WHERE code = ANY(:types::text[])), '{}') AS units,
+       coalesce((SELECT jsonb_object_agg(code, jsonb_build_object(
+                     'applies_to', applies_to, 'programme', programme))
+                 FROM credentials WHERE code = ANY(:credentials::text[])), '{}') AS credentials,
+       (SELECT emergency_id FROM requests WHERE id = :request_id) AS request_emergency;
 
 -- name: get_offer
 SELECT * FROM offers WHERE id = $1;

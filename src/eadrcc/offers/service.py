@@ -18,14 +18,11 @@ from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.matching import service as matching
-from eadrcc.matching import store as matching_store
 from eadrcc.matching.store import match as match_from_row
 from eadrcc.offers import store
 from eadrcc.offers.models import Offer, OfferCreate, OfferCreated
 from eadrcc.offers.store import q
-from eadrcc.partners import store as partners
 from eadrcc.policy import authorize, authorize_kind, offer_audience, visible
-from eadrcc.requests import store as requests
 
 log = structlog.get_logger(__name__)
 
@@ -78,14 +75,12 @@ async def _create(
         emergency = await _open_emergency(conn, body.emergency_id)
         await _validate(conn, body)
         offer_id = new_id("off")
-        items = [{**i.model_dump(mode="python"), "id": new_id("itm")} for i in body.items]
-        await store.insert(
-            conn, offer={**body.model_dump(), "id": offer_id}, items=items, actor=who.actor
+        item_ids = [new_id("itm") for _ in body.items]
+        offer = await store.create(
+            conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
         )
-        await store.flag_duplicates(conn, offer_id, body.offering_country, body.channel)
-        offer = await _get(conn, offer_id)
         await emit(conn, offer, emergency, "offer.created", who.actor)
-        proposals = await engine.propose_for_items(conn, [i["id"] for i in items], who.actor)
+        proposals = await engine.propose_for_items(conn, item_ids, who.actor)
         created = OfferCreated(**offer.model_dump(), matches=proposals).model_dump(mode="json")
         if idempotency_key:
             await idempotency.remember(
@@ -95,7 +90,7 @@ async def _create(
         "offer_created",
         offer_id=offer_id,
         country=body.offering_country,
-        items=len(items),
+        items=len(item_ids),
         proposals=len(proposals),
     )
     return 201, created
@@ -178,13 +173,21 @@ async def _open_emergency(conn: asyncpg.Connection, emergency_id: str) -> Emerge
 async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> None:
     """Every problem at once: unknown types, credentials, country, request."""
     errors: dict[str, str] = {}
-    if await partners.unknown_codes(conn, [body.offering_country]):
+    facts = await store.facts(
+        conn,
+        country=body.offering_country,
+        types=[i.resource_type for i in body.items],
+        credentials=sorted({c for i in body.items for c in i.credentials}),
+        request_id=body.request_id,
+    )
+    if not facts["country_known"]:
         errors["offering_country"] = "not an Ally or partner"
-    if body.request_id:
-        if await requests.emergency_of(conn, body.request_id) != body.emergency_id:
-            errors["request_id"] = "no such request in this emergency"
-    units = await matching_store.type_units(conn, [i.resource_type for i in body.items])
-    check = await credentials.checker(conn, body.offering_country)
+    if body.request_id and facts["request_emergency"] != body.emergency_id:
+        errors["request_id"] = "no such request in this emergency"
+    units = facts["units"]
+    check = credentials.CredentialCheck(
+        body.offering_country, facts["credentials"], frozenset(facts["programmes"])
+    )
     for n, item in enumerate(body.items):
         if item.resource_type not in units:
             errors[f"items.{n}.resource_type"] = credentials.unknown_type(item.resource_type)

@@ -5,51 +5,71 @@ from typing import Any
 import asyncpg
 
 from eadrcc.db import queries
-from eadrcc.offers.models import Offer, OfferItem
+from eadrcc.offers.models import Offer, OfferCreate, OfferItem
 
 q = queries("offers")
 
 
-def _item(row: asyncpg.Record) -> OfferItem:
+def _item(row: asyncpg.Record | dict[str, Any]) -> OfferItem:
     data: dict[str, Any] = dict(row)
     lat, lon = data.pop("origin_lat"), data.pop("origin_lon")
     data["origin"] = {"lat": lat, "lon": lon} if lat is not None else None
     return OfferItem.model_validate(data)
 
 
-async def insert(
-    conn: asyncpg.Connection, *, offer: dict[str, Any], items: list[dict[str, Any]], actor: str
-) -> None:
-    await conn.execute(
-        q.insert_offer,
-        offer["id"],
-        offer["emergency_id"],
-        offer["request_id"],
-        offer["offering_country"],
-        offer["channel"],
-        offer["notes"],
-        actor,
+async def create(
+    conn: asyncpg.Connection,
+    *,
+    offer_id: str,
+    body: OfferCreate,
+    item_ids: list[str],
+    actor: str,
+) -> Offer:
+    """Store the offer and its items (duplicates across channels flagged); the stored
+    offer, in one round trip."""
+    items = body.items
+    row = await conn.fetchrow(
+        *q.bind(
+            "create_offer",
+            id=offer_id,
+            emergency_id=body.emergency_id,
+            request_id=body.request_id,
+            offering_country=body.offering_country,
+            channel=body.channel,
+            notes=body.notes,
+            actor=actor,
+            item_ids=item_ids,
+            types=[i.resource_type for i in items],
+            quantities=[i.quantity for i in items],
+            available_from=[i.available_from for i in items],
+            lats=[i.origin.lat if i.origin else None for i in items],
+            lons=[i.origin.lon if i.origin else None for i in items],
+            self_sufficient=[i.self_sufficient for i in items],
+            credentials=[",".join(i.credentials) for i in items],
+        )
     )
-    await conn.execute(
-        q.insert_items,
-        [i["id"] for i in items],
-        offer["id"],
-        offer["emergency_id"],
-        [i["resource_type"] for i in items],
-        [i["quantity"] for i in items],
-        [i["available_from"] for i in items],
-        [i["origin"]["lat"] if i["origin"] else None for i in items],
-        [i["origin"]["lon"] if i["origin"] else None for i in items],
-        [i["self_sufficient"] for i in items],
-        [",".join(i["credentials"]) for i in items],
-    )
+    return Offer.model_validate({**row["offer"], "items": [_item(i) for i in row["items"]]})
 
 
-async def flag_duplicates(
-    conn: asyncpg.Connection, offer_id: str, country: str, channel: str
-) -> dict[str, str]:
-    rows = await conn.fetch(q.flag_duplicates, offer_id, country, channel)
-    return {r["id"]: r["possible_duplicate_of"] for r in rows if r["possible_duplicate_of"]}
+async def facts(
+    conn: asyncpg.Connection,
+    *,
+    country: str,
+    types: list[str],
+    credentials: list[str],
+    request_id: str | None,
+) -> asyncpg.Record:
+    """What validating an offer needs (see offer_facts), in one round trip."""
+    row: asyncpg.Record = await conn.fetchrow(
+        *q.bind(
+            "offer_facts",
+            country=country,
+            types=types,
+            credentials=credentials,
+            request_id=request_id,
+        )
+    )
+    return row
 
 
 async def get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -> Offer | None:
