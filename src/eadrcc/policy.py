@@ -112,8 +112,24 @@ def allowed(principal: Principal, action: str, countries: Iterable[str] = ()) ->
 
 def authorize(principal: Principal, action: str, countries: Iterable[str] = ()) -> None:
     """Raise Forbidden unless the principal may do `action` (for one of `countries`)."""
+    countries = list(countries)
     if not allowed(principal, action, countries):
-        raise Forbidden(f"{principal.role} may not {action.replace('.', ' ')} here")
+        raise Forbidden(refusal(principal, action, countries))
+
+
+def refusal(principal: Principal, action: str, countries: Sequence[str] = ()) -> str:
+    """Why not, in words that tell the caller which token would do: the country its
+    token speaks for, or the roles the action needs."""
+    rule = RULES[action]
+    if principal.role in rule.own_country and principal.country is not None:
+        theirs = ", ".join(sorted(set(countries))) or "another country"
+        staff = " or ".join(sorted(rule.always))
+        return (
+            f"this token speaks for {principal.country}; {action} here is for the poc of "
+            f"{theirs}, or a token with the role {staff}"
+        )
+    needed = ", ".join(sorted(rule.always | rule.own_country))
+    return f"the {principal.role} role may not {action}; it needs one of: {needed}"
 
 
 def allowed_kind(principal: Principal, action: str) -> bool:
@@ -127,7 +143,7 @@ def allowed_kind(principal: Principal, action: str) -> bool:
 def authorize_kind(principal: Principal, action: str) -> None:
     """403 for a role that may never do `action`; which rows it sees is `visible`'s."""
     if not allowed_kind(principal, action):
-        raise Forbidden(f"{principal.role} may not {action.replace('.', ' ')}")
+        raise Forbidden(refusal(principal, action))
 
 
 # ---- visibility ------------------------------------------------------------------

@@ -44,9 +44,16 @@ def test_only_admin_edits_partners() -> None:
         assert allowed(p, "partner.write", ["TUR"]) is (role is Role.ADMIN)
 
 
-def test_forbidden_says_what() -> None:
-    with pytest.raises(Forbidden, match="poc may not partner write"):
-        authorize(POC_TUR, "partner.write")
+def test_forbidden_says_which_token_would_do() -> None:
+    with pytest.raises(Forbidden) as role:
+        authorize(OFFICER, "partner.write")
+    assert str(role.value) == "the duty_officer role may not partner.write; it needs one of: admin"
+    with pytest.raises(Forbidden) as country:
+        authorize(POC_TUR, "offer.create", ["NOR"])
+    assert str(country.value) == (
+        "this token speaks for TUR; offer.create here is for the poc of NOR, "
+        "or a token with the role admin or duty_officer"
+    )
 
 
 def test_event_audience() -> None:
