@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
     app.cleanup_ctx.append(feed_pollers)  # after the hub: pollers poke it
-    app.cleanup_ctx.append(capacity_reminders)  # after the hub: it pokes it too
+    app.cleanup_ctx.append(capacity_reminders)  # after the hub: its events wake it
     app.on_shutdown.append(event_socket.close_all)
     return app
 

@@ -389,3 +389,23 @@ async def test_the_expiry_reminder_goes_once_to_the_nation(
     assert await service.send_due_reminders(pool=pool) == 1
     expiring = await _events(nor, "capacity.expiring")
     assert [e["data"]["id"] for e in expiring] == [soon["id"], later["id"]]
+
+
+async def test_the_running_hub_sweeps_due_reminders_by_itself(
+    db_url: str, make_token: TokenFactory
+) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from eadrcc.app import create_app
+    from eadrcc.config import Settings
+
+    fast = Settings(
+        database_url=db_url, pool_min_size=1, pool_max_size=5, capacity_sweep_seconds=0.05
+    )
+    async with TestClient(TestServer(create_app(fast))) as hub:
+        nor = await api(hub, make_token, "poc", "NOR")
+        soon = await nor.post("/api/v1/capacities", declared(valid_until=_later(3)), expect=201)
+        async with asyncio.timeout(30):
+            while not (expiring := await _events(nor, "capacity.expiring")):
+                await asyncio.sleep(0.05)  # polling the condition, bounded by the timeout
+    assert [e["data"]["id"] for e in expiring] == [soon["id"]]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from eadrcc.appkeys import HUB, POOL, SETTINGS
+from eadrcc.appkeys import POOL, SETTINGS
 from eadrcc.capacities import service
 
 log = structlog.get_logger(__name__)
@@ -30,8 +30,9 @@ async def _run(app: web.Application) -> None:
     every = app[SETTINGS].capacity_sweep_seconds
     while True:
         try:
-            if await service.send_due_reminders(pool=app[POOL]):
-                app[HUB].poke()  # deliver now, not at the next poll
+            # The events' after-commit hook wakes the hub: consoles and
+            # subscriptions get the reminders at once.
+            await service.send_due_reminders(pool=app[POOL])
         except Exception:  # a database outage must not end the loop
             log.exception("capacity_reminder_sweep_failed")
         await asyncio.sleep(every)
