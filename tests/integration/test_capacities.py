@@ -104,6 +104,8 @@ async def test_bad_input_names_the_field_and_where_valid_values_are(
     assert "/api/v1/credentials" in bad_cred["errors"]["credentials"]
     past = await nor.post("/api/v1/capacities", declared(valid_until=_later(-1)), expect=422)
     assert set(past["errors"]) == {"valid_until"}
+    end_of_time = declared(valid_until="9999-12-31T23:59:59-14:00")
+    await nor.post("/api/v1/capacities", end_of_time, expect=422)
     # The same rule as offers: a credential tied to a programme needs it on record.
     occ = await nor.post(
         "/api/v1/capacities",
@@ -143,6 +145,7 @@ async def test_change_and_withdraw_keep_history_and_stay_within_the_nation(
     await deu.call("DELETE", path, expect=403)
     await nor.call("PATCH", path, {"valid_until": _later(-2)}, expect=422)
     await nor.call("PATCH", path, {"resource_type": "nothing.here"}, expect=422)
+    await nor.call("PATCH", path, {"credentials": None}, expect=422)
     changed = await nor.call("PATCH", path, {"quantity": 2, "readiness_hours": 6}, expect=200)
     assert (changed["quantity"], changed["readiness_hours"], changed["version"]) == (2, 6, 2)
     gone = await nor.call("DELETE", path, expect=200)

@@ -48,7 +48,8 @@ class CapacityUpdate(Strict):
     def _something(self) -> CapacityUpdate:
         if not self.model_fields_set:
             raise ValueError("name at least one field to change")
-        for f in ("resource_type", "quantity", "readiness_hours", "valid_until"):
+        required = ("resource_type", "quantity", "readiness_hours", "valid_until")
+        for f in (*required, "credentials", "self_sufficient"):
             if f in self.model_fields_set and getattr(self, f) is None:
                 raise ValueError(f"{f} cannot be removed")
         return self

@@ -31,6 +31,7 @@ from eadrcc.policy import authorize
 from eadrcc.requests.models import Need
 
 log = structlog.get_logger(__name__)
+MAX_VALIDITY = timedelta(days=3653)
 
 
 async def create(
@@ -221,8 +222,11 @@ async def _validate(
         check = await credentials.checker(conn, country)
         if problem := check.problem(resource_type, creds):
             errors["credentials"] = problem
-    if valid_until is not None and valid_until <= datetime.now(UTC):
+    now = datetime.now(UTC)
+    if valid_until is not None and valid_until <= now:
         errors["valid_until"] = "must be in the future"
+    elif valid_until is not None and valid_until > now + MAX_VALIDITY:
+        errors["valid_until"] = "at most 10 years ahead: declare it again when renewed"
     if errors:
         raise Invalid(f"the capacity has {len(errors)} problem(s)", errors=errors)
 
