@@ -26,3 +26,6 @@ ORDER BY created_at, id;
 UPDATE tokens SET secrets = ARRAY[$2::text] || secrets[1:1]
 WHERE id = $1 AND role = 'integration' AND revoked_at IS NULL
 RETURNING id;
+
+-- name: token_active
+SELECT EXISTS (SELECT 1 FROM tokens WHERE id = $1 AND revoked_at IS NULL);

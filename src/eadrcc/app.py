@@ -13,7 +13,16 @@ from eadrcc.alerts import geography
 from eadrcc.alerts import views as alert_views
 from eadrcc.alerts.poller import feed_pollers
 from eadrcc.alerts.ratelimit import RateLimiter
-from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS, SOCKETS, TOKENS
+from eadrcc.appkeys import (
+    DATABASE_URL,
+    HUB,
+    METRICS,
+    POOL,
+    SETTINGS,
+    SOCKETS,
+    TOKEN_SOCKETS,
+    TOKENS,
+)
 from eadrcc.capacities import views as capacity_views
 from eadrcc.capacities.reminders import capacity_reminders
 from eadrcc.config import Settings
@@ -67,6 +76,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app[ops.OPENAPI] = openapi.build(routes)
     app[ops.READINESS_CHECKS] = {}
     app[SOCKETS] = weakref.WeakSet()
+    app[TOKEN_SOCKETS] = event_socket.TokenSockets()
     app[alert_views.LIMITER] = RateLimiter(settings.alert_rate_per_minute, settings.alert_burst)
     app.on_startup.append(geography.index_at_start)  # country shapes, indexed once
     app.cleanup_ctx.append(_database(auto_migrate))
@@ -113,6 +123,7 @@ async def _event_hub(app: web.Application) -> AsyncIterator[None]:
     tokens = TokenCache(size=app[SETTINGS].token_cache_size, live=hub.live)
     hub.on_read.append(tokens.read)
     hub.on_lost.append(tokens.forget)
+    hub.on_token.append(app[TOKEN_SOCKETS].act)  # revoked tokens' sockets close (4001)
     app[TOKENS] = tokens
     app[METRICS].add_gauges("eadrcc_tokens", "Token cache", tokens.gauges())
     yield

@@ -13,6 +13,7 @@ from eadrcc.config import Settings
 if TYPE_CHECKING:
     from eadrcc.auth import Principal
     from eadrcc.events.hub import EventHub
+    from eadrcc.events.socket import TokenSockets
     from eadrcc.metrics import Metrics
     from eadrcc.tokencache import TokenCache
 
@@ -23,6 +24,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+TOKEN_SOCKETS: web.AppKey[TokenSockets] = web.AppKey("token_sockets")
 
 # Per request
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -12,6 +12,7 @@ import asyncpg
 
 from eadrcc.db import queries
 from eadrcc.errors import Invalid, NotFound, Unauthorized
+from eadrcc.events import log as events
 from eadrcc.ids import new_id
 
 TOKEN_PREFIX = "eadrcc_"
@@ -129,18 +130,36 @@ async def principal_by_hash(*, conn: asyncpg.Connection, digest: bytes) -> Princ
     )
 
 
-async def revoke(*, conn: asyncpg.Connection, token_id: str) -> None:
+# Token events: every instance's hub acts on them (closes a revoked token's sockets,
+# forgets cached tokens). Staff-only, and they carry the token's id, never a secret.
+TOKEN_REVOKED, SECRET_ROTATED = "token.revoked", "token.secret_rotated"
+
+
+async def revoke(*, conn: asyncpg.Connection, token_id: str, actor: str = "cli") -> None:
+    """Revoke a token inside the caller's transaction (db.transaction); on commit every
+    instance closes its open sockets with 4001 (events/tokens.py)."""
     if await conn.fetchval(q.revoke_token, token_id) is None:
         raise NotFound(f"no active token {token_id!r}")
+    _token_event(conn, TOKEN_REVOKED, token_id, actor)
+
+
+async def active(*, conn: asyncpg.Connection, token_id: str) -> bool:
+    return bool(await conn.fetchval(q.token_active, token_id))
+
+
+def _token_event(conn: asyncpg.Connection, kind: str, token_id: str, actor: str) -> None:
+    events.record(conn, kind=kind, actor=actor, data={"token_id": token_id}, visibility=[])
 
 
 async def list_tokens(*, conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(q.list_tokens)]
 
 
-async def rotate_secret(*, conn: asyncpg.Connection, token_id: str) -> str:
-    """A new HMAC secret; the newest two stay valid so a sender can switch over."""
+async def rotate_secret(*, conn: asyncpg.Connection, token_id: str, actor: str = "cli") -> str:
+    """A new HMAC secret; the newest two stay valid so a sender can switch over. On
+    commit every instance forgets what it cached of the token (at once, everywhere)."""
     secret = secrets.token_urlsafe(32)
     if await conn.fetchval(q.rotate_secret, token_id, secret) is None:
         raise NotFound(f"no active integration token {token_id!r}")
+    _token_event(conn, SECRET_ROTATED, token_id, actor)
     return secret

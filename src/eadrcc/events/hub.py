@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import structlog
@@ -31,6 +32,7 @@ from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
 from eadrcc.events.log import q
 
 log = structlog.get_logger(__name__)
+TOKEN_EVENTS = "token."
 CHANNEL = "eadrcc_events"  # the same name as in sql/queries/events.sql
 PAGE = 1000
 LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it apart
@@ -62,6 +64,10 @@ class EventHub:
         # the kinds of each batch read, and when the hub stops following it live.
         self.on_read: list[Callable[[list[str]], None]] = []
         self.on_lost: list[Callable[[], None]] = []
+        # Called with (kind, data) for every `token.` event read (token.revoked,
+        # token.secret_rotated; data {"token_id": ...}), before the batch's other
+        # observers: this instance's sockets of a revoked token close here.
+        self.on_token: list[Callable[[str, dict[str, Any]], None]] = []
 
     async def start(self) -> None:
         async with self._pool.acquire() as conn:
@@ -151,6 +157,13 @@ class EventHub:
                 backoff = min(backoff * 2, 5.0)
                 self._wake.set()
 
+    def _token_event(self, kind: str, data: dict[str, Any]) -> None:
+        for act in self.on_token:
+            try:
+                act(kind, data)
+            except Exception as exc:  # never re-read (and re-send) the batch for it
+                log.warning("token_event_failed", kind=kind, error=type(exc).__name__)
+
     async def _heartbeat_loop(self) -> None:
         """{"type": "heartbeat", "head": H} to every live socket, one frame for all.
 
@@ -170,6 +183,9 @@ class EventHub:
             # One read, one buffer per audience, one write per socket.
             self.subscribers.publish([Outgoing.from_row(row) for row in rows])
             if rows:
+                for row in rows:
+                    if row["kind"].startswith(TOKEN_EVENTS):
+                        self._token_event(row["kind"], row["data"])
                 for observer in self.on_read:
                     observer([row["kind"] for row in rows])
                 self.last_seq = rows[-1]["seq"]

@@ -18,7 +18,7 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from eadrcc import auth
-from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS, TOKENS
+from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS, TOKEN_SOCKETS, TOKENS
 from eadrcc.errors import EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
@@ -59,6 +59,24 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     except Refused as refused:
         await ws.close(code=refused.code, message=refused.reason.encode())
         return ws
+    # Known by token before the re-check below: a revocation that commits after the
+    # check is read by the hub after this line, so it finds and closes this socket.
+    by_token = request.app[TOKEN_SOCKETS]
+    by_token.add(who.token_id, ws)
+    try:
+        return await _stream(request, ws, who, since)
+    finally:
+        by_token.discard(who.token_id, ws)
+
+
+async def _stream(
+    request: web.Request, ws: web.WebSocketResponse, who: auth.Principal, since: int | None
+) -> web.WebSocketResponse:
+    settings = request.app[SETTINGS]
+    async with request.app[POOL].acquire() as conn:
+        if not await auth.active(conn=conn, token_id=who.token_id):
+            await ws.close(code=UNAUTHORIZED, message=b"unknown or revoked token")
+            return ws
     hub = request.app[HUB]
     audience = audience_of(who)
     sub, head = hub.subscribe(audience, settings.ws_queue_bound)
@@ -162,6 +180,37 @@ async def _drain_incoming(ws: web.WebSocketResponse) -> None:
     """Clients only say hello; anything else is read and dropped until they close."""
     async for _msg in ws:
         pass
+
+
+class TokenSockets:
+    """This instance's open sockets by token id. The hub hands it every token event
+    (EventHub.on_token): a revoked token's sockets are closed with 4001, on every
+    instance, as soon as its hub reads the event (milliseconds after the commit)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, set[web.WebSocketResponse]] = {}
+        self._closing: set[asyncio.Task[bool]] = set()
+
+    def add(self, token_id: str, ws: web.WebSocketResponse) -> None:
+        self._open.setdefault(token_id, set()).add(ws)
+
+    def discard(self, token_id: str, ws: web.WebSocketResponse) -> None:
+        sockets = self._open.get(token_id)
+        if sockets is not None:
+            sockets.discard(ws)
+            if not sockets:
+                del self._open[token_id]
+
+    def act(self, kind: str, data: dict[str, Any]) -> None:
+        if kind != auth.TOKEN_REVOKED:
+            return
+        for ws in list(self._open.get(str(data.get("token_id")), ())):
+            log.info("socket_revoked", token_id=data.get("token_id"))
+            task = asyncio.get_running_loop().create_task(
+                ws.close(code=UNAUTHORIZED, message=b"token revoked")
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
 
 async def close_all(app: web.Application) -> None:
