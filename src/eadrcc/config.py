@@ -51,9 +51,9 @@ class Settings(BaseSettings):
     # per socket, which 5,000 idle consoles feel in CPU and memory.
     ws_ping_seconds: float = Field(default=30.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Resolved tokens kept per instance, forgotten on any `token.` event; 0 = off
-    # (off by default until revocation and rotation write such events).
-    token_cache_size: int = Field(default=0, ge=0, le=1_000_000)
+    # Resolved tokens kept per instance, forgotten whenever its hub reads a `token.`
+    # event (revocation, rotation); 0 = off: one lookup per request.
+    token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     # Alert feeds, polled by one instance at a time; unset = off (closed networks).
     gdacs_url: str | None = None
     usgs_url: str | None = None

@@ -105,14 +105,25 @@ async def _open_refused(client: Client, token: str) -> int:
 
 
 async def _wait_until_read(client: Client, staff: str, since: int, kind: str) -> None:
-    """Until this instance's hub has read the token event (long-poll waits on it)."""
+    """Until this instance's hub has read the token event: its position (/metrics)
+    passes the event's seq. (The log itself shows the event earlier, before the hub
+    has acted on it; the instance's token cache follows the hub.)"""
     async with asyncio.timeout(10):
         while True:
             resp = await client.get(f"/api/v1/events?since={since}&wait=5", headers=bearer(staff))
             page = await resp.json()
-            if any(e["kind"] == kind for e in page["events"]):
-                return
+            seqs = [e["seq"] for e in page["events"] if e["kind"] == kind]
+            if seqs:
+                break
             since = page["next_since"]
+        while await _hub_position(client) < seqs[0]:
+            await asyncio.sleep(0.02)
+
+
+async def _hub_position(client: Client) -> int:
+    text = await (await client.get("/metrics")).text()
+    line = next(x for x in text.splitlines() if x.startswith('eadrcc_event_hub{name="last_seq"}'))
+    return int(float(line.split()[-1]))
 
 
 async def _post_alert(client: Client, token: auth.IssuedToken, secret: str, n: str) -> int:

@@ -1,0 +1,104 @@
+"""The token cache: a second instance that has the token cached stops accepting it
+within a second of its revocation (made by the CLI, another process), and takes a
+rotated secret as soon; and the cache really answers (else this proves nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from eadrcc import auth, db
+from eadrcc.app import create_app
+from eadrcc.appkeys import TOKENS
+from eadrcc.config import Settings
+from tests.conftest import bearer
+from tests.integration.test_alerts_api import _signed as signed
+from tests.integration.test_alerts_api import quake
+
+Client = TestClient  # type: ignore[type-arg]
+WITHIN = 1.0  # seconds from the commit
+
+
+@pytest.fixture
+async def two(db_url: str) -> AsyncIterator[list[Client]]:
+    # No slow poll to fall back on: only the event's NOTIFY can act in time.
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    clients = [TestClient(TestServer(create_app(settings))) for _ in range(2)]
+    for c in clients:
+        await c.start_server()
+    yield clients
+    for c in clients:
+        await c.close()
+
+
+async def _cli(db_url: str, *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eadrcc",
+        *args,
+        env={**os.environ, "DATABASE_URL": db_url},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out
+    return out.decode()
+
+
+async def _issue(pool: asyncpg.Pool, role: str) -> auth.IssuedToken:
+    async with db.transaction(pool) as conn:
+        return await auth.create(conn=conn, role=auth.Role(role), name=f"cache {role}")
+
+
+async def _status_until(client: Client, call: object, wanted: int) -> float:
+    """Seconds until `call()` answers `wanted` (bounded by WITHIN)."""
+    began = time.monotonic()
+    async with asyncio.timeout(WITHIN):
+        while (await call()) != wanted:  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+    return time.monotonic() - began
+
+
+async def test_a_revoked_token_stops_working_on_a_second_instance_within_a_second(
+    two: list[Client], pool: asyncpg.Pool, db_url: str
+) -> None:
+    issued = await _issue(pool, "observer")
+    second = two[1]
+
+    async def partners() -> int:
+        return (await second.get("/api/v1/partners", headers=bearer(issued.token))).status
+
+    cache = second.server.app[TOKENS]
+    hits = cache.counters["token_cache_hits"]
+    assert await partners() == 200 and await partners() == 200
+    assert cache.counters["token_cache_hits"] > hits  # answered from the cache
+    await _cli(db_url, "token", "revoke", issued.id)  # committed when the CLI exits
+    await _status_until(second, partners, 401)
+
+
+async def test_a_rotated_secret_works_on_a_second_instance_within_a_second(
+    two: list[Client], pool: asyncpg.Pool, db_url: str
+) -> None:
+    feed = await _issue(pool, "integration")
+    second = two[1]
+    n = iter(range(1000))
+
+    def post_with(secret: str) -> object:
+        async def post() -> int:
+            body = json.dumps(quake(identifier=f"CACHE-{next(n)}")).encode()
+            headers = signed(feed.token, secret, body)
+            return (await second.post("/api/v1/alerts", data=body, headers=headers)).status
+
+        return post
+
+    assert await post_with(feed.secret or "")() == 201  # the token is cached here now
+    new = (await _cli(db_url, "token", "rotate-secret", feed.id)).strip()
+    await _status_until(second, post_with(new), 201)
