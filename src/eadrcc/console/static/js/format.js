@@ -82,6 +82,7 @@ export function summary(event) {
     case 'offer.withdrawn': return t('event.offer_withdrawn', { country: country(d.offering_country), items: items(d) });
     case 'alert.received': return t('event.alert_received', { headline: d.headline || d.event });
     case 'alert.acknowledged': return t('event.alert_acknowledged', { headline: d.headline || d.event });
+    case 'alert.linked': return t('event.alert_linked', { headline: d.headline || d.event });
     case 'partner.updated': return t('event.partner_updated', { code: d.code, name: d.name });
     default:
       if (event.kind.startsWith('capacity.')) {
