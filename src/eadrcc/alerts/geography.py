@@ -18,13 +18,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 import structlog
 from aiohttp import web
 from shapely.affinity import scale, translate
 from shapely.errors import GEOSException
 from shapely.geometry import Point as ShapelyPoint
-from shapely.geometry import Polygon, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
@@ -101,7 +102,10 @@ def _disc(lat: float, lon: float, radius_km: float) -> BaseGeometry:
 def _margin(geom: BaseGeometry, lat: float) -> BaseGeometry:
     degrees = MARGIN_KM / KM_PER_DEGREE
     widen = 1 / max(math.cos(math.radians(lat)), 0.05)
-    return scale(geom.buffer(degrees, quad_segs=8), xfact=widen, yfact=1.0)
+    # Simplified first (by a third of the margin, which still covers what it shaves
+    # off): buffering a 2,000-point ring whole cost ~45 ms, simplified ~2 ms.
+    simpler = geom.simplify(degrees / 3, preserve_topology=False)
+    return scale(simpler.buffer(degrees, quad_segs=8), xfact=widen, yfact=1.0)
 
 
 def countries_of_point(lat: float, lon: float) -> list[str]:
@@ -117,7 +121,8 @@ def countries_of_polygon(points: list[tuple[float, float]]) -> list[str]:
     """`points`: (lat, lon) pairs as CAP writes them, the ring closed."""
     if len(points) < 4:
         return []
-    polygon: Any = Polygon([(lon, lat) for lat, lon in points])
+    # Through numpy: building a Polygon from 2,000 Python tuples cost ~13 ms.
+    polygon: Any = shapely.polygons(np.asarray(points, dtype=float)[:, ::-1])
     if len(points) > MAX_EXACT_POINTS or not polygon.is_valid:
         # Repairing a large or self-crossing ring can cost minutes (a random 10,000-point
         # ring did): its convex hull is cheap, and at worst names a neighbour too many.
