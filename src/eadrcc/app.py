@@ -25,6 +25,9 @@ from eadrcc.appkeys import (
 )
 from eadrcc.capacities import views as capacity_views
 from eadrcc.capacities.reminders import capacity_reminders
+from eadrcc.circulation import views as circulation_views
+from eadrcc.circulation.receipts import console_receipts
+from eadrcc.circulation.scheduler import response_scheduler
 from eadrcc.config import Settings
 from eadrcc.console import views as console_views
 from eadrcc.edxl import views as edxl_views
@@ -58,6 +61,7 @@ ROUTE_TABLES: list[Routes] = [
     console_views.routes,
     edxl_views.routes,
     capacity_views.routes,
+    circulation_views.routes,
 ]
 
 
@@ -83,6 +87,8 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app.cleanup_ctx.append(_event_hub)
     app.cleanup_ctx.append(feed_pollers)  # after the hub: pollers poke it
     app.cleanup_ctx.append(capacity_reminders)  # after the hub: its events wake it
+    app.cleanup_ctx.append(console_receipts)  # after the hub: it watches what the hub pushes
+    app.cleanup_ctx.append(response_scheduler)
     app.on_shutdown.append(event_socket.close_all)
     return app
 

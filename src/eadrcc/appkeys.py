@@ -12,6 +12,7 @@ from eadrcc.config import Settings
 
 if TYPE_CHECKING:
     from eadrcc.auth import Principal
+    from eadrcc.circulation.receipts import Receipts
     from eadrcc.events.hub import EventHub
     from eadrcc.events.socket import TokenSockets
     from eadrcc.metrics import Metrics
@@ -23,6 +24,7 @@ DATABASE_URL = web.AppKey("database_url", str)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
+RECEIPTS: web.AppKey[Receipts] = web.AppKey("receipts")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 TOKEN_SOCKETS: web.AppKey[TokenSockets] = web.AppKey("token_sockets")
 

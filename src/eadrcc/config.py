@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     capacity_sweep_seconds: float = Field(default=60.0, ge=0.05, le=86_400)
     # Alerts sent longer ago than this are stored but open no watch (stale).
     alert_max_age_hours: float = Field(default=72.0, gt=0, le=24 * 365 * 100)
+    # Circulation: an unanswered nation is reminded, then reported to staff as overdue.
+    # Fractions of a minute are allowed so that tests can run the whole cycle quickly.
+    ack_reminder_minutes: float = Field(default=120.0, gt=0)
+    ack_escalate_minutes: float = Field(default=360.0, gt=0)
+    # How often the instance holding the scheduler lock looks for due reminders.
+    scheduler_interval_seconds: float = Field(default=15.0, ge=0.05, le=3600)
 
     @field_validator("database_url")
     @classmethod

@@ -92,6 +92,11 @@ RULES: dict[str, Rule] = {
     "capacity.read": Rule(EVERYONE - {INT}),
     "capacity.declare": Rule(frozenset({A, D}), own_country=frozenset({P})),
     "capacity.offer": Rule(frozenset({A, D}), own_country=frozenset({P})),
+    # circulation
+    "distribution.read": Rule(STAFF),
+    "distribution.write": Rule(frozenset({A, D})),
+    "response.read": Rule(frozenset({A, D, OBS, P})),  # a POC: its own nation's row only
+    "response.answer": Rule(frozenset({A, D}), own_country=frozenset({P})),
     # alerts
     "alert.create": Rule(frozenset({A, D, INT})),
     "alert.read": Rule(STAFF),
@@ -208,6 +213,12 @@ def emergency_audience() -> list[str]:
 
 def capacity_audience(country: str) -> list[str]:
     """A nation's capacity events (declared, changed, withdrawn, expiring): that nation."""
+    return [country]
+
+
+def circulation_audience(country: str) -> list[str]:
+    """What is circulated to a nation, and its row in the response matrix: that
+    nation (and staff)."""
     return [country]
 
 

@@ -63,6 +63,10 @@ READS: dict[str, dict[str, int]] = {
     "/api/v1/alert-groups/{id}": expect(**NO_ALERTS),
     "/api/v1/capacities": expect(integration=403),
     "/api/v1/capacities/{id}": expect(integration=403),
+    # Circulation: the list is staff's; a POC reads its own nation's row only
+    # (test_circulation proves which rows).
+    "/api/v1/emergencies/{id}/distribution": expect(integration=403, tur=403, nor=403, deu=403),
+    "/api/v1/emergencies/{id}/responses": expect(integration=403),
 }
 
 
@@ -120,6 +124,13 @@ WRITES: dict[tuple[str, str], Write] = {
     ("PATCH", "/api/v1/capacities/{id}"): Write({"quantity": 2}, refused=NOT_NOR),
     ("DELETE", "/api/v1/capacities/{id}"): Write(refused=NOT_NOR),
     ("POST", "/api/v1/capacities/{id}/offer"): Write("capacity_offer", refused=NOT_NOR),
+    ("PUT", "/api/v1/emergencies/{id}/distribution"): Write(
+        {"countries": ["NOR", "DEU"]}, refused=("observer", "integration", "tur", "nor", "deu")
+    ),
+    # {country} is Norway: only its POC (and staff) may answer for it.
+    ("POST", "/api/v1/emergencies/{id}/responses/{country}"): Write(
+        {"state": "acknowledged"}, refused=NOT_NOR
+    ),
 }
 
 # Routes that take no bearer token, and where their access is proven instead.
@@ -226,6 +237,7 @@ def _url(world: dict[str, Any], path: str, *, unknown: bool = False) -> str:
     value = world["id"].get(path) or world["id"][prefix]
     url = path.replace("{code}", "XXX" if unknown else value)
     url = url.replace("{id}", "zzz_0000000000000000" if unknown else value)
+    url = url.replace("{country}", "NOR")  # a nation the world's RFA went to
     return url.replace("{need_id}", "ned_0000000000000000" if unknown else world["need_id"])
 
 

@@ -158,6 +158,7 @@ async def test_bystander_events_hide_offers_and_matches(world: dict[str, Any]) -
         kinds_for[who] = {
             e["kind"] for e in page["events"] if e["emergency_id"] == world["emergency"]["id"]
         }
-    assert kinds_for["deu"] == {"emergency.created", "request.created"}
+    # A bystander sees the RFA, and its own circulation of it: no offers, no matches.
+    assert kinds_for["deu"] == {"emergency.created", "request.created", "request.circulated"}
     for who in ("tur", "nor", "officer"):
         assert {"offer.created", "match.proposed"} <= kinds_for[who]

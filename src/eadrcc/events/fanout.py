@@ -192,6 +192,11 @@ class FanOut:
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     sub.deliver(frame, 0)
 
+    def reaches(self, audience: frozenset[str] | None) -> bool:
+        """Has this audience a live socket here (past its backlog, not cut off)?"""
+        group = self._groups.get(audience, ())
+        return any(sub.line is not None and not sub.overflowed for sub in group)
+
     def publish(self, events: list[Outgoing]) -> None:
         for audience, group in list(self._groups.items()):
             frames = [e.frame for e in events if e.visible_to(audience)]

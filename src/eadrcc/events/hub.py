@@ -46,6 +46,8 @@ class EventHub:
         self._heartbeat = heartbeat_seconds
         self.last_seq = 0
         self.subscribers = FanOut()
+        # Called with each page of rows once published (circulation's console receipts).
+        self.after_publish: list[Callable[[list[asyncpg.Record]], None]] = []
         self.listening = False
         self.reading = False
         self.counters = {
@@ -89,9 +91,15 @@ class EventHub:
         if self._unhook is not None:
             self._unhook()
             self._unhook = None
+        # Cancel again until each task has ended: on Python 3.11 asyncio.wait_for drops
+        # a cancellation that lands as what it waits for completes (a poke just before
+        # shutdown), and the loop would go on for ever.
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.5)
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -190,10 +198,20 @@ class EventHub:
                     observer([row["kind"] for row in rows])
                 self.last_seq = rows[-1]["seq"]
                 self.counters["events_read"] += len(rows)
+                self._tell_watchers(rows)
                 async with self._advanced:
                     self._advanced.notify_all()
             if len(rows) < PAGE:
                 return
+
+    def _tell_watchers(self, rows: list[asyncpg.Record]) -> None:
+        # After last_seq moved on: a failing watcher must never make the hub read
+        # (and so publish) these rows again.
+        for watcher in self.after_publish:
+            try:
+                watcher(rows)
+            except Exception:
+                log.exception("hub_watcher_failed")
 
     async def _listen_loop(self) -> None:
         backoff = 0.1

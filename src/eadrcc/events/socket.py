@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from eadrcc import auth
-from eadrcc.appkeys import HUB, POOL, SETTINGS, SOCKETS, TOKEN_SOCKETS, TOKENS
+from eadrcc.appkeys import HUB, POOL, RECEIPTS, SETTINGS, SOCKETS, TOKEN_SOCKETS, TOKENS
 from eadrcc.errors import EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
@@ -84,7 +85,8 @@ async def _stream(
     try:
         await ws.send_json({"type": "welcome", "head": head})
         if since is not None:
-            await _backlog(request, ws, since, head, audience)
+            sent = request.app[RECEIPTS].for_socket(who) if RECEIPTS in request.app else None
+            await _backlog(request, ws, since, head, audience, sent)
         # From here the hub writes events straight to the socket (events/fanout.py);
         # this task only reads, so an idle console costs one task.
         sub.go_live(_Line(request, ws))
@@ -157,6 +159,7 @@ async def _backlog(
     since: int,
     head: int,
     audience: list[str] | None,
+    sent: Callable[[Any], None] | None = None,
 ) -> None:
     retention = timedelta(days=request.app[SETTINGS].event_retention_days)
     async with request.app[POOL].acquire() as conn:
@@ -171,6 +174,8 @@ async def _backlog(
             )
         for row in rows:
             await ws.send_str(event_message(row))
+            if sent is not None:  # a POC console: circulation counts receipts
+                sent(row)
         if len(rows) < BACKLOG_PAGE:
             return
         position = rows[-1]["seq"]

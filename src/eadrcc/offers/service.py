@@ -10,6 +10,7 @@ import structlog
 
 from eadrcc import credentials, idempotency
 from eadrcc.auth import Principal
+from eadrcc.circulation import service as circulation
 from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.emergencies.models import Emergency
@@ -81,6 +82,9 @@ async def _create(
         )
         await emit(conn, offer, emergency, "offer.created", who.actor)
         proposals = await engine.propose_for_items(conn, item_ids, who.actor)
+        await circulation.offered(
+            conn, emergency_id=body.emergency_id, country=body.offering_country, actor=who.actor
+        )
         created = OfferCreated(**offer.model_dump(), matches=proposals).model_dump(mode="json")
         if idempotency_key:
             await idempotency.remember(
@@ -128,6 +132,9 @@ async def _withdraw(
         withdrawn = await _get(conn, offer_id)
         emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
         await emit(conn, withdrawn, emergency, "offer.withdrawn", who.actor)
+        await circulation.offer_withdrawn(
+            conn, emergency_id=offer.emergency_id, country=offer.offering_country, actor=who.actor
+        )
         return withdrawn, need_ids
 
 

@@ -11,6 +11,7 @@ import structlog
 from eadrcc import credentials, idempotency
 from eadrcc.auth import Principal
 from eadrcc.capacities import service as capacities
+from eadrcc.circulation import service as circulation
 from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import Conflict, Invalid, NotFound
@@ -94,6 +95,7 @@ async def _create(
             data=request.model_dump(mode="json"),
         )
         await engine.propose_for_needs(conn, [r["id"] for r in rows], who.actor)
+        await circulation.circulate(conn, request_id=request_id, change="filed", actor=who.actor)
         request = await _get(conn, request_id)
         answer = request.model_dump(mode="json")
         if idempotency_key:
@@ -175,6 +177,13 @@ async def _amend(
             actor=who.actor,
             emergency_id=need["emergency_id"],
             data=picture.model_dump(mode="json"),
+        )
+        await circulation.circulate(
+            conn,
+            request_id=request_id,
+            change="need_cancelled" if fields["status"] == "cancelled" else "need_amended",
+            need_id=need_id,
+            actor=who.actor,
         )
         return released
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from eadrcc.appkeys import POOL
+from eadrcc.circulation import service as circulation
 from eadrcc.idempotency import check_key
 from eadrcc.policy import authorize
 from eadrcc.requests import service
@@ -36,9 +37,19 @@ async def create_request(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/requests/{id}", summary="An RFA with each need's picture", response=Request)
 async def get_request(request: web.Request) -> web.Response:
-    authorize(principal(request), "request.read")
+    who = principal(request)
+    authorize(who, "request.read")
     async with request.app[POOL].acquire() as conn:
-        return respond(await service.get(conn=conn, request_id=request.match_info["id"]))
+        rfa = await service.get(conn=conn, request_id=request.match_info["id"])
+    # A POC of a nation it was circulated to has opened it: its row becomes `seen`.
+    # (Its response.updated wakes the event hubs when it commits, like any write.)
+    await circulation.mark_seen(
+        pool=request.app[POOL],
+        who=who,
+        emergency_id=rfa.emergency_id,
+        requesting_country=rfa.requesting_country,
+    )
+    return respond(rfa)
 
 
 @routes.patch(

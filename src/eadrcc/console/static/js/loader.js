@@ -1,6 +1,6 @@
 // Loading state over HTTP: at sign-in, on `resync`, and one emergency at a time.
 import * as api from './api.js';
-import { isStaff } from './session.js';
+import { isPoc, isStaff } from './session.js';
 import * as store from './store.js';
 import { state } from './store.js';
 
@@ -40,13 +40,22 @@ const loading = new Map();
 export function loadEmergency(id, { force = false } = {}) {
   if (state.loaded.has(id) && !force) return Promise.resolve();
   if (!loading.has(id)) {
-    const job = api.get(`/api/v1/emergencies/${encodeURIComponent(id)}/snapshot`)
-      .then((snapshot) => store.putSnapshot(snapshot))
+    const path = `/api/v1/emergencies/${encodeURIComponent(id)}`;
+    const job = api.get(`${path}/snapshot`)
+      .then(async (snapshot) => {
+        // The response matrix (a POC: its own row); its rows carry versions, so
+        // events replayed after it never roll one back.
+        const rows = canReadResponses() ? await api.get(`${path}/responses`) : [];
+        store.putSnapshot(snapshot);
+        for (const row of rows) store.putResponse(row, snapshot.head);
+      })
       .finally(() => loading.delete(id));
     loading.set(id, job);
   }
   return loading.get(id);
 }
+
+const canReadResponses = () => isStaff() || isPoc();
 
 /** partner.updated carries only the code and name: fetch the whole record. */
 export async function refreshPartner(code) {

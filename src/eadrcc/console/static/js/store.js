@@ -12,6 +12,7 @@ export const state = {
   offers: new Map(),
   matches: new Map(),
   alerts: new Map(),
+  responses: new Map(), // `${emergency}:${country}` → the nation's row in the response matrix
   partners: new Map(),
   types: new Map(),
   loaded: new Set(), // emergencies whose snapshot is in
@@ -88,6 +89,16 @@ export function putAlert(a, seq) {
   if (put(state.alerts, a, seq)) touch('alerts');
 }
 
+/** A response-matrix row; its version decides, so an older copy never wins. */
+export function putResponse(row, seq) {
+  if (!row || !row.country) return;
+  const id = `${row.emergency_id}:${row.country}`;
+  const current = state.responses.get(id);
+  if (current && current.version > row.version) return;
+  state.responses.set(id, { ...row, id, _seq: seq });
+  touch(`e:${row.emergency_id}`, 'responses');
+}
+
 export function putSnapshot(s) {
   putEmergency(s.emergency, s.head);
   for (const r of s.requests) putRequest(r, s.head);
@@ -108,6 +119,9 @@ export function apply(event) {
   else if (kind.startsWith('offer.')) putOffer(data, seq);
   else if (kind.startsWith('match.')) putMatch(data, seq);
   else if (kind.startsWith('alert.')) putAlert(data, seq);
+  else if (kind === 'request.circulated') putResponse(data.response, seq);
+  else if (kind === 'response.updated') putResponse(data, seq);
+  else if (kind === 'response.reminder' || kind === 'response.overdue') putResponse(data.response, seq);
   state.feed.push(event);
   if (state.feed.length > FEED_KEEP) state.feed.splice(0, state.feed.length - FEED_KEEP);
   touch('feed');
@@ -154,5 +168,7 @@ export const emergencyRequests = (id) =>
   [...state.requests.values()].filter((r) => r.emergency_id === id);
 export const emergencyOffers = (id) =>
   [...state.offers.values()].filter((o) => o.emergency_id === id);
+export const emergencyResponses = (id) =>
+  [...state.responses.values()].filter((r) => r.emergency_id === id);
 export const emergencyMatches = (id) =>
   [...state.matches.values()].filter((m) => m.emergency_id === id);

@@ -1,7 +1,8 @@
 // The emergencies board: watch / active / closed, exercises kept apart.
 import { h, setText, syncList, toggle } from '../dom.js';
 import { ago, country, label, num } from '../format.js';
-import { emergencyOffers, emergencyRequests, picture, state } from '../store.js';
+import { emergencyOffers, emergencyRequests, emergencyResponses, picture, state } from '../store.js';
+import { countsText } from './responses.js';
 
 const COLUMNS = [['watch', 'Watch'], ['active', 'Active'], ['closed', 'Closed']];
 const SEVERITY = { extreme: 0, severe: 1, moderate: 2, minor: 3, unknown: 4 };
@@ -21,7 +22,7 @@ export function mount(main) {
 
   function update(topics) {
     if (!topics.has('all') && !topics.has('emergencies') && !topics.has('needs')
-      && !topics.has('offers') && !topics.has('matches')) return;
+      && !topics.has('offers') && !topics.has('matches') && !topics.has('responses')) return;
     const all = [...state.emergencies.values()].sort(order);
     for (const exercise of [false, true]) {
       for (const [status] of COLUMNS) {
@@ -44,7 +45,8 @@ function card(e) {
   return h('li', { class: 'card emergency-card' },
     h('a', { class: 'card-title', href: `#/e/${e.id}` }),
     h('p', { class: 'card-meta' }),
-    h('p', { class: 'card-stats' }));
+    h('p', { class: 'card-stats' }),
+    h('p', { class: 'card-responses' }));
 }
 
 function fillCard(el, e) {
@@ -54,6 +56,7 @@ function fillCard(el, e) {
   setText(el.querySelector('.card-meta'),
     `${label(e.hazard)} · ${e.severity} · ${e.countries.map(country).join(', ')} · updated ${ago(e.updated_at)}`);
   setText(el.querySelector('.card-stats'), stats(e));
+  setText(el.querySelector('.card-responses'), countsText(emergencyResponses(e.id)));
 }
 
 function stats(e) {

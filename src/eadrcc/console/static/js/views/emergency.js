@@ -9,6 +9,7 @@ import { emergencyMatches, emergencyOffers, emergencyRequests, picture, state } 
 import { needsPanel } from './needs.js';
 import { offersTable } from './offers.js';
 import { proposalsPanel } from './proposals.js';
+import { responsesSection } from './responses.js';
 import { visualsPanel } from './visuals.js';
 
 export function mount(main, { id }) {
@@ -17,11 +18,13 @@ export function mount(main, { id }) {
   const needs = needsPanel();
   const visuals = visualsPanel();
   const proposals = proposalsPanel();
+  const responses = responsesSection(id);
   const offers = offersTable({ caption: 'Offers by nation and channel' });
   const status = h('p', { class: 'loading', role: 'status', text: 'Loading…' });
   main.append(status, head, numbers,
     h('div', { class: 'emergency-grid' }, needs.el, visuals.el),
     proposals.el,
+    responses.el,
     h('section', { class: 'panel', 'aria-labelledby': 'offers-title' },
       h('h3', { id: 'offers-title', class: 'panel-title', text: 'Offers by nation and channel' }), offers.el));
   let headKey = '';
@@ -55,6 +58,7 @@ export function mount(main, { id }) {
     ]));
     needs.update(id);
     proposals.update(id);
+    responses.update(requests);
     offers.update(offered);
     visuals.update(e, requests, offered, matches);
     watchOthers(requests);
@@ -67,7 +71,7 @@ export function mount(main, { id }) {
     if (blind && !refresher) refresher = setInterval(() => loadEmergency(id, { force: true }), 20_000);
   }
 
-  return { update, destroy: () => clearInterval(refresher) };
+  return { update, destroy: () => { clearInterval(refresher); responses.destroy(); } };
 }
 
 function header(e) {

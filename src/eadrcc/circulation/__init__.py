@@ -1,0 +1,2 @@
+"""Circulation: distribution lists, `request.circulated` events, the response matrix,
+reminders and escalation."""

@@ -1,0 +1,78 @@
+"""Circulation's SQL: one async function per query, each taking a connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from eadrcc.db import queries
+
+q = queries("circulation")
+Row = dict[str, Any]
+
+
+async def lock_emergency(conn: asyncpg.Connection, emergency_id: str) -> Row | None:
+    """The emergency with its distribution and the database's clock, locked for circulation."""
+    row = await conn.fetchrow(q.lock_emergency, emergency_id)
+    return dict(row) if row else None
+
+
+async def distribution(conn: asyncpg.Connection, emergency_id: str) -> Row | None:
+    row = await conn.fetchrow(q.distribution, emergency_id)
+    return dict(row) if row else None
+
+
+async def set_distribution(
+    conn: asyncpg.Connection, emergency_id: str, countries: list[str], actor: str
+) -> Row:
+    return dict(await conn.fetchrow(q.set_distribution, emergency_id, countries, actor))
+
+
+async def open_requests(conn: asyncpg.Connection, emergency_id: str) -> list[Row]:
+    return [dict(r) for r in await conn.fetch(q.open_requests, emergency_id)]
+
+
+async def request_needs(conn: asyncpg.Connection, request_id: str) -> Row | None:
+    row = await conn.fetchrow(q.request_needs, request_id)
+    return dict(row) if row else None
+
+
+async def lock_rows(
+    conn: asyncpg.Connection, emergency_id: str, countries: Sequence[str]
+) -> dict[str, Row]:
+    rows = await conn.fetch(q.lock_rows, emergency_id, list(countries))
+    return {r["country"]: dict(r) for r in rows}
+
+
+async def lock_pairs(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> list[Row]:
+    ordered = sorted(set(pairs))
+    rows = await conn.fetch(q.lock_pairs, [p[0] for p in ordered], [p[1] for p in ordered])
+    return [dict(r) for r in rows]
+
+
+async def write_rows(conn: asyncpg.Connection, rows: Sequence[Row]) -> list[Row]:
+    """Write whole rows in one statement (their history too); answer them as stored."""
+    if not rows:
+        return []
+    return [dict(r) for r in await conn.fetch(q.write_rows, list(rows))]
+
+
+async def matrix(
+    conn: asyncpg.Connection, emergency_id: str, country: str | None = None
+) -> list[Row]:
+    return [dict(r) for r in await conn.fetch(q.matrix, emergency_id, country)]
+
+
+async def open_offers(conn: asyncpg.Connection, emergency_id: str, country: str) -> int:
+    count: int = await conn.fetchval(q.open_offers, emergency_id, country)
+    return count
+
+
+async def due(
+    conn: asyncpg.Connection, what: str, *, silent_seconds: float, limit: int
+) -> list[Row]:
+    """Unanswered rows silent for that long whose reminder (or overdue report) is not sent."""
+    query = q.due_reminders if what == "reminder" else q.due_escalations
+    return [dict(r) for r in await conn.fetch(query, silent_seconds, limit)]

@@ -1,0 +1,94 @@
+"""The response matrix in the console: a duty officer's grid moves live as a nation
+opens the RFA and acknowledges it in its own console; "unable" needs a reason;
+the silence filter and the counts follow. One hub and one browser for the module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Api, Console, Hub, TokenMaker, emergency_body
+
+OpenConsole = Callable[..., Console]
+
+
+@pytest.fixture(scope="module")
+def story(hub: Hub, token_for: TokenMaker) -> dict[str, Any]:
+    """An exercise with Türkiye's RFA circulated to Norway, Germany and France."""
+    officer = Api(hub.url, token_for("duty_officer"))
+    emergency = officer.ok("POST", "/api/v1/emergencies", emergency_body(exercise=True))
+    officer.ok(
+        "POST",
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {
+            "requesting_country": "TUR",
+            "needs": [{"resource_type": "shelter.tent.family", "quantity": 500}],
+        },
+    )
+    officer.ok(
+        "PUT",
+        f"/api/v1/emergencies/{emergency['id']}/distribution",
+        {"countries": ["DEU", "FRA", "NOR"]},
+    )
+    return {"officer": officer, "emergency": emergency["id"]}
+
+
+def grid_row(console: Console, country: str) -> Any:
+    return console.page.locator(f'table.responses-grid tr[data-country="{country}"]')
+
+
+def test_the_grid_updates_live_when_a_nation_opens_and_acknowledges(
+    story: dict[str, Any], token_for: TokenMaker, open_console: OpenConsole
+) -> None:
+    officer = open_console(token_for("duty_officer"))
+    page = officer.go(f"#/e/{story['emergency']}")
+    nor_row = grid_row(officer, "NOR")
+    expect(nor_row).to_have_attribute("data-state", "notified")
+    expect(page.locator("table.responses-grid tbody tr")).to_have_count(3)
+    page.evaluate("window.__sameDocument = true")
+
+    nor = open_console(token_for("poc", "NOR"))
+    nor.go(f"#/e/{story['emergency']}")  # opening the RFA: Norway has seen it
+    expect(nor_row).to_have_attribute("data-state", "seen", timeout=5000)
+    expect(nor.page.locator(".response-answer")).to_have_attribute("data-state", "seen")
+
+    nor.page.click("#response-ack")
+    expect(nor.page.locator(".response-answer")).to_have_attribute(
+        "data-state", "acknowledged", timeout=5000
+    )
+    expect(nor_row).to_have_attribute("data-state", "acknowledged", timeout=5000)
+    expect(nor_row.locator('td[data-col="acknowledged"]')).to_have_class("current")
+    expect(page.locator(".response-counts")).to_contain_text("Acknowledged 1")
+    assert page.evaluate("window.__sameDocument") is True  # live, not reloaded
+
+    # "Silent for more than 0 hours": the nation that answered drops out.
+    page.fill("#responses-silent", "0")
+    expect(page.locator("table.responses-grid tbody tr")).to_have_count(2)
+    expect(nor_row).to_have_count(0)
+    officer.screenshot("response-matrix", docs=True)
+
+
+def test_unable_needs_a_reason_and_shows_in_french(
+    story: dict[str, Any], hub: Hub, token_for: TokenMaker, open_console: OpenConsole
+) -> None:
+    deu = open_console(token_for("poc", "DEU"))
+    page = deu.go(f"#/e/{story['emergency']}")
+    panel = page.locator(".response-answer")
+    expect(panel).to_be_visible()
+    page.click("#response-unable")
+    expect(page.locator(".response-note")).to_have_text("Say why your nation is unable to assist")
+    page.fill("#response-reason", "All our tents are deployed at home")
+    page.click("#response-unable")
+    expect(panel).to_have_attribute("data-state", "unable", timeout=5000)
+    expect(page.locator(".response-state")).to_contain_text("All our tents are deployed at home")
+
+    officer = open_console(token_for("duty_officer"))
+    officer.page.goto(f"{hub.url}/console?lang=fr#/e/{story['emergency']}")
+    officer.page.wait_for_selector("#conn[data-state=live]", timeout=15_000)
+    row = grid_row(officer, "DEU")
+    expect(row).to_have_attribute("data-state", "unable")
+    expect(officer.page.locator("#responses-title")).to_have_text("Réponses des nations")
+    expect(officer.page.locator(".response-counts")).to_contain_text("Dans l'incapacité d'aider")
