@@ -88,7 +88,7 @@ CAPACITY = {
     "resource_type": "shelter.blanket",
     "quantity": 100,
     "readiness_hours": 12,
-    "valid_until": "2099-01-01T00:00:00+00:00",
+    "valid_until": "2030-01-01T00:00:00+00:00",  # capacities are declared at most ten years ahead
 }
 WRITES: dict[tuple[str, str], Write] = {
     ("PUT", "/api/v1/partners/{code}"): Write(

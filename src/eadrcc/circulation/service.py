@@ -26,7 +26,7 @@ from eadrcc.circulation.models import (
     response,
 )
 from eadrcc.circulation.states import Signal
-from eadrcc.db import transaction, transaction_on
+from eadrcc.db import retrying, transaction, transaction_on
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.partners import store as partners
@@ -229,6 +229,12 @@ async def set_distribution(
     """Replace the list. Nations added get every RFA still open at once; nations
     removed keep their row (what they were sent stays true) but are no longer chased."""
     authorize(who, "distribution.write")
+    return await retrying(lambda: _set_distribution(pool, who, emergency_id, body))
+
+
+async def _set_distribution(
+    pool: asyncpg.Pool, who: Principal, emergency_id: str, body: DistributionUpdate
+) -> Distribution:
     async with transaction(pool) as conn:
         emergency = await store.lock_emergency(conn, emergency_id)
         if emergency is None:
@@ -241,6 +247,9 @@ async def set_distribution(
             )
         before, after = set(emergency["countries"]), set(body.countries)
         added, removed = sorted(after - before), sorted(before - after)
+        # Every row this change touches, locked at once in country order, as the
+        # other writers lock them (then the two steps below re-lock nothing new).
+        await store.lock_rows(conn, emergency_id, sorted({*added, *removed}))
         saved = await store.set_distribution(conn, emergency_id, sorted(after), who.actor)
         await _take_off(conn, emergency_id, removed, who.actor)
         sent = await _send_open_requests(conn, emergency, added, who.actor)
