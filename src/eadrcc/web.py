@@ -104,14 +104,38 @@ async def read_json(request: web.Request) -> Any:
     return loads(await read_body(request))
 
 
-def loads(raw: bytes) -> Any:
-    """Parse a JSON body, refusing text PostgreSQL cannot store (NUL, lone surrogates)."""
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON (UTF-8 only, as RFC 8259 requires between systems), refusing what
+    nothing downstream can hold: NaN and infinities, numbers beyond Python's
+    4,300-digit limit, nesting deep enough to exhaust the stack, and text
+    PostgreSQL cannot store (NUL, lone surrogates)."""
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadRequest(f"malformed JSON: {exc}") from None
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError:
+        raise BadRequest("JSON must be UTF-8") from None
+    except RecursionError:
+        raise BadRequest("malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int() past the digit limit
+        raise BadRequest(f"malformed JSON: {str(exc)[:200]}") from None
     _check_text(data)
     return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large for a number")
+    return value
+
+
+def check_text(value: Any) -> None:
+    """BadRequest for text PostgreSQL cannot store (NUL, lone surrogates)."""
+    _check_text(value)
 
 
 def _check_text(value: Any) -> None:
@@ -240,7 +264,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     try:
-        response = await _answer(request, handler)
+        response = _url_problem(request) or await _answer(request, handler)
     except web.HTTPException as exc:  # a plain aiohttp exception (e.g. its own 404)
         response = problem_response(_translate(exc))
     elapsed = time.perf_counter() - started
@@ -261,6 +285,15 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         who=request[PRINCIPAL].actor if PRINCIPAL in request else None,
     )
     return response
+
+
+def _url_problem(request: web.Request) -> web.Response | None:
+    """A NUL or lone surrogate in the path or the query reaches no handler (nor SQL)."""
+    try:
+        check_text([request.path, *request.query.keys(), *request.query.values()])
+    except BadRequest as exc:
+        return problem_response(BadRequest(f"the URL: {exc.detail}"))
+    return None
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -92,7 +92,7 @@ def _parse(content_type: str, raw: bytes) -> tuple[AlertIn, str]:
         if problem := geojson_problem(data):  # a feed's document, not one alert
             raise Invalid(problem)
         try:
-            return AlertIn.model_validate(data), raw.decode()
+            return AlertIn.model_validate(data), raw.decode()  # loads() proved it UTF-8
         except ValidationError as exc:
             raise invalid_from(exc) from None
     raise UnsupportedMediaType("send application/cap+xml, application/xml or application/json")

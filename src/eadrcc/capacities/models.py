@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from eadrcc.models import ISO3, Id, LongText, Quantity, ShortText, Strict, Timestamp
+from eadrcc.models import ISO3, Flag, Id, LongText, Quantity, ShortText, Strict, Timestamp
 from eadrcc.offers.models import Channel, CredentialCode
 from eadrcc.requests.models import Delivery, TypeCode
 
@@ -27,7 +27,7 @@ class CapacityCreate(Strict):
     readiness_hours: Readiness
     home_base: HomeBase | None = None
     credentials: list[CredentialCode] = Field(default_factory=list, max_length=10)
-    self_sufficient: bool = False
+    self_sufficient: Flag = False
     valid_until: Timestamp
     name: ShortText | None = None
     notes: LongText | None = None
@@ -39,7 +39,7 @@ class CapacityUpdate(Strict):
     readiness_hours: Readiness | None = None
     home_base: HomeBase | None = None
     credentials: list[CredentialCode] | None = Field(default=None, max_length=10)
-    self_sufficient: bool | None = None
+    self_sufficient: Flag | None = None
     valid_until: Timestamp | None = None
     name: ShortText | None = None
     notes: LongText | None = None

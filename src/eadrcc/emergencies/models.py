@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from eadrcc.models import ISO3, Point, ShortText, Strict
+from eadrcc.models import ISO3, Flag, Point, ShortText, Strict
 
 Hazard = Literal[
     "earthquake",
@@ -33,7 +33,7 @@ class EmergencyCreate(Strict):
     countries: list[ISO3] = Field(min_length=1, max_length=20)
     location: Point
     severity: Severity
-    exercise: bool = False
+    exercise: Flag = False
     status: Literal["watch", "active"] = "active"
 
     @field_validator("countries")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -20,11 +19,11 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from eadrcc import auth
 from eadrcc.appkeys import HUB, POOL, RECEIPTS, SETTINGS, SOCKETS, TOKEN_SOCKETS, TOKENS
-from eadrcc.errors import EadrccError
+from eadrcc.errors import BadRequest, EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
 from eadrcc.policy import audience as audience_of
-from eadrcc.web import Routes
+from eadrcc.web import Routes, loads
 
 log = structlog.get_logger(__name__)
 routes = Routes("events")
@@ -32,6 +31,11 @@ routes = Routes("events")
 # Close codes (4000-4999 are the application's own).
 BAD_HELLO, UNAUTHORIZED, TOO_SLOW = 4000, 4001, 4008
 BACKLOG_PAGE = 500
+
+
+def _reason(text: str) -> bytes:
+    """A close reason fits in 123 bytes of UTF-8 (RFC 6455 §5.5), cut on a character."""
+    return text.encode()[:123].decode("utf-8", errors="ignore").encode()
 
 
 class Refused(Exception):
@@ -58,7 +62,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     try:
         who, since = await _hello(request, ws)
     except Refused as refused:
-        await ws.close(code=refused.code, message=refused.reason.encode())
+        await ws.close(code=refused.code, message=_reason(refused.reason))
         return ws
     # Known by token before the re-check below: a revocation that commits after the
     # check is read by the hub after this line, so it finds and closes this socket.
@@ -136,17 +140,21 @@ async def _hello(
     if msg.type != WSMsgType.TEXT:
         raise Refused(BAD_HELLO, "expected a hello message")
     try:
-        hello: Any = json.loads(msg.data)
-    except json.JSONDecodeError:
-        raise Refused(BAD_HELLO, "hello is not JSON") from None
+        # The body parser's rules: no NaN, no 5,000-digit numbers, no stack-deep
+        # nesting, no NUL or lone surrogate (which no token hash could encode).
+        hello: Any = loads(msg.data)
+    except BadRequest as exc:
+        raise Refused(BAD_HELLO, f"hello is not usable JSON: {exc.detail}") from None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         raise Refused(BAD_HELLO, 'first message must be {"type": "hello", ...}')
     since = hello.get("since")
-    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
-        raise Refused(BAD_HELLO, "since must be a non-negative integer")
+    if since is not None and (
+        not isinstance(since, int) or isinstance(since, bool) or not 0 <= since < 2**63
+    ):
+        raise Refused(BAD_HELLO, "since must be a non-negative integer (a seq)")
     token = hello.get("token")
     if not isinstance(token, str) or not token:
-        raise Refused(UNAUTHORIZED, "hello needs a token")
+        raise Refused(UNAUTHORIZED, "hello needs a token (a string)")
     try:
         return await request.app[TOKENS].principal(request.app[POOL], token), since
     except EadrccError:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from eadrcc.matching.models import Match
-from eadrcc.models import ISO3, Id, LongText, Point, Quantity, Strict, Timestamp
+from eadrcc.models import ISO3, Flag, Id, LongText, Point, Quantity, Strict, Timestamp
 from eadrcc.requests.models import TypeCode
 
 Channel = Literal["direct", "eu_ucpm", "bilateral", "un", "other"]
@@ -18,7 +18,7 @@ class OfferItemCreate(Strict):
     quantity: Quantity
     available_from: Timestamp
     origin: Point | None = None
-    self_sufficient: bool = False
+    self_sufficient: Flag = False
     credentials: list[CredentialCode] = Field(default_factory=list, max_length=10)
 
 
