@@ -29,104 +29,206 @@ SELECT code, unit FROM resource_types WHERE code = ANY($1::text[]);
 SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 
 -- name: candidate_needs
--- Open needs of this emergency that an item of type $1 can fill, locked against
--- concurrent acceptance until the proposals are written. Uses needs_open_by_type,
--- so open needs of unrelated types cost nothing; and only the $4 most urgent are
--- scored, so thousands of open needs of the same type cost a sort, not a scan in Python.
-SELECT n.id, n.request_id, n.priority, n.needed_by, n.delivery_lat, n.delivery_lon,
-       n.quantity - n.allocated AS uncovered, r.requesting_country
+-- Open needs of this emergency that an item of type $1 can fill and that still lack
+-- something after standing proposals: per fillable type, the $4 most urgent straight
+-- from needs_lacking_by_type (no sort of every open need), then the $4 most urgent
+-- of those. Needs that declined item $5 never come back.
+SELECT c.*, f.how, r.requesting_country
 FROM type_fills f
-JOIN needs n ON n.resource_type = f.need_type
-JOIN requests r ON r.id = n.request_id
-WHERE f.offer_type = $1 AND n.emergency_id = $2
-  AND n.status = 'open' AND n.allocated < n.quantity
-  AND ($3::text IS NULL OR n.request_id = $3)
-  AND n.id <> ALL($5::text[])  -- needs that declined this item: never proposed again
-ORDER BY array_position(ARRAY['critical', 'high', 'normal'], n.priority),
-         n.needed_by NULLS LAST, n.id
-LIMIT $4
-FOR SHARE OF n;
+CROSS JOIN LATERAL (
+    SELECT n.id, n.request_id, n.priority, n.needed_by, n.delivery_lat, n.delivery_lon,
+           array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
+    FROM needs n
+    WHERE n.emergency_id = $2 AND n.resource_type = f.need_type
+      AND n.status = 'open' AND n.allocated + n.proposed < n.quantity
+      AND ($3::text IS NULL OR n.request_id = $3)
+      AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
+                            WHERE offer_item_id = $5 AND status = 'declined'))
+    ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+             n.needed_by, n.id
+    LIMIT $4
+) c
+JOIN requests r ON r.id = c.request_id
+WHERE f.offer_type = $1
+ORDER BY c.rank, c.needed_by, c.id
+LIMIT $4;
+
+-- name: candidate_full_needs
+-- Open needs an item of type $1 can fill that have room by acceptance but nothing
+-- left to propose (a clearly better item may displace a standing proposal there);
+-- the $4 most urgent per type, from needs_full_by_type.
+SELECT c.*, f.how
+FROM type_fills f
+CROSS JOIN LATERAL (
+    SELECT n.id, n.needed_by,
+           array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
+    FROM needs n
+    WHERE n.emergency_id = $2 AND n.resource_type = f.need_type
+      AND n.status = 'open' AND n.allocated < n.quantity
+      AND n.allocated + n.proposed >= n.quantity
+      AND ($3::text IS NULL OR n.request_id = $3)
+      AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
+                            WHERE offer_item_id = $5 AND status = 'declined'))
+    ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+             n.needed_by, n.id
+    LIMIT $4
+) c
+WHERE f.offer_type = $1
+ORDER BY c.rank, c.needed_by, c.id
+LIMIT $4;
+
+-- name: standing_proposals
+-- Locked after the needs and items (matching.allocation's order).
+SELECT id, need_id, offer_item_id, quantity, score FROM matches
+WHERE need_id = ANY($1::text[]) AND status = 'proposed'
+ORDER BY id
+FOR UPDATE;
+
+-- name: give_way
+-- Standing proposals $1 keep $2 units; one that keeps none is superseded ($3).
+UPDATE matches m
+SET status = CASE WHEN u.keep <= 0 THEN 'superseded' ELSE 'proposed' END,
+    quantity = CASE WHEN u.keep <= 0 THEN m.quantity ELSE u.keep END,
+    reason = CASE WHEN u.keep <= 0 THEN $3 ELSE m.reason END,
+    updated_at = now()
+FROM unnest($1::text[], $2::int[]) AS u(id, keep)
+WHERE m.id = u.id AND m.status = 'proposed'
+RETURNING m.*;
 
 -- name: candidate_items
--- Offered items that can fill a need of type $1; the $4 soonest available are scored.
-SELECT i.id, i.offer_id, i.resource_type, i.available_from, i.origin_lat, i.origin_lon, i.credentials,
-       i.self_sufficient, i.quantity - i.allocated AS unallocated, o.offering_country
+-- Offered items with something still free that can fill a need of type $1; per
+-- fillable type the $4 soonest available, then the $4 soonest of those. Items need
+-- $5 declined never come back.
+SELECT c.*, f.how
 FROM type_fills f
-JOIN offer_items i ON i.resource_type = f.offer_type
-JOIN offers o ON o.id = i.offer_id
-WHERE f.need_type = $1 AND i.emergency_id = $2
-  AND i.status = 'open' AND i.allocated < i.quantity AND i.possible_duplicate_of IS NULL
-  AND (o.request_id IS NULL OR o.request_id = $3)
-  AND i.id <> ALL($5::text[])  -- items this need declined
-ORDER BY i.available_from, i.id
-LIMIT $4
-FOR SHARE OF i;
+CROSS JOIN LATERAL (
+    SELECT i.id, i.available_from
+    FROM offer_items i JOIN offers o ON o.id = i.offer_id
+    WHERE i.emergency_id = $2 AND i.resource_type = f.offer_type
+      AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
+      AND i.possible_duplicate_of IS NULL
+      AND (o.request_id IS NULL OR o.request_id = $3)
+      AND i.id <> ALL(ARRAY(SELECT offer_item_id FROM matches
+                            WHERE need_id = $5 AND status = 'declined'))
+    ORDER BY i.available_from, i.id
+    LIMIT $4
+) c
+WHERE f.need_type = $1
+ORDER BY c.available_from, c.id
+LIMIT $4;
 
--- name: need_for_matching
+-- name: lacking_needs
+-- Needs, among $1, that are open and still lack something after standing proposals.
+SELECT id, request_id, emergency_id, resource_type FROM needs
+WHERE id = ANY($1::text[]) AND status = 'open' AND allocated + proposed < quantity
+ORDER BY id;
+
+-- name: free_items
+-- Items, among $1, that are open, countable and have something not yet promised.
+SELECT i.id, i.emergency_id, i.resource_type, o.request_id
+FROM offer_items i JOIN offers o ON o.id = i.offer_id
+WHERE i.id = ANY($1::text[]) AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
+  AND i.possible_duplicate_of IS NULL
+ORDER BY i.id;
+
+-- name: lock_needs
+-- The lock order of every allocating, releasing or planning transaction is: needs,
+-- then offer items, then matches, each in id order (matching.allocation.lock).
+-- With $3, also the needs that standing proposals of items $2 point at.
 SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
-       n.delivery_lat, n.delivery_lon, n.quantity - n.allocated AS uncovered, n.status,
+       n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
        r.requesting_country
 FROM needs n JOIN requests r ON r.id = n.request_id
-WHERE n.id = ANY($1::text[]) AND n.status = 'open' AND n.allocated < n.quantity;
+WHERE n.id = ANY($1::text[])
+   OR ($3 AND n.id IN (SELECT need_id FROM matches
+                       WHERE offer_item_id = ANY($2::text[]) AND status = 'proposed'))
+ORDER BY n.id
+FOR UPDATE OF n;
 
--- name: item_for_matching
+-- name: lock_items
+-- With $3, also the items that standing proposals of needs $2 point at.
 SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
-       i.origin_lon, i.credentials, i.self_sufficient, i.quantity - i.allocated AS unallocated,
-       o.offering_country, o.request_id
+       i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
+       i.status, i.possible_duplicate_of, o.offering_country, o.request_id
 FROM offer_items i JOIN offers o ON o.id = i.offer_id
-WHERE i.id = ANY($1::text[]) AND i.status = 'open' AND i.allocated < i.quantity
-  AND i.possible_duplicate_of IS NULL;
+WHERE i.id = ANY($1::text[])
+   OR ($3 AND i.id IN (SELECT offer_item_id FROM matches
+                       WHERE need_id = ANY($2::text[]) AND status = 'proposed'))
+ORDER BY i.id
+FOR UPDATE OF i;
 
--- name: upsert_proposal
+-- name: lock_matches
+SELECT * FROM matches WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;
+
+-- name: write_proposals
+-- New proposals; a pair that already has one standing gets its quantity raised.
+-- The trigger count_proposed moves both counters, and their CHECKs refuse a plan
+-- that would promise a unit twice.
 INSERT INTO matches (id, emergency_id, need_id, offer_item_id, offer_id, request_id,
                      requesting_country, offering_country, resource_type, quantity, score,
                      score_parts, status, eta)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'proposed', $13)
+SELECT u.id, u.emergency_id, u.need_id, u.item_id, u.offer_id, u.request_id, u.rc, u.oc,
+       u.rt, u.qty, u.score, u.parts::jsonb, 'proposed', u.eta
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::text[], $10::int[], $11::float8[], $12::text[], $13::timestamptz[])
+     AS u(id, emergency_id, need_id, item_id, offer_id, request_id, rc, oc, rt, qty, score,
+          parts, eta)
+-- Read under the caller's locks: a pairing declined since the candidates were
+-- chosen still never returns.
+WHERE NOT EXISTS (SELECT 1 FROM matches d
+                  WHERE d.need_id = u.need_id AND d.offer_item_id = u.item_id
+                    AND d.status = 'declined')
 ON CONFLICT (need_id, offer_item_id) WHERE status = 'proposed'
-DO UPDATE SET quantity = EXCLUDED.quantity, score = EXCLUDED.score,
+DO UPDATE SET quantity = matches.quantity + EXCLUDED.quantity, score = EXCLUDED.score,
               score_parts = EXCLUDED.score_parts, eta = EXCLUDED.eta, updated_at = now()
-WHERE (matches.quantity, matches.score) IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.score)
 RETURNING *;
 
--- name: settle
--- After allocations change: a proposal whose need or item has no room left (or
--- is no longer open) is superseded; the others shrink to the room that is left.
--- Rows are locked in id order first, so two settling transactions queue, not deadlock.
-WITH locked AS (
-    SELECT id FROM matches
-    WHERE status = 'proposed' AND (need_id = ANY($1::text[]) OR offer_item_id = ANY($2::text[]))
-    ORDER BY id
-    FOR UPDATE
-), room AS (
-    SELECT m.id,
-           CASE WHEN n.status = 'open' AND i.status = 'open'
-                THEN least(n.quantity - n.allocated, i.quantity - i.allocated) ELSE 0 END AS left_
-    FROM locked
-    JOIN matches m ON m.id = locked.id
-    JOIN needs n ON n.id = m.need_id
-    JOIN offer_items i ON i.id = m.offer_item_id
+-- name: fit_needs
+-- Standing proposals of needs $1 shrink to what each need still lacks less $2 (room
+-- an allocation is about to take), lowest scores first; one left with nothing is
+-- superseded, with reason $3. A need that is not open has no room.
+WITH room AS (
+    SELECT id, CASE WHEN status = 'open' THEN quantity - allocated - $2 ELSE 0 END AS room
+    FROM needs WHERE id = ANY($1::text[])
+), ranked AS (
+    SELECT m.id, room.room - (sum(m.quantity) OVER w - m.quantity) AS left_
+    FROM matches m JOIN room ON room.id = m.need_id
+    WHERE m.status = 'proposed'
+    WINDOW w AS (PARTITION BY m.need_id ORDER BY m.score DESC, m.id)
 )
 UPDATE matches m
-SET status = CASE WHEN room.left_ <= 0 THEN 'superseded' ELSE 'proposed' END,
-    quantity = CASE WHEN room.left_ <= 0 THEN m.quantity ELSE room.left_ END,
-    reason = CASE WHEN room.left_ <= 0 THEN $3 ELSE m.reason END,
+SET status = CASE WHEN r.left_ <= 0 THEN 'superseded' ELSE 'proposed' END,
+    quantity = CASE WHEN r.left_ <= 0 THEN m.quantity ELSE r.left_ END,
+    reason = CASE WHEN r.left_ <= 0 THEN $3 ELSE m.reason END,
     updated_at = now()
-FROM room
-WHERE m.id = room.id AND m.status = 'proposed'
-  AND (room.left_ <= 0 OR m.quantity > room.left_)
+FROM ranked r
+WHERE m.id = r.id AND r.left_ < m.quantity
+RETURNING m.*;
+
+-- name: fit_items
+-- The same for offer items $1: proposals shrink to what each has free less $2.
+WITH room AS (
+    SELECT id,
+           CASE WHEN status = 'open' AND possible_duplicate_of IS NULL
+                THEN quantity - allocated - $2 ELSE 0 END AS room
+    FROM offer_items WHERE id = ANY($1::text[])
+), ranked AS (
+    SELECT m.id, room.room - (sum(m.quantity) OVER w - m.quantity) AS left_
+    FROM matches m JOIN room ON room.id = m.offer_item_id
+    WHERE m.status = 'proposed'
+    WINDOW w AS (PARTITION BY m.offer_item_id ORDER BY m.score DESC, m.id)
+)
+UPDATE matches m
+SET status = CASE WHEN r.left_ <= 0 THEN 'superseded' ELSE 'proposed' END,
+    quantity = CASE WHEN r.left_ <= 0 THEN m.quantity ELSE r.left_ END,
+    reason = CASE WHEN r.left_ <= 0 THEN $3 ELSE m.reason END,
+    updated_at = now()
+FROM ranked r
+WHERE m.id = r.id AND r.left_ < m.quantity
 RETURNING m.*;
 
 -- name: get_match
 SELECT * FROM matches WHERE id = $1;
-
--- name: lock_match
-SELECT * FROM matches WHERE id = $1 FOR UPDATE;
-
--- name: lock_need
-SELECT id, quantity, allocated, status FROM needs WHERE id = $1 FOR UPDATE;
-
--- name: lock_item
-SELECT id, quantity, allocated, status FROM offer_items WHERE id = $1 FOR UPDATE;
 
 -- name: allocate
 -- The CHECK constraints on both counters are the last line of invariant 1.
@@ -162,15 +264,3 @@ SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM i);
 SELECT * FROM matches
 WHERE need_id = $1 AND status = 'accepted' AND dispatched = 0
 ORDER BY offer_item_id, id;
-
--- name: lock_items_by_id
-SELECT id FROM offer_items WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;
-
--- name: declined_needs
--- The needs that declined an item (usually none), by the matches_declined index.
-SELECT coalesce(array_agg(need_id), '{}') FROM matches
-WHERE offer_item_id = $1 AND status = 'declined';
-
--- name: declined_items
-SELECT coalesce(array_agg(offer_item_id), '{}') FROM matches
-WHERE need_id = $1 AND status = 'declined';

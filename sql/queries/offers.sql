@@ -71,10 +71,4 @@ UPDATE offers SET status = 'withdrawn', withdrawn_at = now(), withdraw_reason = 
 WHERE id = $1;
 
 -- name: withdraw_items
-UPDATE offer_items SET status = 'withdrawn' WHERE offer_id = $1 RETURNING id;
-
--- name: lock_needs
-SELECT id FROM needs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;
-
--- name: lock_items
-SELECT id FROM offer_items WHERE offer_id = $1 ORDER BY id FOR UPDATE;
+UPDATE offer_items SET status = 'withdrawn' WHERE offer_id = $1;

@@ -14,19 +14,68 @@ SELECT a, b, c, d, e, f, g, h, i, j, ord::int FROM unnest($1::text[], $2::text[]
 SELECT * FROM requests WHERE id = $1;
 
 -- name: pictures
--- Needs (of the given requests, or by id) with their picture summed from matches.
-SELECT n.*,
-       coalesce(sum(m.quantity) FILTER (WHERE m.status = 'proposed'), 0) AS proposed,
-       coalesce(sum(m.quantity)
-                FILTER (WHERE m.status IN ('accepted', 'in_transit', 'delivered')), 0) AS accepted,
-       coalesce(sum(m.dispatched - m.delivered)
-                FILTER (WHERE m.status IN ('accepted', 'in_transit', 'delivered')), 0) AS in_transit,
-       coalesce(sum(m.delivered), 0) AS delivered
+-- Needs (of the given requests, or by id) with their picture summed from matches:
+-- proposed is the counter the plan keeps; accepted, in transit and delivered are
+-- disjoint; eta is the latest of help accepted or moving that has not all arrived.
+SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.quantity, n.priority,
+       n.needed_by, n.delivery_lat, n.delivery_lon, n.delivery_place, n.status, n.version,
+       n.allocated, n.proposed,
+       coalesce(sum(m.quantity - m.dispatched) FILTER (WHERE m.status = ANY($3)), 0) AS accepted,
+       coalesce(sum(m.dispatched - m.delivered) FILTER (WHERE m.status = ANY($3)), 0) AS in_transit,
+       coalesce(sum(m.delivered) FILTER (WHERE m.status = ANY($3)), 0) AS delivered,
+       max(m.eta) FILTER (WHERE m.status = ANY($3) AND m.delivered < m.quantity) AS eta,
+       coalesce(jsonb_agg(jsonb_build_object(
+                    'match_id', m.id, 'offering_country', m.offering_country,
+                    'quantity', m.dispatched - m.delivered, 'eta', m.eta)
+                ORDER BY m.eta, m.id)
+                FILTER (WHERE m.status = ANY($3) AND m.dispatched > m.delivered),
+                '[]') AS dispatches
 FROM needs n
 LEFT JOIN matches m ON m.need_id = n.id
 WHERE n.request_id = ANY($1::text[]) OR n.id = ANY($2::text[])
 GROUP BY n.id
 ORDER BY n.request_id, n.position;
+
+-- name: duplicate_pairs
+-- Help planned for or given to needs $1 that was announced again through another
+-- channel (the second copy is flagged possible_duplicate_of the first).
+SELECT DISTINCT m.need_id, m.requesting_country, a.id AS item_id, oa.id AS offer_id,
+       oa.offering_country, oa.channel, b.id AS duplicate_item_id,
+       ob.id AS duplicate_offer_id, ob.channel AS duplicate_channel
+FROM matches m
+JOIN offer_items a ON a.id = m.offer_item_id
+JOIN offers oa ON oa.id = a.offer_id
+JOIN offer_items b ON b.possible_duplicate_of = a.id AND b.status = 'open'
+JOIN offers ob ON ob.id = b.offer_id
+WHERE m.need_id = ANY($1::text[])
+  AND m.status IN ('proposed', 'accepted', 'in_transit', 'delivered')
+ORDER BY m.need_id, a.id, b.id;
+
+-- name: alternatives
+-- Per open need of $1 that still lacks acceptance: up to $2 other open items that
+-- could fill it and are not proposed to it (nor declined by it), soonest first;
+-- the caller scores them and keeps the best few. Listed, never counted.
+SELECT n.id AS need_id, n.priority, n.needed_by, n.delivery_lat, n.delivery_lon,
+       n.quantity - n.allocated AS room, c.*
+FROM needs n
+CROSS JOIN LATERAL (
+    SELECT i.id AS offer_item_id, i.offer_id, o.offering_country, i.resource_type,
+           i.quantity - i.allocated AS available, i.available_from, i.origin_lat,
+           i.origin_lon, i.credentials, i.self_sufficient
+    FROM type_fills f
+    JOIN offer_items i ON i.resource_type = f.offer_type AND i.emergency_id = n.emergency_id
+    JOIN offers o ON o.id = i.offer_id
+    WHERE f.need_type = n.resource_type
+      AND i.status = 'open' AND i.allocated < i.quantity AND i.possible_duplicate_of IS NULL
+      AND (o.request_id IS NULL OR o.request_id = n.request_id)
+      AND NOT EXISTS (SELECT 1 FROM matches m
+                      WHERE m.need_id = n.id AND m.offer_item_id = i.id
+                        AND m.status IN ('proposed', 'declined'))
+    ORDER BY i.available_from, i.id
+    LIMIT $2
+) c
+WHERE n.id = ANY($1::text[]) AND n.status = 'open' AND n.allocated < n.quantity
+ORDER BY n.id, c.available_from, c.offer_item_id;
 
 -- name: emergency_requests
 SELECT * FROM requests WHERE emergency_id = $1 ORDER BY created_at, id;

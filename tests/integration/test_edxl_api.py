@@ -114,7 +114,7 @@ async def test_request_resource_becomes_an_rfa_with_proposals(
         "place": "Arlington Waste Facility",
     }
     # Matching ran as for any RFA: Norway's three dozers are proposed at once.
-    assert (need["proposed"], need["uncovered_quantity"]) == (3, 1)
+    assert (need["proposed"], need["uncovered_quantity"]) == (3, 4)
     matches = await tur.get(f"/api/v1/emergencies/{emergency_id}/matches")
     assert [(m["need_id"], m["quantity"]) for m in matches] == [(need["id"], 3)]
     events = await tur.get("/api/v1/events?since=0")

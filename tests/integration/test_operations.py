@@ -67,7 +67,8 @@ async def test_offer_is_matched_accepted_dispatched_and_delivered(
 
     picture = await tur.get(f"/api/v1/requests/{rfa['id']}")
     tents = next(n for n in picture["needs"] if n["id"] == tent_need["id"])
-    assert (tents["proposed"], tents["accepted"], tents["uncovered_quantity"]) == (600, 0, 400)
+    # A proposal is not cover: all 1,000 tents are still uncovered.
+    assert (tents["proposed"], tents["accepted"], tents["uncovered_quantity"]) == (600, 0, 1000)
 
     match = by_need[tent_need["id"]]
     accepted = await tur.post(
@@ -77,7 +78,7 @@ async def test_offer_is_matched_accepted_dispatched_and_delivered(
     # The remaining 100 tents are proposed again for the remaining gap.
     picture = await tur.get(f"/api/v1/requests/{rfa['id']}")
     tents = next(n for n in picture["needs"] if n["id"] == tent_need["id"])
-    assert (tents["accepted"], tents["proposed"], tents["uncovered_quantity"]) == (500, 100, 400)
+    assert (tents["accepted"], tents["proposed"], tents["uncovered_quantity"]) == (500, 100, 500)
 
     moved = await nor.post(
         f"/api/v1/matches/{match['id']}/dispatch",
@@ -85,6 +86,15 @@ async def test_offer_is_matched_accepted_dispatched_and_delivered(
         expect=200,
     )
     assert moved["status"] == "in_transit"
+    tents = next(
+        n
+        for n in (await tur.get(f"/api/v1/requests/{rfa['id']}"))["needs"]
+        if n["id"] == tent_need["id"]
+    )
+    # accepted, in transit and delivered are disjoint; the dispatch's ETA is on the need.
+    assert (tents["accepted"], tents["in_transit"], tents["uncovered_quantity"]) == (200, 300, 500)
+    assert [(d["match_id"], d["quantity"]) for d in tents["dispatches"]] == [(match["id"], 300)]
+    assert tents["dispatches"][0]["eta"] == "2026-02-08T09:00:00Z"
     await tur.post(f"/api/v1/matches/{match['id']}/deliver", {"quantity": 300}, expect=200)
     await tur.post(f"/api/v1/matches/{match['id']}/deliver", {"quantity": 300}, expect=409)
     done = await officer.post(
@@ -101,7 +111,7 @@ async def test_offer_is_matched_accepted_dispatched_and_delivered(
     assert again["current_status"] == "delivered"
 
 
-async def test_filling_a_need_supersedes_other_proposals_and_rematches(
+async def test_a_need_is_proposed_no_more_than_it_lacks(
     client: Client, make_token: TokenFactory
 ) -> None:
     officer, tur, nor, emergency_id, rfa = await _setup(client, make_token)
@@ -126,33 +136,40 @@ async def test_filling_a_need_supersedes_other_proposals_and_rematches(
         },
         expect=201,
     )
-    picture = await tur.get(f"/api/v1/requests/{rfa['id']}")
-    assert picture["needs"][0]["duplicated"] and picture["needs"][0]["proposed"] == 4
-
-    await tur.post(f"/api/v1/matches/{first['matches'][0]['id']}/accept", expect=200)
-    matches = await officer.get(f"/api/v1/emergencies/{emergency_id}/matches")
-    german = [m for m in matches if m["offering_country"] == "DEU"]
-    assert [m["status"] for m in german] == ["superseded"]
+    # The need lacks 2 and Norway's 2 stand proposed: Germany's teams are listed as an
+    # alternative, not proposed, and nothing counts as cover before acceptance.
+    assert second["matches"] == []
     need = (await tur.get(f"/api/v1/requests/{rfa['id']}"))["needs"][0]
-    assert (need["accepted"], need["proposed"], need["duplicated"], need["uncovered"]) == (
+    assert (need["proposed"], need["uncovered_quantity"], need["duplicated"]) == (2, 2, False)
+    assert [a["offer_item_id"] for a in need["alternatives"]] == [second["items"][0]["id"]]
+
+    # Norway's proposal is declined: the German teams take its place, and the
+    # declined pairing never comes back.
+    await tur.post(
+        f"/api/v1/matches/{first['matches'][0]['id']}/decline", {"reason": "no"}, expect=200
+    )
+    matches = await officer.get(f"/api/v1/emergencies/{emergency_id}/matches?status=proposed")
+    assert [(m["offering_country"], m["quantity"]) for m in matches] == [("DEU", 2)]
+    await tur.post(f"/api/v1/matches/{matches[0]['id']}/accept", expect=200)
+    need = (await tur.get(f"/api/v1/requests/{rfa['id']}"))["needs"][0]
+    assert (need["accepted"], need["proposed"], need["uncovered"], need["alternatives"]) == (
         2,
         0,
         False,
-        False,
+        [],
     )
 
-    # A second USAR need arrives: the freed German teams are proposed for it.
+    # A second USAR need arrives: Norway's free teams are proposed for it.
     more = await tur.post(
         f"/api/v1/emergencies/{emergency_id}/requests",
         {
             "requesting_country": "TUR",
-            "needs": [{"resource_type": "usar.heavy", "quantity": 1, "priority": "critical"}],
+            "needs": [{"resource_type": "usar.medium", "quantity": 1, "priority": "critical"}],
         },
         expect=201,
     )
     assert more["needs"][0]["proposed"] == 1
     assert usar_need["id"] != more["needs"][0]["id"]
-    assert second["matches"][0]["status"] == "proposed"
 
 
 async def test_over_accepting_is_409(client: Client, make_token: TokenFactory) -> None:

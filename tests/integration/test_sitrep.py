@@ -89,7 +89,7 @@ async def test_formats_and_as_of(client: Client, make_token: TokenFactory) -> No
 
     sheet = await client.get(path, headers={**bearer(officer.token), "Accept": "text/csv"})
     rows = list(csv.DictReader(io.StringIO(await sheet.text())))
-    assert {r["section"] for r in rows} == {"need", "offer"}
+    assert {r["section"] for r in rows} == {"need", "offer", "supply"}
     assert next(r for r in rows if r["section"] == "offer")["accepted"] == "60"
 
     page = await client.get(
@@ -125,7 +125,10 @@ async def test_replayed_events_equal_the_tables(
         "uncovered_quantity",
         "duplicated",
         "uncovered",
+        "late",
+        "at_risk",
+        "eta",
     ]
     replayed = {n["need_id"]: {f: n[f] for f in fields} for n in report["needs"]}
-    direct = {n.id: {f: getattr(n, f) for f in fields} for n in tables}
+    direct = {n.id: {f: n.model_dump(mode="json")[f] for f in fields} for n in tables}
     assert replayed == direct

@@ -23,7 +23,7 @@ from eadrcc.events import log as events
 from eadrcc.matching import store as matches
 from eadrcc.offers import store as offers
 from eadrcc.policy import audience, authorize_kind
-from eadrcc.requests import store as requests
+from eadrcc.requests import service as requests
 from eadrcc.web import Routes, principal, respond
 
 routes = Routes("console")
@@ -148,7 +148,9 @@ async def snapshot(request: web.Request) -> web.Response:
         found = EmergencySnapshot(
             head=head,
             emergency=emergency,
-            requests=await requests.emergency_requests(conn, emergency.id),
+            requests=await requests.emergency_requests(
+                conn=conn, emergency_id=emergency.id, who=who
+            ),
             offers=await offers.emergency_offers(
                 conn, emergency.id, audience=held, affected=emergency.countries
             ),

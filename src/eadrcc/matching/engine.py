@@ -1,115 +1,187 @@
-"""Proposing matches as offers and needs arrive or change, and settling proposals
-when allocations move. Runs inside the caller's transaction."""
+"""Planning proposals as offers and needs arrive or change. Runs inside the
+caller's transaction; every path that frees room calls `plan` for what it freed.
+
+Incremental and stable: a new item or need, or room freed by a decision, is
+proposed greedily by score among the candidates that still lack or have something
+free. A standing proposal moves only for a clear gain: an item with units left
+over may take them from the weakest standing proposal of a fully proposed need
+when it scores at least CLEAR_GAIN points more (the item that gave way is planned
+again, without displacing in turn). Otherwise only acceptance elsewhere, a
+withdrawal or an amendment shrinks or ends a proposal.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import asyncpg
 
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
-from eadrcc.matching import scoring
+from eadrcc.matching import allocation, scoring
+from eadrcc.matching.allocation import Locked
 from eadrcc.matching.models import Match
+from eadrcc.matching.plan import Choice, Pair, Standing, choose, displace
 from eadrcc.matching.store import match, q
 from eadrcc.policy import match_audience
 
-# Proposals per new item or need: enough choice for the officer, no flood of noise.
-TOP_K = 10
 # Candidates scored per item or need, pre-ranked in SQL by urgency (or availability).
 SHORTLIST = 50
+# A standing proposal gives way only to a pair that scores this many points (of 100)
+# more: a clear gain, not a reshuffle for a marginal one.
+CLEAR_GAIN = 10.0
 
 
-async def propose_for_items(
-    conn: asyncpg.Connection, item_ids: list[str], actor: str
+async def plan(
+    conn: asyncpg.Connection,
+    *,
+    item_ids: Iterable[str] = (),
+    need_ids: Iterable[str] = (),
+    actor: str,
+    displacing: bool = True,
 ) -> list[Match]:
-    proposed: list[Match] = []
-    for item in await conn.fetch(q.item_for_matching, item_ids):
-        needs = await conn.fetch(
-            q.candidate_needs,
+    """Propose what these items have free and what these needs still lack; with
+    `displacing`, an item may also take units from a clearly weaker standing proposal
+    (CLEAR_GAIN) on a need that has nothing left to propose."""
+    found = await _candidates(conn, list(item_ids), list(need_ids), displacing)
+    pairs = {**found.full, **found.lacking}
+    if not pairs:
+        return []
+    locked = await allocation.lock(
+        conn,
+        need_ids={n for n, _ in pairs},
+        item_ids={i for _, i in pairs},
+        other_sides=bool(found.full),  # displaced proposals move their items' counters
+    )
+    written, displaced = await _propose(conn, locked, found, actor)
+    if displaced:  # the items that gave way: planned again, without displacing in turn
+        written += await plan(conn, item_ids=displaced, actor=actor, displacing=False)
+    return written
+
+
+@dataclass
+class Candidates:
+    # (need id, item id) → whether the item is only a substitute for the need's type
+    lacking: dict[tuple[str, str], bool] = field(default_factory=dict)
+    full: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+
+async def _candidates(
+    conn: asyncpg.Connection, item_ids: list[str], need_ids: list[str], displacing: bool
+) -> Candidates:
+    found = Candidates()
+    for item in await conn.fetch(q.free_items, item_ids):
+        args = (
             item["resource_type"],
             item["emergency_id"],
             item["request_id"],
             SHORTLIST,
-            await conn.fetchval(q.declined_needs, item["id"]),
+            item["id"],
         )
-        pairs = [(need, item) for need in needs]
-        proposed += await _propose(conn, item["emergency_id"], pairs, actor)
-    return proposed
-
-
-async def propose_for_needs(
-    conn: asyncpg.Connection, need_ids: list[str], actor: str
-) -> list[Match]:
-    proposed: list[Match] = []
-    for need in await conn.fetch(q.need_for_matching, need_ids):
+        for n in await conn.fetch(q.candidate_needs, *args):
+            found.lacking[(n["id"], item["id"])] = n["how"] == "substitute"
+        if displacing:
+            for n in await conn.fetch(q.candidate_full_needs, *args):
+                found.full[(n["id"], item["id"])] = n["how"] == "substitute"
+    for need in await conn.fetch(q.lacking_needs, need_ids):
         items = await conn.fetch(
             q.candidate_items,
             need["resource_type"],
             need["emergency_id"],
             need["request_id"],
             SHORTLIST,
-            await conn.fetchval(q.declined_items, need["id"]),
+            need["id"],
         )
-        pairs = [(need, item) for item in items]
-        proposed += await _propose(conn, need["emergency_id"], pairs, actor)
-    return proposed
+        for i in items:
+            found.lacking[(need["id"], i["id"])] = i["how"] == "substitute"
+    return found
 
 
 async def _propose(
-    conn: asyncpg.Connection,
-    emergency_id: str,
-    pairs: list[tuple[asyncpg.Record, asyncpg.Record]],
-    actor: str,
-) -> list[Match]:
-    scored = sorted(
-        ((scoring.score(_need_view(n), _item_view(i)), n, i) for n, i in pairs),
-        key=lambda s: s[0].total,
-        reverse=True,
-    )[:TOP_K]
+    conn: asyncpg.Connection, locked: Locked, found: Candidates, actor: str
+) -> tuple[list[Match], list[str]]:
+    # Room as it stands under the locks, not as the candidate queries saw it.
+    lacking = {k: allocation.need_lacking(r) for k, r in locked.needs.items()}
+    free = {k: allocation.item_free(r) for k, r in locked.items.items()}
+    chosen = choose(_pairs(locked, found.lacking, lacking, free), lacking, free)
+    for c in chosen:
+        free[c.item_id] -= c.quantity
+    displaced: list[Match] = []
+    if found.full and any(free.get(i, 0) > 0 for _, i in found.full):
+        room = {k: allocation.need_room(r) for k, r in locked.needs.items()}
+        full = _pairs(locked, found.full, room, free)
+        displaced, freed = await _give_way(conn, locked, full, free)
+        chosen += choose(full, freed, free)
+    emit_fitted(conn, displaced, actor)
     written: list[Match] = []
-    for s, need, item in scored:
-        if s.quantity <= 0:
-            continue
-        row = await conn.fetchrow(
-            q.upsert_proposal,
-            new_id("mat"),
-            emergency_id,
-            need["id"],
-            item["id"],
-            item["offer_id"],
-            need["request_id"],
-            need["requesting_country"],
-            item["offering_country"],
-            item["resource_type"],
-            s.quantity,
-            s.total,
-            s.parts,
-            s.eta,
+    if chosen:
+        rows = await conn.fetch(q.write_proposals, *_columns(locked, chosen))
+        written = [match(r) for r in rows]
+        emit(conn, written, "match.proposed", actor)
+    return written, sorted({m.offer_item_id for m in displaced})
+
+
+def _pairs(
+    locked: Locked, pairs: dict[tuple[str, str], bool], room: dict[str, int], free: dict[str, int]
+) -> list[Pair]:
+    return [
+        Pair(_score(locked, n, i, free[i]), n, i, substitute)
+        for (n, i), substitute in pairs.items()
+        if room.get(n, 0) > 0 and free.get(i, 0) > 0
+    ]
+
+
+async def _give_way(
+    conn: asyncpg.Connection, locked: Locked, full: list[Pair], free: dict[str, int]
+) -> tuple[list[Match], dict[str, int]]:
+    """Shrink or supersede standing proposals that clearly better pairs displace;
+    returns them and, per need, the units they freed."""
+    rows = await conn.fetch(q.standing_proposals, sorted({p.need_id for p in full}))
+    standing = [
+        Standing(r["id"], r["need_id"], r["offer_item_id"], r["quantity"], r["score"])
+        for r in rows
+        if r["offer_item_id"] in locked.items  # locked as an other side: safe to change
+    ]
+    given = displace(full, standing, free, CLEAR_GAIN)
+    if not given:
+        return [], {}
+    quantity = {st.match_id: st.quantity for st in standing}
+    ids = sorted(given)
+    keep = [quantity[i] - given[i] for i in ids]
+    changed = await conn.fetch(q.give_way, ids, keep, "displaced by a clearly better offer")
+    freed: dict[str, int] = {}
+    for st in standing:
+        freed[st.need_id] = freed.get(st.need_id, 0) + given.get(st.match_id, 0)
+    return [match(r) for r in changed], freed
+
+
+def _columns(locked: Locked, chosen: list[Choice]) -> list[list[object]]:
+    rows = []
+    for c in chosen:
+        need, item = locked.needs[c.need_id], locked.items[c.item_id]
+        rows.append(
+            (
+                new_id("mat"),
+                need["emergency_id"],
+                c.need_id,
+                c.item_id,
+                item["offer_id"],
+                need["request_id"],
+                need["requesting_country"],
+                item["offering_country"],
+                item["resource_type"],
+                c.quantity,
+                c.score.total,
+                json.dumps(c.score.parts),
+                c.score.eta,
+            )
         )
-        if row is not None:  # None: an identical proposal already stood
-            written.append(match(row))
-    await emit(conn, written, "match.proposed", actor)
-    return written
+    return [list(col) for col in zip(*rows, strict=True)]
 
 
-async def settle(
-    conn: asyncpg.Connection,
-    *,
-    need_ids: Iterable[str] = (),
-    item_ids: Iterable[str] = (),
-    actor: str,
-    reason: str,
-) -> list[Match]:
-    """Supersede proposals that no longer have room; shrink the rest to fit."""
-    rows = await conn.fetch(q.settle, list(need_ids), list(item_ids), reason)
-    changed = [match(r) for r in rows]
-    await emit(conn, [m for m in changed if m.status == "superseded"], "match.superseded", actor)
-    await emit(conn, [m for m in changed if m.status == "proposed"], "match.proposed", actor)
-    return changed
-
-
-async def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor: str) -> None:
+def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor: str) -> None:
     for m in matches:
         events.record(
             conn,
@@ -121,18 +193,31 @@ async def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor:
         )
 
 
-def _need_view(n: asyncpg.Record) -> scoring.NeedView:
+def emit_fitted(conn: asyncpg.Connection, changed: list[Match], actor: str) -> None:
+    """Proposals that `allocation.fit` ended (superseded) or shrank (proposed)."""
+    emit(conn, [m for m in changed if m.status == "superseded"], "match.superseded", actor)
+    emit(conn, [m for m in changed if m.status == "proposed"], "match.proposed", actor)
+
+
+def _score(locked: Locked, need_id: str, item_id: str, free: int) -> scoring.Score:
+    # Quantity fit is judged against what the need still lacks by acceptance, so
+    # proposals to one need score alike whatever stood proposed when each was made.
+    need, item = locked.needs[need_id], locked.items[item_id]
+    return scoring.score(_need_view(need, allocation.need_room(need)), _item_view(item, free))
+
+
+def _need_view(n: asyncpg.Record, lacking: int) -> scoring.NeedView:
     return scoring.NeedView(
-        n["priority"], n["needed_by"], n["delivery_lat"], n["delivery_lon"], n["uncovered"]
+        n["priority"], n["needed_by"], n["delivery_lat"], n["delivery_lon"], lacking
     )
 
 
-def _item_view(i: asyncpg.Record) -> scoring.ItemView:
+def _item_view(i: asyncpg.Record, free: int) -> scoring.ItemView:
     return scoring.ItemView(
         i["available_from"],
         i["origin_lat"],
         i["origin_lon"],
-        i["unallocated"],
+        free,
         tuple(i["credentials"]),
         i["self_sufficient"],
     )

@@ -1,8 +1,9 @@
 """Acceptance, decline, dispatch and delivery of matches.
 
-Every allocating transaction locks in one order — the need, then the offer item,
-then the match — so concurrent accepts queue instead of deadlocking, and the
-CHECK constraints on both counters stop any over-allocation that slipped past.
+Every one locks through `allocation.lock` (need, then offer item, then match), so
+concurrent decisions queue instead of deadlocking, and the CHECK constraints on the
+counters stop any over-allocation or over-proposal that slipped past. Room a
+decision frees is re-planned in a second transaction (`rematch`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import structlog
 from eadrcc.auth import Principal
 from eadrcc.db import retrying, transaction
 from eadrcc.errors import Conflict, NotFound
-from eadrcc.matching import engine, store
+from eadrcc.matching import allocation, engine, store
 from eadrcc.matching.models import Match
-from eadrcc.matching.store import q
 from eadrcc.matching.transitions import next_state
 from eadrcc.policy import authorize, authorize_kind, match_audience, visible
 
@@ -25,44 +25,58 @@ log = structlog.get_logger(__name__)
 OVER_ALLOCATION = {
     "need_not_over_allocated": "the need",
     "offer_item_not_over_allocated": "the offered item",
+    "need_not_over_proposed": "the need",
+    "offer_item_not_over_proposed": "the offered item",
 }
 
 
 async def accept(
     *, pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None
 ) -> Match:
-    accepted = await retrying(lambda: _accept(pool, who, match_id, quantity))
+    accepted, fitted = await retrying(lambda: _accept(pool, who, match_id, quantity))
     log.info("match_accepted", match_id=match_id, quantity=accepted.quantity)
     await rematch(
-        pool=pool, need_ids=[accepted.need_id], item_ids=[accepted.offer_item_id], actor=who.actor
+        pool=pool,
+        need_ids=[accepted.need_id, *(m.need_id for m in fitted)],
+        item_ids=[accepted.offer_item_id, *(m.offer_item_id for m in fitted)],
+        actor=who.actor,
     )
     return accepted
 
 
-async def _accept(pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None) -> Match:
+async def _accept(
+    pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None
+) -> tuple[Match, list[Match]]:
     try:
         async with transaction(pool) as conn:
             m = await _found(conn, match_id)
             authorize(who, "match.decide", [m.requesting_country])
-            need = await conn.fetchrow(q.lock_need, m.need_id)
-            item = await conn.fetchrow(q.lock_item, m.offer_item_id)
-            m = await _found(conn, match_id, lock=True)
-            status = next_state("accept", m.status)
-            take = quantity or m.quantity
-            _check_room(take, need, item)
-            await conn.fetchval(q.allocate, m.need_id, m.offer_item_id, take)
-            accepted = await store.set_state(
-                conn, m.model_copy(update={"status": status, "quantity": take})
-            )
-            await engine.emit(conn, [accepted], "match.accepted", who.actor)
-            await engine.settle(
+            locked = await allocation.lock(
                 conn,
                 need_ids=[m.need_id],
                 item_ids=[m.offer_item_id],
-                actor=who.actor,
+                match_ids=[m.id],
+                other_sides=True,
+            )
+            m = locked.matches[m.id]
+            status = next_state("accept", m.status)
+            take = quantity or m.quantity
+            _check_room(take, locked.needs[m.need_id], locked.items[m.offer_item_id])
+            accepted = await store.set_state(
+                conn, m.model_copy(update={"status": status, "quantity": take})
+            )
+            # Acceptance outranks proposals: the others on this need and item make room.
+            fitted = await allocation.fit(
+                conn,
+                need_ids=[m.need_id],
+                item_ids=[m.offer_item_id],
+                reserve=take,
                 reason="filled by another offer",
             )
-            return accepted
+            await allocation.allocate(conn, accepted, take)
+            engine.emit(conn, [accepted], "match.accepted", who.actor)
+            engine.emit_fitted(conn, fitted, who.actor)
+            return accepted, fitted
     except asyncpg.CheckViolationError as exc:
         what = OVER_ALLOCATION.get(exc.constraint_name or "")
         if what is None:
@@ -71,8 +85,7 @@ async def _accept(pool: asyncpg.Pool, who: Principal, match_id: str, quantity: i
 
 
 def _check_room(take: int, need: asyncpg.Record, item: asyncpg.Record) -> None:
-    need_room = need["quantity"] - need["allocated"] if need["status"] == "open" else 0
-    item_room = item["quantity"] - item["allocated"] if item["status"] == "open" else 0
+    need_room, item_room = allocation.need_room(need), allocation.item_room(item)
     if take > need_room:
         raise Conflict(
             f"accepting {take} would exceed the need: {need_room} still open",
@@ -89,11 +102,13 @@ async def decline(*, pool: asyncpg.Pool, who: Principal, match_id: str, reason: 
     async with transaction(pool) as conn:
         m = await _found(conn, match_id)
         authorize(who, "match.decide", [m.requesting_country])
-        m = await _found(conn, match_id, lock=True)
+        m = await _lock_pair(conn, m)
         declined = await store.set_state(
             conn, m.model_copy(update={"status": next_state("decline", m.status), "reason": reason})
         )
-        await engine.emit(conn, [declined], "match.declined", who.actor)
+        engine.emit(conn, [declined], "match.declined", who.actor)
+    # What the decline freed goes to other pairings; this one never returns.
+    await rematch(pool=pool, need_ids=[m.need_id], item_ids=[m.offer_item_id], actor=who.actor)
     return declined
 
 
@@ -103,7 +118,7 @@ async def dispatch(
     async with transaction(pool) as conn:
         m = await _found(conn, match_id)
         authorize(who, "match.dispatch", [m.offering_country])
-        m = await _found(conn, match_id, lock=True)
+        m = await _lock_match(conn, m)
         status = next_state("dispatch", m.status)
         if m.dispatched + quantity > m.quantity:
             raise Conflict(
@@ -120,7 +135,7 @@ async def dispatch(
                 }
             ),
         )
-        await engine.emit(conn, [moved], "match.dispatched", who.actor)
+        engine.emit(conn, [moved], "match.dispatched", who.actor)
     return moved
 
 
@@ -128,7 +143,7 @@ async def deliver(*, pool: asyncpg.Pool, who: Principal, match_id: str, quantity
     async with transaction(pool) as conn:
         m = await _found(conn, match_id)
         authorize(who, "match.deliver", [m.offering_country, m.requesting_country])
-        m = await _found(conn, match_id, lock=True)
+        m = await _lock_match(conn, m)
         next_state("deliver", m.status)
         if m.delivered + quantity > m.quantity:
             raise Conflict(
@@ -147,42 +162,40 @@ async def deliver(*, pool: asyncpg.Pool, who: Principal, match_id: str, quantity
                 }
             ),
         )
-        await engine.emit(conn, [arrived], "match.delivered", who.actor)
+        engine.emit(conn, [arrived], "match.delivered", who.actor)
     return arrived
 
 
 async def release(
     conn: asyncpg.Connection, matches: list[Match], *, reason: str, actor: str
 ) -> list[Match]:
-    """Give accepted allocations back to their need and item (caller holds the locks)."""
+    """Give accepted allocations back to their need and item (the caller holds the
+    locks, taken with `allocation.lock`)."""
     released = []
     for m in matches:
-        await conn.fetchval(q.release, m.need_id, m.offer_item_id, m.quantity)
+        await allocation.give_back(conn, m)
         status = next_state("release", m.status)
         released.append(
             await store.set_state(conn, m.model_copy(update={"status": status, "reason": reason}))
         )
-    await engine.emit(conn, released, "match.declined", actor)
+    engine.emit(conn, released, "match.declined", actor)
     return released
 
 
 async def rematch(
     *, pool: asyncpg.Pool, need_ids: list[str], item_ids: list[str], actor: str
 ) -> list[Match]:
-    """Offer freed quantities to other needs (and needs to other offers).
+    """Plan what a decision freed: items' free units to needs, needs' gaps to items.
 
-    Runs in its own transaction after the allocating one: proposing takes share
-    locks on other needs, which must not be held while this one holds its own.
+    Runs in its own transaction after the deciding one: planning locks candidate
+    needs, and those must come before the items the deciding transaction held.
     Proposals are derived data, so losing this step to a crash loses nothing that
-    the next change to the need or item will not propose again.
+    the next change to the need or item will not plan again.
     """
 
     async def propose() -> list[Match]:
         async with transaction(pool) as conn:
-            return [
-                *await engine.propose_for_items(conn, item_ids, actor),
-                *await engine.propose_for_needs(conn, need_ids, actor),
-            ]
+            return await engine.plan(conn, item_ids=item_ids, need_ids=need_ids, actor=actor)
 
     return await retrying(propose)
 
@@ -195,8 +208,21 @@ async def get(*, conn: asyncpg.Connection, who: Principal, match_id: str) -> Mat
     return m
 
 
-async def _found(conn: asyncpg.Connection, match_id: str, *, lock: bool = False) -> Match:
-    m = await store.get(conn, match_id, lock=lock)
+async def _found(conn: asyncpg.Connection, match_id: str) -> Match:
+    m = await store.get(conn, match_id)
     if m is None:
         raise NotFound(f"no match {match_id!r}")
     return m
+
+
+async def _lock_pair(conn: asyncpg.Connection, m: Match) -> Match:
+    """The match's need, item and itself, locked in that order; the match re-read."""
+    locked = await allocation.lock(
+        conn, need_ids=[m.need_id], item_ids=[m.offer_item_id], match_ids=[m.id]
+    )
+    return locked.matches[m.id]
+
+
+async def _lock_match(conn: asyncpg.Connection, m: Match) -> Match:
+    """Dispatch and delivery move no counter: the match alone is locked."""
+    return (await allocation.lock(conn, match_ids=[m.id])).matches[m.id]

@@ -51,8 +51,8 @@ async def credentials(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
     return {r["code"]: r for r in await conn.fetch(q.list_credentials)}
 
 
-async def get(conn: asyncpg.Connection, match_id: str, *, lock: bool = False) -> Match | None:
-    row = await conn.fetchrow(q.lock_match if lock else q.get_match, match_id)
+async def get(conn: asyncpg.Connection, match_id: str) -> Match | None:
+    row = await conn.fetchrow(q.get_match, match_id)
     return match(row) if row else None
 
 

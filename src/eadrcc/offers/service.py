@@ -17,7 +17,7 @@ from eadrcc.emergencies.models import Emergency
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
-from eadrcc.matching import engine
+from eadrcc.matching import allocation, engine
 from eadrcc.matching import service as matching
 from eadrcc.matching.store import match as match_from_row
 from eadrcc.offers import store
@@ -81,7 +81,7 @@ async def _create(
             conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
         )
         await emit(conn, offer, emergency, "offer.created", who.actor)
-        proposals = await engine.propose_for_items(conn, item_ids, who.actor)
+        proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
         await circulation.offered(
             conn, emergency_id=body.emergency_id, country=body.offering_country, actor=who.actor
         )
@@ -116,26 +116,27 @@ async def _withdraw(
     async with transaction(pool) as conn:
         offer = await _get(conn, offer_id)
         authorize(who, "offer.withdraw", [offer.offering_country])
+        item_ids = [i.id for i in offer.items]
         live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
-        need_ids = sorted({m.need_id for m in live})
-        await conn.fetch(q.lock_needs, need_ids)  # lock order: needs, items, matches
-        await conn.fetch(q.lock_items, offer_id)
+        await allocation.lock(
+            conn, need_ids=[m.need_id for m in live], item_ids=item_ids, other_sides=True
+        )
         offer = await _get(conn, offer_id, lock=True)
         if offer.status != "open":
             raise Conflict("the offer is already withdrawn", extra={"current_status": offer.status})
         live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
-        need_ids = sorted({*need_ids, *(m.need_id for m in live)})
         await matching.release(conn, live, reason="offer withdrawn", actor=who.actor)
         await conn.execute(q.withdraw_offer, offer_id, reason)
-        item_ids = [r["id"] for r in await conn.fetch(q.withdraw_items, offer_id)]
-        await engine.settle(conn, item_ids=item_ids, actor=who.actor, reason="offer withdrawn")
+        await conn.execute(q.withdraw_items, offer_id)
+        fitted = await allocation.fit(conn, item_ids=item_ids, reason="offer withdrawn")
+        engine.emit_fitted(conn, fitted, who.actor)
         withdrawn = await _get(conn, offer_id)
         emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
         await emit(conn, withdrawn, emergency, "offer.withdrawn", who.actor)
         await circulation.offer_withdrawn(
             conn, emergency_id=offer.emergency_id, country=offer.offering_country, actor=who.actor
         )
-        return withdrawn, need_ids
+        return withdrawn, sorted({*(m.need_id for m in live), *(m.need_id for m in fitted)})
 
 
 async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Offer:

@@ -17,18 +17,20 @@ from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
-from eadrcc.matching import engine
+from eadrcc.matching import allocation, engine, scoring
 from eadrcc.matching import service as matching
 from eadrcc.matching import store as matching_store
 from eadrcc.matching.models import Match
 from eadrcc.matching.store import match as match_from_row
 from eadrcc.matching.store import q as matching_q
-from eadrcc.policy import authorize
+from eadrcc.policy import authorize, match_audience, visible
 from eadrcc.requests import store
-from eadrcc.requests.models import Need, NeedUpdate, Request, RequestCreate
+from eadrcc.requests.models import Alternative, Need, NeedUpdate, Request, RequestCreate
 
 log = structlog.get_logger(__name__)
 EVERYONE = ["*"]
+ALTERNATIVES = 3  # listed per need: enough choice for the officer, never counted
+ALTERNATIVE_SHORTLIST = 10  # candidates scored per need to pick them
 
 
 async def create(
@@ -94,7 +96,7 @@ async def _create(
             emergency_id=emergency_id,
             data=request.model_dump(mode="json"),
         )
-        await engine.propose_for_needs(conn, [r["id"] for r in rows], who.actor)
+        await engine.plan(conn, need_ids=[r["id"] for r in rows], actor=who.actor)
         await circulation.circulate(conn, request_id=request_id, change="filed", actor=who.actor)
         request = await _get(conn, request_id)
         answer = request.model_dump(mode="json")
@@ -140,8 +142,8 @@ async def amend(
     *, pool: asyncpg.Pool, who: Principal, request_id: str, need_id: str, body: NeedUpdate
 ) -> Need:
     """Change quantity, priority or deadline, or cancel; history keeps every version."""
-    released = await retrying(lambda: _amend(pool, who, request_id, need_id, body))
-    item_ids = [m.offer_item_id for m in released]
+    freed = await retrying(lambda: _amend(pool, who, request_id, need_id, body))
+    item_ids = [m.offer_item_id for m in freed]
     await matching.rematch(pool=pool, need_ids=[need_id], item_ids=item_ids, actor=who.actor)
     async with pool.acquire() as conn:
         return (await store.pictures(conn, need_ids=[need_id]))[0]
@@ -150,6 +152,7 @@ async def amend(
 async def _amend(
     pool: asyncpg.Pool, who: Principal, request_id: str, need_id: str, body: NeedUpdate
 ) -> list[Match]:
+    """Returns the matches whose items got room back (released or fitted)."""
     async with transaction(pool) as conn:
         need = await store.lock_need(conn, request_id, need_id)
         if need is None:
@@ -164,19 +167,25 @@ async def _amend(
                 f"{need['allocated']} are already accepted; the quantity cannot go below that",
                 extra={"accepted": need["allocated"]},
             )
-        released: list[Match] = []
-        if fields["status"] == "cancelled":
-            released = await _release(conn, need_id, who)
+        cancel = fields["status"] == "cancelled"
+        live = [] if not cancel else await _live_allocations(conn, need_id)
+        await allocation.lock(
+            conn, need_ids=[need_id], item_ids=[m.offer_item_id for m in live], other_sides=True
+        )
+        released = await matching.release(conn, live, reason="need cancelled", actor=who.actor)
+        # Proposals shrink (lowest scores first) to the new quantity before it is set.
+        shrink = need["quantity"] if cancel else max(need["quantity"] - fields["quantity"], 0)
+        reason = "need cancelled" if cancel else "need amended"
+        fitted = await allocation.fit(conn, need_ids=[need_id], reserve=shrink, reason=reason)
+        engine.emit_fitted(conn, fitted, who.actor)
         await store.update_need(conn, need_id, who.actor, **fields)
-        reason = "need cancelled" if fields["status"] == "cancelled" else "need amended"
-        await engine.settle(conn, need_ids=[need_id], actor=who.actor, reason=reason)
         picture = (await store.pictures(conn, need_ids=[need_id]))[0]
         events.record(
             conn,
             kind="need.updated",
             actor=who.actor,
             emergency_id=need["emergency_id"],
-            data=picture.model_dump(mode="json"),
+            data=for_everyone(picture),
         )
         await circulation.circulate(
             conn,
@@ -185,23 +194,85 @@ async def _amend(
             need_id=need_id,
             actor=who.actor,
         )
-        return released
+        return [*released, *fitted]
 
 
-async def _release(conn: asyncpg.Connection, need_id: str, who: Principal) -> list[Match]:
-    """Give back the allocations of a cancelled need that nothing has moved yet."""
-    live = [match_from_row(r) for r in await conn.fetch(matching_q.need_live_allocations, need_id)]
-    await conn.fetch(matching_q.lock_items_by_id, sorted({m.offer_item_id for m in live}))
-    return await matching.release(conn, live, reason="need cancelled", actor=who.actor)
+async def _live_allocations(conn: asyncpg.Connection, need_id: str) -> list[Match]:
+    """Accepted matches of a need that nothing has moved yet (a cancel gives them back)."""
+    return [match_from_row(r) for r in await conn.fetch(matching_q.need_live_allocations, need_id)]
 
 
-async def get(*, conn: asyncpg.Connection, request_id: str) -> Request:
-    """The RFA, each need with the nations that could fill it (from their capacities)."""
+async def get(
+    *, conn: asyncpg.Connection, request_id: str, who: Principal | None = None
+) -> Request:
+    """The RFA with each need's picture and the nations that could fill it (from their
+    capacities); for `who`, with the alternatives they may see."""
     request = await _get(conn, request_id)
     found = await capacities.likely_providers(conn, request.needs)
     for need in request.needs:
         need.likely_providers = found.get(need.id, [])
-    return request
+    if who is None:
+        return request
+    await _add_alternatives(conn, request)
+    return seen_by(who, request)
+
+
+async def emergency_requests(
+    *, conn: asyncpg.Connection, emergency_id: str, who: Principal
+) -> list[Request]:
+    return [seen_by(who, r) for r in await store.emergency_requests(conn, emergency_id)]
+
+
+def seen_by(who: Principal, request: Request) -> Request:
+    """Only the nations' help `who` may see: dispatches, duplicate pairs and
+    alternatives name offering nations (the counts and flags are for everyone)."""
+
+    def sees(country: str) -> bool:
+        return visible(who, match_audience(country, request.requesting_country))
+
+    needs = [
+        n.model_copy(
+            update={
+                "dispatches": [d for d in n.dispatches if sees(d.offering_country)],
+                "duplicates": [d for d in n.duplicates if sees(d.offering_country)],
+                "alternatives": [a for a in n.alternatives if sees(a.offering_country)],
+            }
+        )
+        for n in request.needs
+    ]
+    return request.model_copy(update={"needs": needs})
+
+
+def for_everyone(need: Need) -> dict[str, Any]:
+    """A need's picture as events carry it to every audience: counts and flags,
+    without the lists that name offering nations."""
+    return need.model_dump(mode="json", exclude={"dispatches", "duplicates", "alternatives"})
+
+
+async def _add_alternatives(conn: asyncpg.Connection, request: Request) -> None:
+    lacking = [n for n in request.needs if n.status == "open" and n.uncovered]
+    rows = await store.alternatives(conn, [n.id for n in lacking], ALTERNATIVE_SHORTLIST)
+    scored: dict[str, list[Alternative]] = {}
+    for r in rows:
+        s = scoring.score(
+            scoring.NeedView(
+                r["priority"], r["needed_by"], r["delivery_lat"], r["delivery_lon"], r["room"]
+            ),
+            scoring.ItemView(
+                r["available_from"],
+                r["origin_lat"],
+                r["origin_lon"],
+                r["available"],
+                tuple(r["credentials"]),
+                r["self_sufficient"],
+            ),
+        )
+        scored.setdefault(r["need_id"], []).append(
+            Alternative.model_validate({**dict(r), "score": s.total, "eta": s.eta})
+        )
+    for i, need in enumerate(request.needs):
+        best = sorted(scored.get(need.id, []), key=lambda a: (-a.score, a.offer_item_id))
+        request.needs[i] = need.model_copy(update={"alternatives": best[:ALTERNATIVES]})
 
 
 async def _get(conn: asyncpg.Connection, request_id: str) -> Request:

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from eadrcc.db import queries
-from eadrcc.requests.models import Need, Request, picture
+from eadrcc.requests.models import DuplicatePair, Need, Request, picture
 
 q = queries("requests")
+ALLOCATED = ("accepted", "in_transit", "delivered")
 
 
 async def insert_request(conn: asyncpg.Connection, **f: Any) -> None:
@@ -62,9 +65,26 @@ async def pictures(
     *,
     request_ids: Sequence[str] = (),
     need_ids: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> list[Need]:
-    rows = await conn.fetch(q.pictures, list(request_ids), list(need_ids))
-    return [picture(dict(r)) for r in rows]
+    rows = await conn.fetch(q.pictures, list(request_ids), list(need_ids), list(ALLOCATED))
+    at = now or datetime.now(UTC)
+    needs = [picture(r, at) for r in rows]
+    pairs: dict[str, list[DuplicatePair]] = defaultdict(list)
+    for r in await conn.fetch(q.duplicate_pairs, [n.id for n in needs]):
+        pairs[r["need_id"]].append(DuplicatePair.model_validate(dict(r)))
+    return [
+        n.model_copy(update={"duplicates": pairs[n.id], "duplicated": bool(pairs[n.id])})
+        if pairs.get(n.id)
+        else n
+        for n in needs
+    ]
+
+
+async def alternatives(
+    conn: asyncpg.Connection, need_ids: Sequence[str], shortlist: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.alternatives, list(need_ids), shortlist))
 
 
 async def lock_need(

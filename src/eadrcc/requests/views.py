@@ -40,7 +40,7 @@ async def get_request(request: web.Request) -> web.Response:
     who = principal(request)
     authorize(who, "request.read")
     async with request.app[POOL].acquire() as conn:
-        rfa = await service.get(conn=conn, request_id=request.match_info["id"])
+        rfa = await service.get(conn=conn, request_id=request.match_info["id"], who=who)
     # A POC of a nation it was circulated to has opened it: its row becomes `seen`.
     # (Its response.updated wakes the event hubs when it commits, like any write.)
     await circulation.mark_seen(

@@ -14,9 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from eadrcc.emergencies.models import Emergency
-from eadrcc.sitrep.models import NationLine, NeedLine, Sitrep, Summary
+from eadrcc.requests import picture as figures
+from eadrcc.sitrep.models import (
+    DuplicateLine,
+    DuplicatePairLine,
+    NationLine,
+    NeedLine,
+    Sitrep,
+    Summary,
+    SupplyLine,
+)
 
 ALLOCATED = ("accepted", "in_transit", "delivered")
+LIVE = ("proposed", *ALLOCATED)
 PRIORITY_ORDER = {"critical": 0, "high": 1, "normal": 2}
 
 
@@ -52,36 +62,126 @@ def fold(events: Iterable[tuple[int, str, dict[str, Any]]]) -> State:
     return state
 
 
-def need_lines(state: State) -> list[NeedLine]:
+def need_lines(state: State, now: datetime) -> list[NeedLine]:
     by_need: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in state.matches.values():
         by_need[m["need_id"]].append(m)
-    return [_need_line(state, need, by_need[need["id"]]) for need in state.needs.values()]
+    pairs = duplicate_pairs(state)
+    return [
+        _need_line(state, need, by_need[need["id"]], pairs.get(need["id"], []), now)
+        for need in state.needs.values()
+    ]
 
 
-def _need_line(state: State, need: dict[str, Any], matches: list[dict[str, Any]]) -> NeedLine:
-    requested = need["requested"]
-    proposed = sum(m["quantity"] for m in matches if m["status"] == "proposed")
+def _need_line(
+    state: State,
+    need: dict[str, Any],
+    matches: list[dict[str, Any]],
+    pairs: list[DuplicateLine],
+    now: datetime,
+) -> NeedLine:
+    requested, status = need["requested"], need["status"]
+    needed_by = _time(need.get("needed_by"))
     allocated = [m for m in matches if m["status"] in ALLOCATED]
-    accepted = sum(m["quantity"] for m in allocated)
-    open_ = need["status"] == "open"
-    gap = max(requested - accepted - proposed, 0) if open_ else 0
+    accepted = sum(m["quantity"] - m["dispatched"] for m in allocated)
+    in_transit = sum(m["dispatched"] - m["delivered"] for m in allocated)
+    delivered = sum(m["delivered"] for m in allocated)
+    etas = [_time(m["eta"]) for m in allocated if m["delivered"] < m["quantity"] and m["eta"]]
+    eta = max((e for e in etas if e is not None), default=None)
+    gap = figures.uncovered_quantity(
+        status=status,
+        requested=requested,
+        accepted=accepted,
+        in_transit=in_transit,
+        delivered=delivered,
+    )
     return NeedLine(
         need_id=need["id"],
         request_id=need["request_id"],
         requesting_country=state.requests[need["request_id"]]["requesting_country"],
         resource_type=need["resource_type"],
         priority=need["priority"],
-        status=need["status"],
+        status=status,
+        needed_by=needed_by,
+        eta=eta,
         requested=requested,
-        proposed=proposed,
+        proposed=sum(m["quantity"] for m in matches if m["status"] == "proposed"),
         accepted=accepted,
-        in_transit=sum(m["dispatched"] - m["delivered"] for m in allocated),
-        delivered=sum(m["delivered"] for m in allocated),
+        in_transit=in_transit,
+        delivered=delivered,
         uncovered_quantity=gap,
-        duplicated=open_ and proposed + accepted > requested,
         uncovered=gap > 0,
+        duplicated=bool(pairs),
+        late=figures.late(
+            status=status, requested=requested, delivered=delivered, needed_by=needed_by, now=now
+        ),
+        at_risk=figures.at_risk(
+            status=status,
+            needed_by=needed_by,
+            allocated=accepted + in_transit + delivered,
+            latest_eta=eta,
+            now=now,
+        ),
+        duplicates=pairs,
     )
+
+
+def duplicate_pairs(state: State) -> dict[str, list[DuplicateLine]]:
+    """Per need: help planned for or given to it that another channel announced again."""
+    items = {i["id"]: (o, i) for o in state.offers.values() for i in o["items"]}
+    copies: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    for offer, item in items.values():
+        if item.get("possible_duplicate_of") and item["status"] == "open":
+            copies[item["possible_duplicate_of"]].append((offer, item))
+    pairs: dict[str, list[DuplicateLine]] = defaultdict(list)
+    for m in sorted(state.matches.values(), key=lambda m: (m["offer_item_id"], m["id"])):
+        if m["status"] not in LIVE or m["offer_item_id"] not in items:
+            continue
+        offer, item = items[m["offer_item_id"]]
+        for dup_offer, dup in sorted(copies.get(item["id"], []), key=lambda c: c[1]["id"]):
+            line = DuplicateLine(
+                item_id=item["id"],
+                offering_country=offer["offering_country"],
+                channel=offer["channel"],
+                duplicate_item_id=dup["id"],
+                duplicate_channel=dup_offer["channel"],
+            )
+            if line not in pairs[m["need_id"]]:
+                pairs[m["need_id"]].append(line)
+    return pairs
+
+
+def supply_lines(state: State) -> list[SupplyLine]:
+    """Per resource type: what open needs ask against what open offers still hold."""
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for need in state.needs.values():
+        if need["status"] == "open":
+            rows[need["resource_type"]]["requested"] += need["requested"]
+    for offer in state.offers.values():
+        if offer["status"] != "open":
+            continue
+        for item in offer["items"]:
+            if item["status"] == "open" and not item.get("possible_duplicate_of"):
+                rows[item["resource_type"]]["offered"] += item["quantity"]
+    for m in state.matches.values():
+        if m["status"] in ALLOCATED:
+            rows[m["resource_type"]]["accepted"] += m["quantity"]
+    return [
+        SupplyLine(
+            resource_type=t,
+            requested=r["requested"],
+            offered=r["offered"],
+            accepted=r["accepted"],
+            surplus=r["offered"] - r["requested"],
+        )
+        for t, r in sorted(rows.items())
+    ]
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def nation_lines(state: State) -> list[NationLine]:
@@ -116,23 +216,47 @@ def nation_lines(state: State) -> list[NationLine]:
     ]
 
 
+def on_offer(state: State) -> list[dict[str, Any]]:
+    """Offers still holding help nobody has accepted: open, with an open item that
+    has units left (a flagged second announcement holds nothing of its own)."""
+    allocated: dict[str, int] = defaultdict(int)
+    for m in state.matches.values():
+        if m["status"] in ALLOCATED:
+            allocated[m["offer_item_id"]] += m["quantity"]
+    return [
+        o
+        for o in state.offers.values()
+        if o["status"] == "open"
+        and any(
+            i["status"] == "open"
+            and not i.get("possible_duplicate_of")
+            and i["quantity"] > allocated[i["id"]]
+            for i in o["items"]
+        )
+    ]
+
+
 def report(state: State, as_of: datetime) -> Sitrep:
     if state.emergency is None:
         raise ValueError("no emergency at that moment")
-    needs = need_lines(state)
-    nations = nation_lines(state)
+    needs = need_lines(state, as_of)
     outstanding = sorted(
         (n for n in needs if n.uncovered),
         key=lambda n: (PRIORITY_ORDER[n.priority], -n.uncovered_quantity),
     )
     allocated = [m for m in state.matches.values() if m["status"] in ALLOCATED]
+    offering = on_offer(state)
     summary = Summary(
         requests=len(state.requests),
         needs=len(needs),
-        needs_fully_accepted=sum(n.accepted >= n.requested for n in needs),
+        needs_fully_accepted=sum(
+            n.requested <= n.accepted + n.in_transit + n.delivered for n in needs
+        ),
         needs_uncovered=len(outstanding),
-        offers=len(state.offers),
-        offering_nations=len({o["offering_country"] for o in state.offers.values()}),
+        needs_late=sum(n.late for n in needs),
+        needs_at_risk=sum(n.at_risk for n in needs),
+        offers=len(offering),
+        offering_nations=len({o["offering_country"] for o in offering}),
         accepted_lines=len(allocated),
         delivered_lines=sum(m["status"] == "delivered" for m in allocated),
     )
@@ -144,6 +268,12 @@ def report(state: State, as_of: datetime) -> Sitrep:
         exercise=emergency.exercise,
         summary=summary,
         needs=needs,
-        offers_by_nation=nations,
+        offers_by_nation=nation_lines(state),
+        supply_by_type=supply_lines(state),
+        duplicates=[
+            DuplicatePairLine(need_id=n.need_id, **p.model_dump())
+            for n in needs
+            for p in n.duplicates
+        ],
         outstanding=outstanding,
     )

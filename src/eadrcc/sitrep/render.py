@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from html import escape
 
-from eadrcc.sitrep.models import NationLine, NeedLine, Sitrep
+from eadrcc.sitrep.models import DuplicatePairLine, NationLine, NeedLine, Sitrep, SupplyLine
 
 NEED_COLUMNS = [
     "requesting_country",
@@ -18,6 +20,18 @@ NEED_COLUMNS = [
     "in_transit",
     "delivered",
     "uncovered_quantity",
+    "needed_by",
+    "eta",
+    "flags",
+]
+SUPPLY_COLUMNS = ["resource_type", "requested", "offered", "accepted", "surplus"]
+DUPLICATE_COLUMNS = [
+    "need_id",
+    "offering_country",
+    "channel",
+    "item_id",
+    "duplicate_channel",
+    "duplicate_item_id",
 ]
 NATION_COLUMNS = [
     "country",
@@ -43,7 +57,8 @@ def _lead(s: Sitrep) -> list[str]:
         f"Hazard: {e.hazard}; severity: {e.severity}; status: {e.status}; "
         f"affected: {', '.join(e.countries)}.",
         f"{m.requests} request(s) with {m.needs} need(s): {m.needs_fully_accepted} fully "
-        f"accepted, {m.needs_uncovered} not yet covered. {m.offers} offer(s) from "
+        f"accepted, {m.needs_uncovered} not yet covered, {m.needs_late} late, "
+        f"{m.needs_at_risk} at risk. {m.offers} offer(s) still on offer from "
         f"{m.offering_nations} nation(s); {m.accepted_lines} accepted line(s), "
         f"{m.delivered_lines} delivered.",
     ]
@@ -52,6 +67,10 @@ def _lead(s: Sitrep) -> list[str]:
 def markdown(s: Sitrep) -> str:
     out = [f"# {_title(s)}", "", *_lead(s), "", "## Outstanding needs", ""]
     out += _md_table(NEED_COLUMNS, [_row(n, NEED_COLUMNS) for n in s.outstanding])
+    out += ["", "## Supply against demand by resource type", ""]
+    out += _md_table(SUPPLY_COLUMNS, [_row(n, SUPPLY_COLUMNS) for n in s.supply_by_type])
+    out += ["", "## Same help offered through two channels", ""]
+    out += _md_table(DUPLICATE_COLUMNS, [_row(n, DUPLICATE_COLUMNS) for n in s.duplicates])
     out += ["", "## Offers and acceptances by nation and channel", ""]
     out += _md_table(NATION_COLUMNS, [_row(n, NATION_COLUMNS) for n in s.offers_by_nation])
     out += ["", "## All needs", ""]
@@ -70,8 +89,33 @@ def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _row(line: NeedLine | NationLine, columns: list[str]) -> list[str]:
-    return [str(getattr(line, c)) for c in columns]
+Line = NeedLine | NationLine | SupplyLine | DuplicatePairLine
+
+
+def _row(line: Line, columns: list[str]) -> list[str]:
+    return [_cell(line, c) for c in columns]
+
+
+def _cell(line: Line, column: str) -> str:
+    if column == "flags" and isinstance(line, NeedLine):
+        return flags(line)
+    value = getattr(line, column)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+    return str(value)
+
+
+def flags(n: NeedLine) -> str:
+    """The need's warnings, worst first, as words a reader of a printout understands."""
+    named = [
+        ("LATE", n.late),
+        ("AT RISK", n.at_risk),
+        ("UNCOVERED", n.uncovered),
+        ("DUPLICATED", n.duplicated),
+    ]
+    return " ".join(name for name, on in named if on)
 
 
 def csv_text(s: Sitrep) -> str:
@@ -92,6 +136,11 @@ def csv_text(s: Sitrep) -> str:
         "delivered",
         "uncovered",
         "withdrawn",
+        "needed_by",
+        "eta",
+        "late",
+        "at_risk",
+        "duplicated",
     ]
     writer.writerow(columns)
     for n in s.needs:
@@ -110,6 +159,11 @@ def csv_text(s: Sitrep) -> str:
                 n.delivered,
                 n.uncovered_quantity,
                 "",
+                _cell(n, "needed_by"),
+                _cell(n, "eta"),
+                str(n.late).lower(),
+                str(n.at_risk).lower(),
+                str(n.duplicated).lower(),
             ]
         )
     for o in s.offers_by_nation:
@@ -128,8 +182,16 @@ def csv_text(s: Sitrep) -> str:
                 o.delivered,
                 "",
                 o.withdrawn,
+                "",
+                "",
+                "",
+                "",
+                "",
             ]
         )
+    for t in s.supply_by_type:
+        row = ["supply", "", "", t.resource_type, "", t.requested, t.offered, "", t.accepted]
+        writer.writerow([*row, "", "", "", "", "", "", "", "", ""])
     return out.getvalue()
 
 
@@ -144,6 +206,7 @@ body {{ font: 11pt/1.4 system-ui, sans-serif; margin: 2em; color: #111; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }}
 th, td {{ border: 1px solid #999; padding: 3px 6px; text-align: left; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.flags {{ font-weight: bold; color: #a00; }}
 .exercise {{ background: #ffe08a; padding: 4px 8px; font-weight: bold; }}
 @media print {{
   body {{ margin: 0; }} h2 {{ page-break-after: avoid; }} tr {{ page-break-inside: avoid; }}
@@ -151,6 +214,10 @@ td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 </style></head><body>
 {banner}<h1>{escape(_title(s))}</h1>{lead}
 <h2>Outstanding needs</h2>{_html_table(NEED_COLUMNS, s.outstanding)}
+<h2>Supply against demand by resource type</h2>
+{_html_table(SUPPLY_COLUMNS, s.supply_by_type)}
+<h2>Same help offered through two channels</h2>
+{_html_table(DUPLICATE_COLUMNS, s.duplicates)}
 <h2>Offers and acceptances by nation and channel</h2>
 {_html_table(NATION_COLUMNS, s.offers_by_nation)}
 <h2>All needs</h2>{_html_table(NEED_COLUMNS, s.needs)}
@@ -158,7 +225,7 @@ td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 """
 
 
-def _html_table(columns: list[str], lines: list[NeedLine] | list[NationLine]) -> str:
+def _html_table(columns: list[str], lines: Sequence[Line]) -> str:
     if not lines:
         return "<p>(none)</p>"
     head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in columns)
@@ -166,8 +233,10 @@ def _html_table(columns: list[str], lines: list[NeedLine] | list[NationLine]) ->
     for line in lines:
         cells = []
         for c in columns:
-            value = getattr(line, c)
-            cls = ' class="n"' if isinstance(value, int) else ""
-            cells.append(f"<td{cls}>{escape(str(value))}</td>")
+            value = getattr(line, c, None)
+            cls = ' class="n"' if isinstance(value, int) and not isinstance(value, bool) else ""
+            if c == "flags" and _cell(line, c):
+                cls = ' class="flags"'
+            cells.append(f"<td{cls}>{escape(_cell(line, c))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

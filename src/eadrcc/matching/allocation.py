@@ -1,0 +1,95 @@
+"""The one way quantities move between needs, offer items and matches.
+
+Every transaction that allocates, releases or plans takes its row locks through
+`lock`: needs, then offer items, then matches, each in id order. Two such
+transactions therefore queue instead of deadlocking, and what a transaction read
+under the locks stays true until it commits. The database has the last word: CHECK
+constraints on both counters (allocated, and allocated + proposed) refuse any
+over-allocation or over-proposal that slipped past (DESIGN invariant 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import asyncpg
+
+from eadrcc.matching.models import Match
+from eadrcc.matching.store import match, q
+
+
+@dataclass(frozen=True)
+class Locked:
+    needs: dict[str, asyncpg.Record]
+    items: dict[str, asyncpg.Record]
+    matches: dict[str, Match]
+
+
+async def lock(
+    conn: asyncpg.Connection,
+    *,
+    need_ids: Iterable[str] = (),
+    item_ids: Iterable[str] = (),
+    match_ids: Iterable[str] = (),
+    other_sides: bool = False,
+) -> Locked:
+    """Lock needs → items → matches. With `other_sides`, also the item of every
+    standing proposal of these needs and the need of every standing proposal of
+    these items: ending or shrinking those proposals moves that side's counter."""
+    needs, items = sorted(set(need_ids)), sorted(set(item_ids))
+    need_rows = await conn.fetch(q.lock_needs, needs, items, other_sides)
+    item_rows = await conn.fetch(q.lock_items, items, needs, other_sides)
+    match_rows = await conn.fetch(q.lock_matches, sorted(set(match_ids)))
+    return Locked(
+        needs={r["id"]: r for r in need_rows},
+        items={r["id"]: r for r in item_rows},
+        matches={r["id"]: match(r) for r in match_rows},
+    )
+
+
+def need_room(need: asyncpg.Record) -> int:
+    """What a need can still take by acceptance (proposals do not hold it back)."""
+    return int(need["quantity"] - need["allocated"]) if need["status"] == "open" else 0
+
+
+def item_room(item: asyncpg.Record) -> int:
+    return int(item["quantity"] - item["allocated"]) if item["status"] == "open" else 0
+
+
+def need_lacking(need: asyncpg.Record) -> int:
+    """What a need still lacks once standing proposals are counted: room to propose."""
+    return max(need_room(need) - int(need["proposed"]), 0)
+
+
+def item_free(item: asyncpg.Record) -> int:
+    """What an item has not yet promised to anyone: room to propose."""
+    if item["possible_duplicate_of"] is not None:
+        return 0
+    return max(item_room(item) - int(item["proposed"]), 0)
+
+
+async def fit(
+    conn: asyncpg.Connection,
+    *,
+    need_ids: Iterable[str] = (),
+    item_ids: Iterable[str] = (),
+    reserve: int = 0,
+    reason: str,
+) -> list[Match]:
+    """Shrink standing proposals of these needs and items to the room left (less
+    `reserve`, which an allocation is about to take), lowest scores first; one left
+    with nothing is superseded. The caller holds the locks (`other_sides=True`)."""
+    changed = [match(r) for r in await conn.fetch(q.fit_needs, list(need_ids), reserve, reason)]
+    changed += [match(r) for r in await conn.fetch(q.fit_items, list(item_ids), reserve, reason)]
+    latest = {m.id: m for m in changed}  # a proposal fitted on both sides: its last state
+    return list(latest.values())
+
+
+async def allocate(conn: asyncpg.Connection, m: Match, quantity: int) -> None:
+    await conn.fetchval(q.allocate, m.need_id, m.offer_item_id, quantity)
+
+
+async def give_back(conn: asyncpg.Connection, m: Match) -> None:
+    """The inverse of allocate: an accepted allocation returned to need and item."""
+    await conn.fetchval(q.release, m.need_id, m.offer_item_id, m.quantity)
