@@ -77,7 +77,8 @@ def test_an_offer_posted_through_the_api_moves_a_need_bar_without_reload(
 
     expect(row).to_have_attribute("data-proposed", "300", timeout=2000)
     expect(row.locator(".seg-proposed")).not_to_have_attribute("style", "width: 0%;")
-    expect(row.locator(".flag-gap")).to_have_text("UNCOVERED 700")
+    # A proposal is not cover: the whole 1,000 stays uncovered until accepted.
+    expect(row.locator(".flag-gap")).to_have_text("UNCOVERED 1,000")
     assert page.evaluate("window.__sameDocument") is True  # no reload
     expect(page.locator(f'tr[data-offer-id="{made["id"]}"]')).to_be_visible()
     expect(page.locator("#feed-list li[data-kind='offer.created']").first).to_contain_text("NOR")

@@ -12,9 +12,9 @@ export function bar() {
 }
 
 export function updateBar(el, p) {
-  const waiting = Math.max(p.accepted - p.in_transit - p.delivered, 0);
-  const parts = [p.delivered, p.in_transit, waiting, p.proposed];
-  const scale = Math.max(p.requested, p.accepted + p.proposed, 1);
+  // accepted, in transit and delivered are disjoint (accepted: not yet moving).
+  const parts = [p.delivered, p.in_transit, p.accepted, p.proposed];
+  const scale = Math.max(p.requested, p.delivered + p.in_transit + p.accepted + p.proposed, 1);
   const segments = el.children;
   parts.forEach((value, i) => width(segments[i], (100 * value) / scale));
   segments[4].style.left = `${Math.min(100, (100 * p.requested) / scale)}%`;

@@ -1,6 +1,7 @@
 // The console's state, keyed by id. Events carry the whole new state of what they
 // changed, so applying one is a replace; each object remembers the seq it is
 // current to, so an older copy (a replayed event, a slower list) never wins.
+import { figures, flags } from './picture.js';
 import { me, isStaff } from './session.js';
 
 export const FEED_KEEP = 500;
@@ -128,40 +129,19 @@ export function apply(event) {
   return true;
 }
 
-const ALLOCATED = new Set(['accepted', 'in_transit', 'delivered']);
-
 /**
  * A need's picture. Where the principal sees every match of the need (staff, or the
- * requesting nation's POC) it is summed from the matches, as the server sums it, so
- * match events move the bars at once; otherwise it is the server's last picture.
+ * requesting nation's POC) it is computed from the matches and offers, as the server
+ * computes it, so match events move the bars at once; otherwise it is the server's last
+ * picture. Either way late and at-risk are judged against the clock now.
  */
-export function picture(need) {
+export function picture(need, now = Date.now()) {
   const request = state.requests.get(need.request_id);
   const who = me();
   const seesAll = isStaff() || (request && who?.country === request.requesting_country);
-  if (!seesAll || !state.loaded.has(need.emergency_id)) return need;
-  let proposed = 0, accepted = 0, inTransit = 0, delivered = 0;
-  for (const id of state.byNeed.get(need.id) || []) {
-    const m = state.matches.get(id);
-    if (m.status === 'proposed') proposed += m.quantity;
-    else if (ALLOCATED.has(m.status)) {
-      accepted += m.quantity;
-      inTransit += m.dispatched - m.delivered;
-      delivered += m.delivered;
-    }
-  }
-  const open = need.status === 'open';
-  const gap = open ? Math.max(need.requested - accepted - proposed, 0) : 0;
-  return {
-    ...need,
-    proposed,
-    accepted,
-    in_transit: inTransit,
-    delivered,
-    uncovered_quantity: gap,
-    duplicated: open && proposed + accepted > need.requested,
-    uncovered: gap > 0,
-  };
+  if (!seesAll || !state.loaded.has(need.emergency_id)) return { ...need, ...flags(need, now) };
+  const matches = [...(state.byNeed.get(need.id) || [])].map((id) => state.matches.get(id));
+  return figures(need, matches, emergencyOffers(need.emergency_id), now);
 }
 
 export const emergencyRequests = (id) =>

@@ -2,6 +2,7 @@
 import { bar, describe, legend, updateBar } from '../bars.js';
 import { h, setText, syncList, toggle } from '../dom.js';
 import { country, dateTime, num, typeName, unit } from '../format.js';
+import { t } from '../i18n.js';
 import { emergencyRequests, picture, state } from '../store.js';
 import { couldHelpCell, fillCouldHelp } from './could-help.js';
 
@@ -37,10 +38,13 @@ function needRow(n) {
       h('span', { class: 'prio' }),
       h('span', { class: 'need-name' }),
       h('span', { class: 'need-place' }),
+      h('span', { class: 'flag flag-late', text: t('need.late') }),
+      h('span', { class: 'flag flag-risk', text: t('need.at_risk') }),
       h('span', { class: 'flag flag-dup', text: 'DUPLICATED' }),
       h('span', { class: 'flag flag-gap' })),
     bar(),
     h('p', { class: 'need-nums' }),
+    h('p', { class: 'need-etas' }),
     couldHelpCell());
 }
 
@@ -50,8 +54,15 @@ function fillNeed(row, p) {
   Object.assign(d, {
     priority: p.priority, status: p.status, requested: p.requested, proposed: p.proposed,
     accepted: p.accepted, inTransit: p.in_transit, delivered: p.delivered,
+    uncoveredQuantity: p.uncovered_quantity, uncovered: p.uncovered, duplicated: p.duplicated,
+    late: p.late, atRisk: p.at_risk, eta: p.eta || '',
   });
   toggle(row, 'cancelled', p.status === 'cancelled');
+  toggle(row, 'late', p.late);
+  toggle(row, 'at-risk', p.at_risk);
+  row.querySelector('.flag-late').hidden = !p.late;
+  row.querySelector('.flag-risk').hidden = !p.at_risk;
+  fillEtas(row.querySelector('.need-etas'), p);
   toggle(row, 'duplicated', p.duplicated);
   toggle(row, 'uncovered', p.uncovered);
   setText(row.querySelector('.prio'), p.priority);
@@ -64,4 +75,15 @@ function fillNeed(row, p) {
   updateBar(row.querySelector('.bar'), p);
   setText(row.querySelector('.need-nums'), describe(p));
   fillCouldHelp(row.querySelector('.could-help'), p);
+}
+
+// When help is due: each dispatch on its way with its ETA, else the latest ETA of
+// accepted help (what at-risk is judged on).
+function fillEtas(el, p) {
+  const moving = (p.dispatches || []).map((m) => t('need.dispatch', {
+    country: country(m.offering_country), quantity: m.quantity, time: dateTime(m.eta),
+  }));
+  const lines = moving.length ? moving : (p.eta ? [t('need.eta', { time: dateTime(p.eta) })] : []);
+  el.hidden = lines.length === 0;
+  setText(el, lines.join(' · '));
 }
