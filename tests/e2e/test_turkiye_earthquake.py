@@ -115,8 +115,9 @@ class Pledge:
 # --- The nations' offers ----------------------------------------------------------------
 # Heavy USAR teams could fill the medium need as substitutes, but are planned for the
 # heavy need first (an exact fill before a substitute); the Israeli EMT Type 3 fills the
-# Type 2 need; Norway's EMT, much sooner there, displaces Japan's standing proposal; high-thermal blankets fill the blanket need; a large
-# generator does not fill a need for medium ones.
+# Type 2 need; Norway's EMT, much sooner there, displaces Japan's standing proposal;
+# high-thermal blankets fill the blanket need; a large generator does not fill a need
+# for medium ones.
 # fmt: off
 PLEDGES: tuple[Pledge, ...] = (
     # USAR teams
