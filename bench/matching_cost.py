@@ -5,7 +5,9 @@ fresh, migrated and seeded database and bulk-loads one emergency whose requests
 (one per 100 needs) carry `size` open needs spread round-robin over every resource
 type. It then does what the offer service does for a new offer item, `--offers`
 times: insert an offer with one item of a common type and call
-`matching.engine.propose_for_items`, timing that call alone. Each iteration runs in
+`matching.engine.plan`, timing that call alone (it also counts the proposals and
+events the call writes: one `match.proposed` per proposal, plus one per displaced
+proposal). Each iteration runs in
 its own transaction and is rolled back, so every iteration sees the same data.
 It also runs EXPLAIN ANALYZE on the `candidate_needs` query at each size.
 
@@ -52,6 +54,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from eadrcc import db, logs
+from eadrcc.events import log as event_log
 from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.matching.store import q as matching_q
@@ -116,10 +119,11 @@ class SizeResult:
     mean_ms: float
     mean_candidates: float
     proposals_per_offer: float
+    events_per_offer: float
     candidate_sql_ms: float
     candidate_sql_rows: int
     plan_nodes: list[str]
-    uses_needs_open_by_type: bool
+    uses_needs_lacking_by_type: bool
     load_s: float
 
 
@@ -224,26 +228,29 @@ async def new_offer_item(conn: asyncpg.Connection, resource_type: str) -> str:
     return item_id
 
 
-async def time_one_offer(conn: asyncpg.Connection, resource_type: str) -> tuple[float, int]:
-    """Seconds spent in propose_for_items for one new item, and the proposals made."""
+async def time_one_offer(conn: asyncpg.Connection, resource_type: str) -> tuple[float, int, int]:
+    """Seconds spent planning one new item, the proposals it made and the events queued."""
     async with rolled_back(conn):
         item_id = await new_offer_item(conn, resource_type)
         start = time.perf_counter()
-        proposals = await engine.propose_for_items(conn, [item_id], actor=ACTOR)
-        return time.perf_counter() - start, len(proposals)
+        proposals = await engine.plan(conn, item_ids=[item_id], actor=ACTOR)
+        seconds = time.perf_counter() - start
+        queued = db.before_commit(conn, event_log._flush).get("events", [])
+        return seconds, len(proposals), len(queued)
 
 
-async def time_offers(conn: asyncpg.Connection, count: int) -> tuple[list[float], float]:
-    """Milliseconds per offer (warm-up excluded) and mean proposals per offer."""
+async def time_offers(conn: asyncpg.Connection, count: int) -> tuple[list[float], float, float]:
+    """Milliseconds per offer (warm-up excluded), mean proposals and events per offer."""
     rng = random.Random(7)
     for n in range(WARMUP_OFFERS):
         await time_one_offer(conn, COMMON_TYPES[n % len(COMMON_TYPES)])
-    timings, proposals = [], 0
+    timings, proposals, events = [], 0, 0
     for _ in range(count):
-        seconds, made = await time_one_offer(conn, rng.choice(COMMON_TYPES))
+        seconds, made, queued = await time_one_offer(conn, rng.choice(COMMON_TYPES))
         timings.append(seconds * 1000)
         proposals += made
-    return timings, proposals / count
+        events += queued
+    return timings, proposals / count, events / count
 
 
 async def count_candidates(conn: asyncpg.Connection) -> dict[str, int]:
@@ -252,7 +259,7 @@ async def count_candidates(conn: asyncpg.Connection) -> dict[str, int]:
     for resource_type in COMMON_TYPES:
         async with rolled_back(conn):
             rows = await conn.fetch(
-                matching_q.candidate_needs, resource_type, EMERGENCY_ID, None, 2**31 - 1, []
+                matching_q.candidate_needs, resource_type, EMERGENCY_ID, None, 2**31 - 1, ""
             )
         counts[resource_type] = len(rows)
     return counts
@@ -267,7 +274,7 @@ async def explain_candidates(conn: asyncpg.Connection) -> dict[str, Any]:
             EMERGENCY_ID,
             None,
             engine.SHORTLIST,
-            [],
+            "",
         )
     plan = (json.loads(result) if isinstance(result, str) else result)[0]
     return {
@@ -301,7 +308,7 @@ async def measure(admin_url: str, size: int, offers_count: int) -> SizeResult:
         try:
             candidates = await count_candidates(conn)
             explained = await explain_candidates(conn)
-            timings, proposals = await time_offers(conn, offers_count)
+            timings, proposals, events = await time_offers(conn, offers_count)
         finally:
             await conn.close()
     return SizeResult(
@@ -312,10 +319,11 @@ async def measure(admin_url: str, size: int, offers_count: int) -> SizeResult:
         mean_ms=statistics.fmean(timings),
         mean_candidates=statistics.fmean(candidates.values()),
         proposals_per_offer=proposals,
+        events_per_offer=events,
         candidate_sql_ms=explained["ms"],
         candidate_sql_rows=explained["rows"],
         plan_nodes=explained["nodes"],
-        uses_needs_open_by_type=any("needs_open_by_type" in n for n in explained["nodes"]),
+        uses_needs_lacking_by_type=any("needs_lacking_by_type" in n for n in explained["nodes"]),
         load_s=load_s,
     )
 
@@ -364,7 +372,8 @@ def print_report(info: dict[str, Any], results: list[SizeResult]) -> None:
     print()
     header = (
         f"{'open needs':>10} | {'p50 ms':>8} | {'p95 ms':>8} | {'p99 ms':>8} | {'mean ms':>8} | "
-        f"{f'p50 vs {base.size:,}':>12} | {'cand. rows':>10} | {'cand. SQL ms':>12} | plan nodes"
+        f"{f'p50 vs {base.size:,}':>12} | {'cand. rows':>10} | {'props':>5} | {'events':>6} | "
+        f"{'cand. SQL ms':>12} | plan nodes"
     )
     print(header)
     print("-" * len(header))
@@ -372,6 +381,7 @@ def print_report(info: dict[str, Any], results: list[SizeResult]) -> None:
         print(
             f"{r.size:>10,} | {r.p50_ms:>8.2f} | {r.p95_ms:>8.2f} | {r.p99_ms:>8.2f} | "
             f"{r.mean_ms:>8.2f} | {r.p50_ms / base.p50_ms:>11.1f}x | {r.mean_candidates:>10.0f} | "
+            f"{r.proposals_per_offer:>5.1f} | {r.events_per_offer:>6.1f} | "
             f"{r.candidate_sql_ms:>12.2f} | {' > '.join(r.plan_nodes)}"
         )
 
