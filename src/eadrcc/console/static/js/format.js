@@ -84,6 +84,10 @@ export function summary(event) {
     case 'alert.acknowledged': return t('event.alert_acknowledged', { headline: d.headline || d.event });
     case 'alert.linked': return t('event.alert_linked', { headline: d.headline || d.event });
     case 'partner.updated': return t('event.partner_updated', { code: d.code, name: d.name });
+    case 'request.circulated': return t('event.request_circulated', { country: country(d.country) });
+    case 'response.updated': return t('event.response_updated', { country: country(d.country), state: t(`responses.state.${d.state}`) });
+    case 'response.reminder': return t('event.response_reminder', { country: country(d.country) });
+    case 'response.overdue': return t('event.response_overdue', { country: country(d.country) });
     default:
       if (event.kind.startsWith('capacity.')) {
         return t(`event.${event.kind.replace('.', '_')}`, {
