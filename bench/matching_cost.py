@@ -15,7 +15,8 @@ With --capacities (e.g. 1000,10000) it adds rows for likely providers: on the
 smallest needs size, that many declared capacities (every type, every nation,
 10% expired) are bulk-loaded, and GET /requests/{id}'s read of one 100-need RFA is
 timed with its likely_providers against the same read without them (the baseline,
-measured in the same run), plus EXPLAIN ANALYZE of the likely_providers query.
+measured in the same run), plus EXPLAIN ANALYZE of the likely_providers query;
+those rows go to bench/results/likely_providers.json.
 
 The table compares each size with the smallest one measured in the same run.
 Results are also written to bench/results/matching_cost.json.
@@ -59,11 +60,14 @@ from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.matching.store import q as matching_q
 from eadrcc.migrate import migrate
+from eadrcc.models import Point
 from eadrcc.offers import store as offers
+from eadrcc.offers.models import OfferCreate, OfferItemCreate
 from eadrcc.seed import seed_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results" / "matching_cost.json"
+PROVIDERS = RESULTS.with_name("likely_providers.json")
 EMBEDDED_DATA = ROOT / ".eadrcc" / "bench-pgdata"
 
 EMERGENCY_ID = "emg_bench"
@@ -205,26 +209,27 @@ class _RollBack(Exception):
 
 
 async def new_offer_item(conn: asyncpg.Connection, resource_type: str) -> str:
-    """An offer with one item, inserted the way the offer service inserts it."""
+    """An offer with one item, stored the way the offer service stores it."""
     item_id = new_id("itm")
-    offer = {
-        "id": new_id("off"),
-        "emergency_id": EMERGENCY_ID,
-        "request_id": None,
-        "offering_country": "DEU",
-        "channel": "direct",
-        "notes": None,
-    }
-    item = {
-        "id": item_id,
-        "resource_type": resource_type,
-        "quantity": 20,
-        "available_from": datetime.now(UTC),
-        "origin": {"lat": 52.52, "lon": 13.40},
-        "self_sufficient": True,
-        "credentials": [],
-    }
-    await offers.insert(conn, offer=offer, items=[item], actor=ACTOR)
+    # Constructed, not validated: the bench's ids are readable, not the hub's format.
+    body = OfferCreate.model_construct(
+        emergency_id=EMERGENCY_ID,
+        request_id=None,
+        offering_country="DEU",
+        channel="direct",
+        notes=None,
+        items=[
+            OfferItemCreate.model_construct(
+                resource_type=resource_type,
+                quantity=20,
+                available_from=datetime.now(UTC),
+                origin=Point(lat=52.52, lon=13.40),
+                self_sufficient=True,
+                credentials=[],
+            )
+        ],
+    )
+    await offers.create(conn, offer_id=new_id("off"), body=body, item_ids=[item_id], actor=ACTOR)
     return item_id
 
 
@@ -518,10 +523,12 @@ async def run(
     for count in capacities:
         print(f"measuring {count:,} capacities ...", file=sys.stderr, flush=True)
         extra.append(await measure_capacities(admin_url, sizes[0], count))
+    write_json(info, results)
     if extra:
         print_capacities(extra)
-        info["capacity_results"] = [asdict(r) for r in extra]
-    write_json(info, results)
+        rows = {**info, "needs": sizes[0], "results": [asdict(r) for r in extra]}
+        PROVIDERS.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        print(f"written: {PROVIDERS.relative_to(ROOT)}")
 
 
 def main() -> None:
