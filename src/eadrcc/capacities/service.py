@@ -31,7 +31,7 @@ from eadrcc.policy import authorize
 from eadrcc.requests.models import Need
 
 log = structlog.get_logger(__name__)
-MAX_VALIDITY = timedelta(days=3653)
+MAX_VALIDITY = timedelta(days=36525)  # a century: far past any real plan
 
 
 async def create(
@@ -226,7 +226,7 @@ async def _validate(
     if valid_until is not None and valid_until <= now:
         errors["valid_until"] = "must be in the future"
     elif valid_until is not None and valid_until > now + MAX_VALIDITY:
-        errors["valid_until"] = "at most 10 years ahead: declare it again when renewed"
+        errors["valid_until"] = "at most 100 years ahead"
     if errors:
         raise Invalid(f"the capacity has {len(errors)} problem(s)", errors=errors)
 
