@@ -19,7 +19,7 @@ LIMIT 500;
 
 -- name: update
 UPDATE emergencies
-SET status = $2, severity = $3, title = $4, updated_at = now()
+SET status = $2, severity = $3, title = $4, countries = $5, updated_at = now()
 WHERE id = $1
 RETURNING *;
 

@@ -137,6 +137,16 @@ def refusal(principal: Principal, action: str, countries: Sequence[str] = ()) ->
     return f"the {principal.role} role may not {action}; it needs one of: {needed}"
 
 
+def authorize_every(principal: Principal, action: str, countries: Iterable[str]) -> None:
+    """Like authorize, but an own-country role must own EVERY country named (a POC
+    may declare only its own country affected), not just one of them."""
+    named = set(countries)
+    authorize(principal, action, named)
+    if principal.role not in RULES[action].always and named != {principal.country}:
+        others = ", ".join(sorted(named - {principal.country or ""}))
+        raise Forbidden(f"a {principal.role} may name only its own country, not {others}")
+
+
 def allowed_kind(principal: Principal, action: str) -> bool:
     """May the principal do `action` for some record (its own country's, for a POC)?"""
     rule = RULES[action]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eadrcc.capacities.export import cell
 from eadrcc.capacities.models import Capacity, CapacityOffer
 from eadrcc.capacities.providers import MAX_PER_NEED, rank, ready_in_hours
 from eadrcc.capacities.service import build_offer
+from eadrcc.csvsafe import cell
 from eadrcc.matching.scoring import HANDLING, UNKNOWN_TRANSIT
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
+from eadrcc import csvsafe
 from eadrcc.capacities.models import Capacity
 
 COLUMNS = [
@@ -29,17 +29,9 @@ COLUMNS = [
 ]
 
 
-def cell(value: object) -> object:
-    """A cell a spreadsheet shows as text: one starting with = + - @, tab or CR gets
-    a leading apostrophe (OWASP's CSV injection advice)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def csv_text(capacities: list[Capacity]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.Writer(out)
     writer.writerow(COLUMNS)
     for c in capacities:
         home = c.home_base
@@ -64,5 +56,5 @@ def csv_text(capacities: list[Capacity]) -> str:
             c.notes,
         ]
         # Free text a nation typed must never run as a formula in a spreadsheet.
-        writer.writerow([cell(v) for v in row])
+        writer.writerow(row)
     return out.getvalue()

@@ -48,6 +48,19 @@ class EmergencyUpdate(Strict):
     status: Status | None = None
     severity: Severity | None = None
     title: ShortText | None = None
+    countries: list[ISO3] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="the affected nations (staff only); recorded as emergency.updated",
+    )
+
+    @field_validator("countries")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("a country is listed twice")
+        return value
 
 
 class Emergency(BaseModel):

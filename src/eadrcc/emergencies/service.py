@@ -13,7 +13,7 @@ from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.partners import store as partners
-from eadrcc.policy import authorize, emergency_audience
+from eadrcc.policy import authorize, authorize_every, emergency_audience
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +22,9 @@ TRANSITIONS = {"watch": {"active", "closed"}, "active": {"closed"}, "closed": se
 
 
 async def create(*, pool: asyncpg.Pool, who: Principal, body: EmergencyCreate) -> Emergency:
-    authorize(who, "emergency.create", body.countries)
+    # A POC declares its own country struck, and no other: naming a nation opens
+    # that nation's view of the emergency's offers. Staff add others (PATCH).
+    authorize_every(who, "emergency.create", body.countries)
     async with transaction(pool) as conn:
         return await open_in(conn, body=body, actor=who.actor)
 
@@ -61,6 +63,8 @@ async def update(
     async with transaction(pool) as conn:
         current = await get(conn=conn, emergency_id=emergency_id, lock=True)
         changes = body.model_dump(exclude_none=True)
+        if "countries" in changes:
+            await _check_countries(conn, changes["countries"])
         status = changes.get("status", current.status)
         if status != current.status and status not in TRANSITIONS[current.status]:
             raise Conflict(

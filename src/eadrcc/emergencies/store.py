@@ -47,7 +47,9 @@ async def list_all(
 
 
 async def update(conn: asyncpg.Connection, e: Emergency) -> Emergency:
-    return _emergency(await conn.fetchrow(q.update, e.id, e.status, e.severity, e.title))
+    return _emergency(
+        await conn.fetchrow(q.update, e.id, e.status, e.severity, e.title, e.countries)
+    )
 
 
 async def find_by_title(conn: asyncpg.Connection, title: str) -> str | None:

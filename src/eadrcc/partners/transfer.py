@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from eadrcc import csvsafe
 from eadrcc.partners.models import Partner, PartnerFields, PartnerRecord
 
 CSV_COLUMNS = ["code", "name", "status", "frameworks", "programmes", "contacts"]
@@ -26,7 +27,7 @@ def to_csv(partners: list[Partner]) -> str:
     """One row a partner; frameworks `;`-joined, programmes `CODE:status:since:source;...`,
     contacts as a JSON array (they have too many optional fields for columns)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.Writer(out)  # formula-looking cells become text
     writer.writerow(CSV_COLUMNS)
     for p in partners:
         programmes = ";".join(
@@ -112,7 +113,7 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any]:
         raise ValueError(f"contacts: not a JSON array ({exc})") from None
     return {
         "code": row["code"],
-        "name": row["name"],
+        "name": csvsafe.restore(row["name"] or ""),  # as written by to_csv
         "status": row["status"],
         "frameworks": [f.strip() for f in (row["frameworks"] or "").split(";") if f.strip()],
         "programmes": programmes,

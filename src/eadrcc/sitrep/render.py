@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
+from eadrcc import csvsafe
 from eadrcc.sitrep.models import DuplicatePairLine, NationLine, NeedLine, Sitrep, SupplyLine
 
 NEED_COLUMNS = [
@@ -45,6 +46,17 @@ NATION_COLUMNS = [
 ]
 
 
+# What can turn text into a heading, link, image, emphasis, code, table cell or HTML
+# (intraword `_`, `.` and `-` cannot, and codes like eu_ucpm stay readable).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>#|!&~])")
+
+
+def md_text(value: str) -> str:
+    """User text as literal Markdown: one line, and every character that could make
+    a heading, link, image, emphasis, table cell or HTML escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(value.split()))
+
+
 def _title(s: Sitrep) -> str:
     prefix = "EXERCISE — " if s.exercise else ""
     return f"{prefix}Situation report: {s.emergency.title}"
@@ -65,7 +77,8 @@ def _lead(s: Sitrep) -> list[str]:
 
 
 def markdown(s: Sitrep) -> str:
-    out = [f"# {_title(s)}", "", *_lead(s), "", "## Outstanding needs", ""]
+    # Only the title is free text; codes, enums and numbers are escaped all the same.
+    out = [f"# {md_text(_title(s))}", "", *map(md_text, _lead(s)), "", "## Outstanding needs", ""]
     out += _md_table(NEED_COLUMNS, [_row(n, NEED_COLUMNS) for n in s.outstanding])
     out += ["", "## Supply against demand by resource type", ""]
     out += _md_table(SUPPLY_COLUMNS, [_row(n, SUPPLY_COLUMNS) for n in s.supply_by_type])
@@ -81,7 +94,7 @@ def markdown(s: Sitrep) -> str:
 def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
     if not rows:
         return ["(none)"]
-    clean = [[c.replace("|", "\\|") for c in r] for r in rows]
+    clean = [[md_text(c) for c in r] for r in rows]
     return [
         " | ".join(columns),
         " | ".join("---" for _ in columns),
@@ -121,7 +134,7 @@ def flags(n: NeedLine) -> str:
 def csv_text(s: Sitrep) -> str:
     """One table for spreadsheets: a `section` column says which part a row is."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.Writer(out)  # formula-looking cells become text
     columns = [
         "section",
         "country",
