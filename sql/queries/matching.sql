@@ -134,26 +134,37 @@ ORDER BY i.id;
 -- name: lock_needs
 -- The lock order of every allocating, releasing or planning transaction is: needs,
 -- then offer items, then matches, each in id order (matching.allocation.lock).
--- With $3, also the needs that standing proposals of items $2 point at.
+-- With $3, also the needs that standing proposals of items $2 point at. (The ids are
+-- gathered first so the primary key finds the rows: an OR here scanned every need.)
+WITH wanted AS (
+    SELECT unnest($1::text[]) AS id
+    UNION
+    SELECT need_id FROM matches
+    WHERE $3 AND offer_item_id = ANY($2::text[]) AND status = 'proposed'
+)
 SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
        n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
        r.requesting_country
-FROM needs n JOIN requests r ON r.id = n.request_id
-WHERE n.id = ANY($1::text[])
-   OR ($3 AND n.id IN (SELECT need_id FROM matches
-                       WHERE offer_item_id = ANY($2::text[]) AND status = 'proposed'))
+FROM wanted w
+JOIN needs n ON n.id = w.id
+JOIN requests r ON r.id = n.request_id
 ORDER BY n.id
 FOR UPDATE OF n;
 
 -- name: lock_items
 -- With $3, also the items that standing proposals of needs $2 point at.
+WITH wanted AS (
+    SELECT unnest($1::text[]) AS id
+    UNION
+    SELECT offer_item_id FROM matches
+    WHERE $3 AND need_id = ANY($2::text[]) AND status = 'proposed'
+)
 SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
        i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
        i.status, i.possible_duplicate_of, o.offering_country, o.request_id
-FROM offer_items i JOIN offers o ON o.id = i.offer_id
-WHERE i.id = ANY($1::text[])
-   OR ($3 AND i.id IN (SELECT offer_item_id FROM matches
-                       WHERE need_id = ANY($2::text[]) AND status = 'proposed'))
+FROM wanted w
+JOIN offer_items i ON i.id = w.id
+JOIN offers o ON o.id = i.offer_id
 ORDER BY i.id
 FOR UPDATE OF i;
 
