@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     "contact.read": Rule(NOT_INTEGRATION),  # 24/7 contacts inside partner records
     "programme.read": Rule(EVERYONE),
     "resource_type.read": Rule(EVERYONE),
+    "credential.read": Rule(EVERYONE),
     "event.read": Rule(EVERYONE),
     # operations
     "emergency.read": Rule(EVERYONE),

@@ -216,13 +216,21 @@ def chromium() -> Iterator[Any]:
 class Console:
     """One signed-in console tab; it records page errors and CSP violations."""
 
-    def __init__(self, browser: Any, hub: Hub, token: str, width: int = 1280, height: int = 720):
+    def __init__(
+        self,
+        browser: Any,
+        hub: Hub,
+        token: str,
+        width: int = 1280,
+        height: int = 720,
+        lang: str | None = None,
+    ):
         self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("console", self._console)
-        self.page.goto(f"{hub.url}/console")
+        self.page.goto(f"{hub.url}/console" + (f"?lang={lang}" if lang else ""))
         self.page.fill("#token", token)
         self.page.click("form.signin button[type=submit]")
         self.page.wait_for_selector("#conn[data-state=live]", timeout=15_000)

@@ -81,7 +81,9 @@ def test_an_offer_posted_through_the_api_moves_a_need_bar_without_reload(
     expect(row.locator(".flag-gap")).to_have_text("UNCOVERED 1,000")
     assert page.evaluate("window.__sameDocument") is True  # no reload
     expect(page.locator(f'tr[data-offer-id="{made["id"]}"]')).to_be_visible()
-    expect(page.locator("#feed-list li[data-kind='offer.created']").first).to_contain_text("NOR")
+    first = page.locator("#feed-list li[data-kind='offer.created']").first
+    expect(first).to_contain_text("Norway")
+    expect(first.locator(".feed-emergency")).to_contain_text("Kahramanmaraş")  # which emergency
 
 
 def test_accepting_in_the_console_updates_the_requesting_pocs_console(
@@ -122,25 +124,39 @@ def test_a_poc_files_an_offer_and_sees_the_servers_field_errors_beside_the_field
     )
     expect(page.locator("#offer-title")).to_contain_text("Kahramanmaraş")
     expect(page.locator("input[name=offering_country]")).to_have_value("NOR")
+    # Nothing is chosen for the user: no channel, no time.
+    expect(page.locator("select[name=channel]")).to_have_value("")
+    expect(page.locator("input[name='items.0.available_from']")).to_have_value("")
     page.select_option("select[name='items.0.resource_type']", "medical.emt.type2")
     page.fill("input[name='items.0.quantity']", "two")
+    page.fill("input[name='items.0.origin.lat']", "59,91")  # a decimal comma is a decimal
+    page.fill("input[name='items.0.origin.lon']", "10.75")
     page.get_by_role("button", name="Send the offer").click()
     quantity_error = page.locator("[data-field='items.0.quantity'] .field-error")
     expect(quantity_error).to_have_text("A whole number greater than 0.")
+    expect(page.locator("[data-field='items.0.origin.lat'] .field-error")).to_have_text("")
     assert posted == []  # caught before anything was sent
-
     page.fill("input[name='items.0.quantity']", "1")
-    page.fill("input[name='items.0.credentials']", "who.emt.classified, made.up")
+    expect(quantity_error).to_have_text("")  # cleared as soon as the field changed
+
+    page.select_option("select[name=channel]", "direct")
+    page.locator("[data-field='items.0.available_from']").get_by_role("button", name="Now").click()
+    expect(page.locator("[data-field='items.0.available_from']")).to_contain_text("UTC")
+    # Credentials come from the hub's list, those that fit the type chosen.
+    creds = page.locator("[data-field='items.0.credentials'] input[type=checkbox]")
+    expect(creds.first).to_be_visible()
+    emt = page.locator("[data-field='items.0.credentials'] input[value='who.emt.classified']")
+    emt.check()
+    # A code withdrawn from the list after the page loaded: the server's error shows
+    # beside the field it names.
+    emt.evaluate("el => { el.value = 'made.up'; }")
     page.get_by_role("button", name="Send the offer").click()
     credentials_error = page.locator("[data-field='items.0.credentials'] .field-error")
     expect(credentials_error).to_contain_text("unknown credential 'made.up'")
-    expect(page.locator("input[name='items.0.credentials']")).to_have_attribute(
-        "aria-invalid", "true"
-    )
-    expect(quantity_error).to_have_text("")
     norway.screenshot("poc-offer-form-error")
 
-    page.fill("input[name='items.0.credentials']", "")
+    emt.uncheck()
+    expect(credentials_error).to_have_text("")
     page.get_by_role("button", name="Send the offer").click()
     expect(page.locator(".form-done")).to_contain_text("Offer sent", timeout=5000)
     keys = [h.get("idempotency-key") for h in posted]

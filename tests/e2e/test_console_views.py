@@ -240,10 +240,12 @@ def test_sitrep_partners_and_a_pocs_offer_form(
     page = poc.go(f"#/e/{picture['main']}/offer")
     page.select_option("select[name='items.0.resource_type']", "usar.medium")
     page.fill("input[name='items.0.quantity']", "1")
-    page.fill("input[name='items.0.credentials']", "nato.occ.evaluated, insarag.classifed")
+    page.locator("[data-field='items.0.credentials'] input[value='nato.occ.evaluated']").check()
     page.get_by_role("button", name="Send the offer").click()
-    expect(page.locator("[data-field='items.0.credentials'] .field-error")).to_contain_text(
-        "insarag.classifed"
+    # Nothing was chosen for the user: the channel and the time are asked for.
+    expect(page.locator("[data-field='channel'] .field-error")).to_contain_text("channel")
+    expect(page.locator("[data-field='items.0.available_from'] .field-error")).to_contain_text(
+        "UTC"
     )
     page.locator(".item-row").scroll_into_view_if_needed()
     poc.screenshot("poc-offer-form", docs=True)

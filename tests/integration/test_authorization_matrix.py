@@ -46,6 +46,8 @@ READS: dict[str, dict[str, int]] = {
     "/api/v1/partners/{code}": expect(),
     "/api/v1/programmes": expect(),
     "/api/v1/resource-types": expect(),
+    "/api/v1/credentials": expect(),
+    "/api/v1/emergency-counts": expect(),  # a POC's offer counts are its own: test_console_counts
     "/api/v1/events": expect(),
     "/api/v1/emergencies": expect(),
     "/api/v1/emergencies/{id}": expect(),
@@ -275,6 +277,20 @@ async def _call(
     )
     assert resp.status < 500, (method, path, resp.status, await resp.text())
     return resp.status
+
+
+@pytest.mark.parametrize("role", ["admin", "duty_officer", "poc", "integration", "observer"])
+async def test_credentials_are_read_by_any_role(
+    client: Client, make_token: TokenFactory, role: str
+) -> None:
+    assert (await client.get("/api/v1/credentials")).status == 401
+    forged = await client.get("/api/v1/credentials", headers=bearer("eadrcc_forged"))
+    assert forged.status == 401
+    token = await make_token(role, country="NOR" if role == "poc" else None)
+    resp = await client.get("/api/v1/credentials", headers=bearer(token))
+    assert resp.status == 200
+    found = {c["code"]: c for c in await resp.json()}
+    assert found and all(c["name"] and c["applies_to"] for c in found.values())
 
 
 TOKEN_ROUTES = sorted({(r.method, r.path) for r in all_routes() if r.auth})

@@ -357,6 +357,25 @@ async def test_resource_types_and_emergency_listing(
     )
     assert closed["status"] == "closed"
     back = await duty.call(
-        "PATCH", f"/api/v1/emergencies/{real['id']}", {"status": "active"}, expect=409
+        "PATCH", f"/api/v1/emergencies/{real['id']}", {"status": "watch"}, expect=409
     )
     assert back["current_status"] == "closed"
+    reopened = await duty.call(
+        "PATCH",
+        f"/api/v1/emergencies/{real['id']}",
+        {"status": "active", "reason": "aftershock, closed too early"},
+        expect=200,
+    )
+    assert reopened["status"] == "active"
+    events = (await duty.get("/api/v1/events?since=0&limit=1000"))["events"]
+    mine = [e for e in events if e["emergency_id"] == real["id"]]
+    assert [(e["kind"], e["data"]["status"], e["data"].get("previous_status")) for e in mine] == [
+        ("emergency.created", "active", None),
+        ("emergency.updated", "closed", "active"),
+        ("emergency.updated", "active", "closed"),
+    ]
+    assert mine[-1]["data"]["reason"] == "aftershock, closed too early"
+    observer = await api(client, make_token, "observer")
+    await observer.call(
+        "PATCH", f"/api/v1/emergencies/{real['id']}", {"status": "closed"}, expect=403
+    )

@@ -21,9 +21,9 @@ SCRIPTS = sorted((STATIC / "js").rglob("*.js"))
 
 
 def code_of(path: Path) -> str:
-    """A module's text without its comment lines (examples there are not calls)."""
+    """A module's text with comment lines blanked (examples there are not calls)."""
     lines = path.read_text("utf-8").splitlines()
-    return "\n".join(x for x in lines if not x.lstrip().startswith(("//", "*", "/*")))
+    return "\n".join("" if x.lstrip().startswith(("//", "*", "/*")) else x for x in lines)
 
 
 def catalogue(lang: str) -> dict[str, str | dict[str, str]]:
@@ -91,12 +91,11 @@ def test_every_key_the_console_asks_for_exists(lang: str) -> None:
         assert any(k.startswith(prefix) for k in messages), prefix
 
 
-@pytest.mark.xfail(strict=True, reason="views are being moved into the catalogue")
 def test_no_view_writes_words_outside_the_catalogue() -> None:
     literal = re.compile(r"""\b(?:text|placeholder|title|'aria-label'):\s*(['"`])([^'"`]*)\1""")
     found = []
     for path in SCRIPTS:
-        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        for n, line in enumerate(code_of(path).splitlines(), 1):
             for _quote, words in literal.findall(line):
                 bare = re.sub(r"\$\{[^}]*\}", "", words)
                 if re.search(r"[A-Za-zÀ-ÿ]{2,}", bare):

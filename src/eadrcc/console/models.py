@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from eadrcc.emergencies.models import Emergency
@@ -31,3 +33,19 @@ class EmergencySnapshot(BaseModel):
     requests: list[Request]
     offers: list[Offer] = Field(description="a poc sees its own and, if affected, all offers")
     matches: list[Match] = Field(description="a poc sees those its country gives or receives")
+
+
+class EmergencyCounts(BaseModel):
+    """What the board's card of one emergency shows: the needs that want attention."""
+
+    emergency_id: str
+    requests: int
+    needs: int
+    uncovered: int = Field(description="open needs with units neither accepted nor proposed")
+    critical: int = Field(description="uncovered needs of priority critical")
+    late: int = Field(description="needed_by passed and not all delivered")
+    at_risk: int = Field(description="ETA after needed_by, or nothing accepted under 6 h before")
+    duplicated: int = Field(description="proposed + accepted exceed what was requested")
+    offers: int = Field(description="for a POC: its own country's offers")
+    nations: int
+    last_activity_at: datetime | None = Field(description="time of the emergency's latest event")

@@ -16,8 +16,11 @@ from pathlib import Path
 from aiohttp import web
 
 from eadrcc.appkeys import POOL
-from eadrcc.console.models import EmergencySnapshot, Me
+from eadrcc.auth import Role
+from eadrcc.console.models import EmergencyCounts, EmergencySnapshot, Me
+from eadrcc.db import queries
 from eadrcc.emergencies import service as emergencies
+from eadrcc.emergencies import store as emergency_store
 from eadrcc.errors import NotFound
 from eadrcc.events import log as events
 from eadrcc.matching import store as matches
@@ -27,6 +30,7 @@ from eadrcc.requests import service as requests
 from eadrcc.web import Routes, principal, respond
 
 routes = Routes("console")
+q = queries("console")
 STATIC = Path(__file__).parent / "static"
 CSP = (
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
@@ -157,3 +161,20 @@ async def snapshot(request: web.Request) -> web.Response:
             matches=await matches.emergency_matches(conn, emergency.id, status=None, audience=held),
         )
     return respond(found)
+
+
+@routes.get(
+    "/api/v1/emergency-counts",
+    summary="Per emergency (the 500 the list shows): needs uncovered, critical, late, "
+    "at risk and duplicated, offers, nations and the time of the latest event",
+    response=list[EmergencyCounts],
+)
+async def emergency_counts(request: web.Request) -> web.Response:
+    who = principal(request)
+    authorize(who, "emergency.read")
+    country = who.country if who.role is Role.POC else None
+    async with request.app[POOL].acquire() as conn:
+        listed = await emergency_store.list_all(conn, status=None, exercise=None)
+        # Two statements whatever the number of emergencies: the list, then every count.
+        rows = await conn.fetch(q.board_counts, [e.id for e in listed], country)
+    return respond([EmergencyCounts.model_validate(dict(r)) for r in rows])

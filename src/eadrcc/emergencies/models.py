@@ -45,7 +45,10 @@ class EmergencyCreate(Strict):
 
 
 class EmergencyUpdate(Strict):
-    status: Status | None = None
+    status: Status | None = Field(
+        default=None,
+        description="watch → active or closed; active → closed; closed → active (reopen)",
+    )
     severity: Severity | None = None
     title: ShortText | None = None
     countries: list[ISO3] | None = Field(
@@ -53,6 +56,9 @@ class EmergencyUpdate(Strict):
         min_length=1,
         max_length=20,
         description="the affected nations (staff only); recorded as emergency.updated",
+    )
+    reason: ShortText | None = Field(
+        default=None, description="why (closing, reopening): kept in the event, not the record"
     )
 
     @field_validator("countries")

@@ -17,8 +17,9 @@ from eadrcc.policy import authorize, authorize_every, emergency_audience
 
 log = structlog.get_logger(__name__)
 
-# watch → active → closed; a watch may also be dismissed (closed) straight away.
-TRANSITIONS = {"watch": {"active", "closed"}, "active": {"closed"}, "closed": set[str]()}
+# watch → active → closed; a watch may also be dismissed (closed) straight away, and
+# a closed emergency (or a watch dismissed by mistake) may be reopened as active.
+TRANSITIONS = {"watch": {"active", "closed"}, "active": {"closed"}, "closed": {"active"}}
 
 
 async def create(*, pool: asyncpg.Pool, who: Principal, body: EmergencyCreate) -> Emergency:
@@ -62,7 +63,7 @@ async def update(
     authorize(who, "emergency.update")
     async with transaction(pool) as conn:
         current = await get(conn=conn, emergency_id=emergency_id, lock=True)
-        changes = body.model_dump(exclude_none=True)
+        changes = body.model_dump(exclude_none=True, exclude={"reason"})
         if "countries" in changes:
             await _check_countries(conn, changes["countries"])
         status = changes.get("status", current.status)
@@ -72,7 +73,18 @@ async def update(
                 extra={"current_status": current.status},
             )
         updated = await store.update(conn, current.model_copy(update=changes))
-        await emit(conn, updated, "emergency.updated", who.actor)
+        # The event says what the status was and why it changed (closing, reopening):
+        # the log is the audit trail.
+        await emit(
+            conn,
+            updated,
+            "emergency.updated",
+            who.actor,
+            previous_status=current.status,
+            reason=body.reason,
+        )
+    if status != current.status:
+        log.info("emergency_status_changed", emergency_id=emergency_id, status=status)
     return updated
 
 
@@ -83,14 +95,16 @@ async def get(*, conn: asyncpg.Connection, emergency_id: str, lock: bool = False
     return emergency
 
 
-async def emit(conn: asyncpg.Connection, e: Emergency, kind: str, actor: str) -> None:
+async def emit(
+    conn: asyncpg.Connection, e: Emergency, kind: str, actor: str, **extra: str | None
+) -> None:
     events.record(
         conn,
         kind=kind,
         actor=actor,
         emergency_id=e.id,
         visibility=emergency_audience(),
-        data=e.model_dump(mode="json"),
+        data={**e.model_dump(mode="json"), **extra},
     )
 
 

@@ -53,6 +53,15 @@ class MatchQuery(Strict):
     status: MatchStatus | None = None
 
 
+class CredentialOut(BaseModel):
+    """A credential code an offer item may carry (e.g. an INSARAG classification)."""
+
+    code: str
+    name: str
+    applies_to: list[str] = Field(description="resource types (and their subtypes) it fits")
+    programme: str | None = Field(description="the programme that awards it, if any")
+
+
 class ResourceTypeOut(BaseModel):
     code: str
     name: str

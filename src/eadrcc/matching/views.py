@@ -7,6 +7,7 @@ from eadrcc.emergencies import service as emergencies
 from eadrcc.matching import service, store
 from eadrcc.matching.models import (
     AcceptBody,
+    CredentialOut,
     DeclineBody,
     DeliverBody,
     DispatchBody,
@@ -28,6 +29,18 @@ async def list_resource_types(request: web.Request) -> web.Response:
     authorize(principal(request), "resource_type.read")
     async with request.app[POOL].acquire() as conn:
         return respond(await store.list_types(conn))
+
+
+@routes.get(
+    "/api/v1/credentials",
+    summary="The credential codes an offer item may carry, with their names",
+    response=list[CredentialOut],
+)
+async def list_credentials(request: web.Request) -> web.Response:
+    authorize(principal(request), "credential.read")
+    async with request.app[POOL].acquire() as conn:
+        found = await store.credentials(conn)
+    return respond([CredentialOut.model_validate(dict(r)) for r in found.values()])
 
 
 @routes.get(

@@ -1,4 +1,5 @@
 // fetch() for the hub's API: bearer token, JSON, and RFC 9457 problems as ApiError.
+import { t } from './i18n.js';
 import { token } from './session.js';
 
 export class ApiError extends Error {
@@ -34,7 +35,7 @@ async function send(method, path, body, headers) {
       credentials: 'omit',
     });
   } catch {
-    throw new ApiError(0, { title: 'Hub unreachable', detail: 'The hub cannot be reached; try again shortly.' });
+    throw new ApiError(0, { title: t('api.unreachable_title'), detail: t('api.unreachable') });
   }
   if (!response.ok) throw new ApiError(response.status, await problemOf(response));
   return response;

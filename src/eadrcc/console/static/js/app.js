@@ -2,8 +2,10 @@
 import * as api from './api.js';
 import { h, fill } from './dom.js';
 import { mountFeed } from './feed.js';
+import { age, dateTime } from './format.js';
 import { LANGUAGES, lang, load as loadLanguage, switchTo, t } from './i18n.js';
-import { loadAll, refreshPartner } from './loader.js';
+import * as link from './link.js';
+import { loadAll, loadCounts, refreshPartner } from './loader.js';
 import * as session from './session.js';
 import { EventSocket } from './socket.js';
 import * as store from './store.js';
@@ -33,6 +35,7 @@ async function boot() {
 
 function showSignIn(message) {
   document.body.classList.add('signed-out');
+  document.getElementById('link-banner').hidden = true;
   document.getElementById('feed').hidden = true;
   fill(document.getElementById('nav'));
   fill(document.getElementById('who'));
@@ -51,7 +54,7 @@ async function start() {
     } catch (err) {
       if (err.status === 401) return signOut(t('signin.expired'));
       showState('reconnecting', { attempt });
-      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * attempt)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 500 * attempt)));
       if (!session.token()) return;
     }
   }
@@ -64,6 +67,7 @@ async function start() {
     onState: showState,
     onRefused: () => signOut(t('signin.refused')),
   });
+  link.start();
   socket.start();
   unsubscribe = store.subscribe((topics) => {
     view?.update?.(topics);
@@ -77,6 +81,14 @@ async function start() {
 function onEvent(event) {
   if (!store.apply(event)) return; // already seen: never a doubled row
   if (event.kind === 'partner.updated') refreshPartner(event.data.code).catch(() => {});
+  if (event.kind === 'emergency.updated' && event.data.status === 'closed') later('counts', () => loadCounts().catch(() => {}));
+}
+
+// Bursts of events that call for a fetch make one fetch, a moment later.
+const pending = new Map();
+function later(key, fn) {
+  if (pending.has(key)) return;
+  pending.set(key, setTimeout(() => { pending.delete(key); fn(); }, 1000));
 }
 
 function frame() {
@@ -87,11 +99,22 @@ function frame() {
     h('span', { class: 'role', text: `${t(`role.${who.role}`)}${where}` }),
     h('button', { type: 'button', class: 'ghost', onclick: () => signOut(), text: t('signin.out') }));
   fill(document.getElementById('nav'), navItems().map(([href, text, id]) =>
-    h('a', { href, id: `nav-${id}`, text })));
+    h('a', { href, id: `nav-${id}`, text })),
+  h('button', { type: 'button', class: 'feed-toggle', 'aria-controls': 'feed', 'aria-expanded': 'false', text: t('feed.open'), onclick: () => showFeed() }));
   document.getElementById('feed').hidden = false;
 }
 
+/** Small screens: the live feed opens over the page from the nav's button. */
+function showFeed(open = !document.body.classList.contains('feed-open')) {
+  document.body.classList.toggle('feed-open', open);
+  const button = document.querySelector('.feed-toggle');
+  button?.setAttribute('aria-expanded', String(open));
+  if (button) button.textContent = t(open ? 'feed.close' : 'feed.open');
+  if (open) document.getElementById('feed-title').focus();
+}
+
 function navigate() {
+  showFeed(false);
   const { mount, params, id } = route(location.hash);
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.id === `nav-${id}`) a.setAttribute('aria-current', 'page');
@@ -119,7 +142,30 @@ function languageSwitch() {
     h('label', { for: 'lang-select', class: 'visually-hidden', text: t('app.language') }), select);
 }
 
+/**
+ * While the link is not live the whole page says so: the main area dims, a banner
+ * gives the age of what is shown and offers to reconnect now; actions are paused
+ * (actions.js refuses to send and says why).
+ */
+function showLink(now = link.current()) {
+  const banner = document.getElementById('link-banner');
+  if (now === 'live' || document.body.classList.contains('signed-out')) {
+    banner.hidden = true;
+    return;
+  }
+  const heard = link.heard();
+  const asOf = heard ? t('link.as_of', { time: dateTime(new Date(heard).toISOString()), age: age(Date.now() - heard) }) : '';
+  fill(banner,
+    h('strong', { class: 'link-title', text: t(`link.banner_${now}`) }), ' ',
+    h('span', { class: 'link-age', text: asOf }), ' ',
+    h('span', { class: 'link-paused', text: t('link.paused') }), ' ',
+    h('button', { type: 'button', class: 'primary reconnect', text: t('link.reconnect_now'), onclick: () => socket?.now() }));
+  banner.hidden = false;
+}
+link.subscribe((now) => showLink(now));
+
 function signOut(message) {
+  link.stop();
   socket?.stop();
   socket = null;
   unsubscribe?.();
@@ -132,6 +178,9 @@ function signOut(message) {
 }
 
 window.addEventListener('online', () => socket?.now());
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') socket?.now();
+});
 await loadLanguage();
 languageSwitch();
 boot();

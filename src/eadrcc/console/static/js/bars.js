@@ -1,7 +1,7 @@
 // A need's fill bar: delivered | in transit | accepted | proposed, against a marker
 // at the requested quantity; the scale grows past it when offers over-cover.
 import { h, setAttr } from './dom.js';
-import { num } from './format.js';
+import { t } from './i18n.js';
 
 const SEGMENTS = ['delivered', 'transit', 'accepted', 'proposed'];
 
@@ -28,14 +28,15 @@ function width(el, pct) {
 }
 
 export function describe(p) {
-  return `requested ${num(p.requested)}, proposed ${num(p.proposed)}, accepted ${num(p.accepted)}, `
-    + `in transit ${num(p.in_transit)}, delivered ${num(p.delivered)}`;
+  return t('bar.describe', {
+    requested: p.requested, proposed: p.proposed, accepted: p.accepted, transit: p.in_transit, delivered: p.delivered,
+  });
 }
 
 /** The key under the bars. */
 export function legend() {
   return h('p', { class: 'legend' },
-    [['delivered', 'delivered'], ['transit', 'in transit'], ['accepted', 'accepted'], ['proposed', 'proposed']]
-      .map(([cls, text]) => h('span', { class: 'legend-item' }, h('span', { class: `swatch seg-${cls}` }), text)),
-    h('span', { class: 'legend-item' }, h('span', { class: 'swatch swatch-marker' }), 'requested'));
+    ['delivered', 'transit', 'accepted', 'proposed']
+      .map((cls) => h('span', { class: 'legend-item' }, h('span', { class: `swatch seg-${cls}` }), t(`bar.${cls}`))),
+    h('span', { class: 'legend-item' }, h('span', { class: 'swatch swatch-marker' }), t('bar.requested')));
 }

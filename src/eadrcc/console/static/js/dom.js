@@ -1,4 +1,6 @@
 // Small DOM helpers: build elements, and keep keyed lists in place.
+import { num } from './format.js';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** h('div', {class: 'x', text: 'hi', onclick: f}, child, ...) — 'svg:rect' makes SVG. */
@@ -71,10 +73,10 @@ export function syncList(parent, items, keyOf, create, update) {
   for (const [key, el] of existing) if (!seen.has(key)) el.remove();
 }
 
-/** A <dl>-like row of big numbers: [[label, value, tone?], ...]. */
+/** A row of big numbers: [[label, value, tone?], ...]; numbers are formatted for the language. */
 export function kpis(pairs) {
   return h('div', { class: 'kpis' }, pairs.map(([label, value, tone]) =>
-    h('div', { class: `kpi ${tone || ''}` },
-      h('span', { class: 'kpi-value', text: value }),
+    h('div', { class: `kpi ${tone || ''}`, dataset: { kpi: label } },
+      h('span', { class: 'kpi-value', text: typeof value === 'number' ? num(value) : value }),
       h('span', { class: 'kpi-label', text: label }))));
 }

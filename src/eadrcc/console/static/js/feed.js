@@ -2,6 +2,7 @@
 // in the DOM; rows are only ever added at the top or dropped at the bottom.
 import { h, fill } from './dom.js';
 import { summary, time } from './format.js';
+import { t } from './i18n.js';
 import { state } from './store.js';
 
 export const FEED_ROWS = 200;
@@ -16,11 +17,17 @@ export function mountFeed(panel) {
 
   function row(event) {
     const text = summary(event);
-    return h('li', { class: `feed-row k-${event.kind.split('.')[0]}`, dataset: { seq: event.seq, kind: event.kind } },
+    // Which emergency: a demo exercise and a real quake in one country must not look alike.
+    const e = event.emergency_id ? state.emergencies.get(event.emergency_id) : null;
+    const title = e?.title || event.data?.title;
+    const exercise = Boolean(e?.exercise ?? event.data?.exercise);
+    return h('li', { class: `feed-row k-${event.kind.split('.')[0]}${exercise ? ' exercise' : ''}`, dataset: { seq: event.seq, kind: event.kind } },
       h('span', { class: 'feed-meta' },
         h('span', { class: 'feed-seq', text: `#${event.seq}` }),
         h('time', { datetime: event.at, text: time(event.at) }),
         h('span', { class: 'feed-kind', text: event.kind })),
+      title ? h('span', { class: 'feed-emergency' },
+        exercise ? h('span', { class: 'badge exercise', text: t('common.exercise') }) : null, exercise ? ' ' : null, title) : null,
       event.emergency_id
         ? h('a', { class: 'feed-text', href: `#/e/${event.emergency_id}`, title: text, text })
         : h('span', { class: 'feed-text', title: text, text }));
@@ -49,7 +56,7 @@ export function mountFeed(panel) {
     timer = setTimeout(() => {
       const n = unannounced.length;
       const last = unannounced[n - 1];
-      announcer.textContent = n === 1 ? summary(last) : `${n} new events; latest: ${summary(last)}`;
+      announcer.textContent = n === 1 ? summary(last) : t('feed.digest', { count: n, latest: summary(last) });
       unannounced = [];
       timer = 0;
     }, ANNOUNCE_EVERY_MS);

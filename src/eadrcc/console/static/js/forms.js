@@ -1,7 +1,10 @@
 // Form plumbing shared by the RFA and offer forms: fields with their own error
-// line, problem+json `errors` ("items.0.quantity") shown beside the field named.
+// line (cleared as soon as the field changes), problem+json `errors`
+// ("items.0.quantity") shown beside the field named, times entered in UTC with the
+// zone written beside them, decimals with a point or a comma.
 import * as api from './api.js';
 import { h } from './dom.js';
+import { t } from './i18n.js';
 import { state } from './store.js';
 
 let made = 0;
@@ -16,10 +19,27 @@ export function field(name, text, control, help) {
   const labelEl = control.type === 'checkbox'
     ? h('label', { for: id, class: 'check' }, control, ` ${text}`)
     : h('label', { for: id, text });
-  return h('div', { class: 'field', dataset: { field: name } },
-    labelEl, control.type === 'checkbox' ? null : control,
+  const error = h('p', { class: 'field-error', id: `${id}-error`, 'aria-live': 'polite' });
+  const holder = h('div', { class: 'field', dataset: { field: name } },
+    labelEl,
+    control.type === 'checkbox' ? null : control.type === 'datetime-local' ? utcBox(control) : control,
     help ? h('p', { class: 'help', id: `${id}-help`, text: help }) : null,
-    h('p', { class: 'field-error', id: `${id}-error`, 'aria-live': 'polite' }));
+    error);
+  // A message about a field goes as soon as the field is changed: it may be fixed.
+  const clear = () => {
+    error.textContent = '';
+    holder.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  };
+  holder.addEventListener('input', clear);
+  holder.addEventListener('change', clear);
+  return holder;
+}
+
+/** A time input with "UTC" written beside it, and a button that fills in now. */
+function utcBox(control) {
+  const now = h('button', { type: 'button', class: 'ghost now', text: t('form.now'),
+    onclick: () => { control.value = utcNow(); control.dispatchEvent(new Event('input', { bubbles: true })); } });
+  return h('span', { class: 'utc-box' }, control, h('span', { class: 'zone', text: t('form.utc') }), now);
 }
 
 export function clearErrors(form) {
@@ -34,7 +54,7 @@ export function showErrors(form, errors, summary) {
   for (const [key, message] of Object.entries(errors)) {
     const holder = find(form, key);
     if (!holder) {
-      unplaced.push(`${key}: ${message}`);
+      unplaced.push(`${fieldName(form, key)}: ${message}`);
       continue;
     }
     const line = holder.querySelector('.field-error');
@@ -47,6 +67,11 @@ export function showErrors(form, errors, summary) {
   first?.focus();
 }
 
+/** The translated label of the field nearest to `key`, for messages placed in the summary. */
+function fieldName(form, key) {
+  return find(form, key)?.querySelector('label')?.textContent || key;
+}
+
 function find(form, key) {
   for (let parts = key.split('.'); parts.length; parts.pop()) {
     const holder = form.querySelector(`[data-field="${CSS.escape(parts.join('.'))}"]`);
@@ -57,29 +82,46 @@ function find(form, key) {
 
 /** The taxonomy as a <select>, grouped by its top-level classes. */
 export function typeSelect() {
-  const select = h('select', { required: true }, h('option', { value: '', text: 'Choose a resource type…' }));
-  const roots = [...state.types.values()].filter((t) => !t.parent);
+  const select = h('select', { required: true }, h('option', { value: '', text: t('form.choose_type') }));
+  const roots = [...state.types.values()].filter((x) => !x.parent);
   for (const root of roots.sort((a, b) => a.name.localeCompare(b.name))) {
     const group = h('optgroup', { label: root.name });
-    for (const t of [...state.types.values()].filter((x) => x.code === root.code || x.code.startsWith(`${root.code}.`))) {
-      group.append(h('option', { value: t.code, text: `${t.name} (${t.unit}) — ${t.code}` }));
+    for (const x of [...state.types.values()].filter((y) => y.code === root.code || y.code.startsWith(`${root.code}.`))) {
+      group.append(h('option', { value: x.code, text: `${x.name} (${x.unit}) — ${x.code}` }));
     }
     select.append(group);
   }
   return select;
 }
 
-/** <input type=datetime-local> value (local time) → RFC 3339. */
-export const rfc3339 = (value) => (value ? new Date(value).toISOString() : null);
+/** <input type=datetime-local> value, read as UTC (the zone written beside it) → RFC 3339. */
+export function rfc3339(value) {
+  if (!value) return null;
+  const d = new Date(`${value.length === 16 ? `${value}:00` : value}Z`);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().replace('.000Z', 'Z');
+}
 
-export function localNow(hours = 0) {
-  const d = new Date(Date.now() + hours * 3600_000);
-  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
-  return d.toISOString().slice(0, 16);
+/** Now in UTC as a datetime-local value (only when the user asks for it). */
+export function utcNow() {
+  return new Date().toISOString().slice(0, 16);
 }
 
 export function wholeNumber(value) {
   return /^\d+$/.test(String(value).trim()) && Number(value) > 0;
+}
+
+/** "37,58" or "37.58" (or with a typographic minus) → 37.58; NaN if not a number. */
+export function decimalNumber(value) {
+  const text = String(value).trim().replace(/^[−–]/, '-');
+  return /^-?\d+([.,]\d+)?$/.test(text) ? Number(text.replace(',', '.')) : NaN;
+}
+
+/** Latitude/longitude pair from two fields; errors keyed by their names. */
+export function point(latText, lonText, latKey, lonKey, errors) {
+  const lat = decimalNumber(latText), lon = decimalNumber(lonText);
+  if (!(Math.abs(lat) <= 90)) errors[latKey] = t(latText ? 'form.lat_range' : 'form.lat_missing');
+  if (!(Math.abs(lon) <= 180)) errors[lonKey] = t(lonText ? 'form.lon_range' : 'form.lon_missing');
+  return { lat, lon };
 }
 
 /**

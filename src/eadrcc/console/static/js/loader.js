@@ -26,6 +26,7 @@ export async function loadAll() {
   for (const p of partners) state.partners.set(p.code, { ...p, id: p.code });
   for (const e of emergencies) store.putEmergency(e, head);
   for (const a of alerts) store.putAlert(a, head);
+  loadCounts().catch(() => {}); // closed emergencies' cards; the live ones are counted here
   state.lastSeq = Math.max(0, head - FEED_BACKLOG);
   const open = emergencies.filter((e) => e.status !== 'closed');
   await Promise.all(open.map((e) => loadEmergency(e.id)));
@@ -62,4 +63,10 @@ export async function refreshPartner(code) {
   const p = await api.get(`/api/v1/partners/${encodeURIComponent(code)}`);
   state.partners.set(p.code, { ...p, id: p.code });
   store.touch('partners');
+}
+
+/** The server's per-emergency counts (one request for the whole board). */
+export async function loadCounts() {
+  for (const c of await api.get('/api/v1/emergency-counts')) state.counts.set(c.emergency_id, c);
+  store.touch('emergencies');
 }

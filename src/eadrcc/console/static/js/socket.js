@@ -1,9 +1,15 @@
 // The /ws state machine: hello{token, since} → welcome → events; reconnect with
 // backoff and resume from the last seq; on `resync`, reload everything and resume
 // from the reloaded head. States: connecting, live, reconnecting, resyncing, stopped.
+// Every message from the hub (heartbeats included) tells link.js the hub is alive.
+import * as link from './link.js';
+
 const UNAUTHORIZED = 4001;
 const TOO_SLOW = 4008;
-const MAX_DELAY_MS = 30_000;
+// While someone is looking, retry fast (a returning hub is back on screen within
+// about 2 s); a hidden tab backs off further so idle consoles do not storm a hub.
+const MAX_DELAY_VISIBLE_MS = 1500;
+const MAX_DELAY_HIDDEN_MS = 30_000;
 
 export class EventSocket {
   /**
@@ -42,6 +48,7 @@ export class EventSocket {
     this.ws = null;
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
     if (ws.readyState <= WebSocket.OPEN) ws.close(1000, 'client done');
+    link.closed();
   }
 
   connect(state) {
@@ -54,7 +61,10 @@ export class EventSocket {
       // The token travels in the first message, never in the URL.
       ws.send(JSON.stringify({ type: 'hello', token: this.token(), since: this.since() }));
     };
-    ws.onmessage = (e) => this.receive(JSON.parse(e.data));
+    ws.onmessage = (e) => {
+      link.heardFrom();
+      this.receive(JSON.parse(e.data));
+    };
     ws.onclose = (e) => this.closed(e.code);
   }
 
@@ -66,7 +76,7 @@ export class EventSocket {
       this.onEvent(msg);
     } else if (msg.type === 'resync') {
       this.resync();
-    }
+    } // 'heartbeat' and types this console does not know: heard, nothing else to do
   }
 
   async resync() {
@@ -82,6 +92,7 @@ export class EventSocket {
 
   closed(code) {
     this.ws = null;
+    link.closed();
     if (this.stopped) return;
     if (code === UNAUTHORIZED) {
       this.set('stopped', { refused: true });
@@ -96,17 +107,23 @@ export class EventSocket {
     if (this.stopped) return;
     this.attempt += 1;
     // Exponential backoff with jitter, so a restarted hub is not stormed by every console.
-    const base = Math.min(MAX_DELAY_MS, 500 * 2 ** Math.min(this.attempt - 1, 6));
+    const cap = document.visibilityState === 'hidden' ? MAX_DELAY_HIDDEN_MS : MAX_DELAY_VISIBLE_MS;
+    const base = Math.min(cap, 250 * 2 ** Math.min(this.attempt - 1, 8));
     const delay = Math.round(base * (0.5 + Math.random() / 2));
     this.set('reconnecting', { attempt: this.attempt, retryAt: Date.now() + delay });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
-  /** Try now (the user pressed "reconnect now", or the browser came back online). */
+  /**
+   * Try now: the user pressed "reconnect now", the browser came back online or the
+   * tab became visible. A socket that is open but silent (stale) is replaced too.
+   */
   now() {
-    if (this.state !== 'reconnecting') return;
+    if (this.stopped || this.state === 'resyncing') return;
+    if (this.state === 'live' && link.isLive()) return;
+    if (this.state === 'connecting' && this.ws) return;
     clearTimeout(this.timer);
-    this.connect();
+    this.connect('reconnecting');
   }
 }

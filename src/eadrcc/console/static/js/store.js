@@ -18,6 +18,8 @@ export const state = {
   types: new Map(),
   loaded: new Set(), // emergencies whose snapshot is in
   byNeed: new Map(), // need id → Set of match ids
+  activity: new Map(), // emergency id → time of its latest event (ISO)
+  counts: new Map(), // emergency id → the server's board counts (GET /api/v1/emergency-counts)
   feed: [], // newest last, at most FEED_KEEP
   lastSeq: 0,
 };
@@ -123,6 +125,10 @@ export function apply(event) {
   else if (kind === 'request.circulated') putResponse(data.response, seq);
   else if (kind === 'response.updated') putResponse(data, seq);
   else if (kind === 'response.reminder' || kind === 'response.overdue') putResponse(data.response, seq);
+  if (event.emergency_id) {
+    const seen = state.activity.get(event.emergency_id);
+    if (!seen || seen < event.at) state.activity.set(event.emergency_id, event.at);
+  }
   state.feed.push(event);
   if (state.feed.length > FEED_KEEP) state.feed.splice(0, state.feed.length - FEED_KEEP);
   touch('feed');
@@ -139,9 +145,19 @@ export function picture(need, now = Date.now()) {
   const request = state.requests.get(need.request_id);
   const who = me();
   const seesAll = isStaff() || (request && who?.country === request.requesting_country);
-  if (!seesAll || !state.loaded.has(need.emergency_id)) return { ...need, ...flags(need, now) };
+  const etas = etasOf(need);
+  if (!seesAll || !state.loaded.has(need.emergency_id)) return { ...need, ...flags(need, now), etas };
   const matches = [...(state.byNeed.get(need.id) || [])].map((id) => state.matches.get(id));
-  return figures(need, matches, emergencyOffers(need.emergency_id), now);
+  return { ...figures(need, matches, emergencyOffers(need.emergency_id), now), etas };
+}
+
+const ALLOCATED = new Set(['accepted', 'in_transit', 'delivered']);
+
+/** The ETAs of what is accepted or moving towards a need and not yet delivered, earliest first. */
+function etasOf(need) {
+  return [...(state.byNeed.get(need.id) || [])].map((id) => state.matches.get(id))
+    .filter((m) => m && ALLOCATED.has(m.status) && m.eta && m.delivered < m.quantity)
+    .map((m) => m.eta).sort((a, b) => Date.parse(a) - Date.parse(b));
 }
 
 export const emergencyRequests = (id) =>

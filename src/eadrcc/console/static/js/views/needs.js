@@ -10,9 +10,9 @@ const PRIORITY = { critical: 0, high: 1, normal: 2 };
 
 export function needsPanel() {
   const list = h('div', { class: 'rfa-list' });
-  const empty = h('p', { class: 'empty', text: 'No request for assistance yet.' });
+  const empty = h('p', { class: 'empty', text: t('needs.none') });
   const el = h('section', { class: 'panel needs-panel', 'aria-labelledby': 'needs-title' },
-    h('h3', { id: 'needs-title', class: 'panel-title', text: 'Needs' }), legend(), empty, list);
+    h('h3', { id: 'needs-title', class: 'panel-title', text: t('needs.title') }), legend(), empty, list);
 
   function update(emergencyId) {
     const requests = emergencyRequests(emergencyId).sort((a, b) => a.created_at.localeCompare(b.created_at));
@@ -40,7 +40,7 @@ function needRow(n) {
       h('span', { class: 'need-place' }),
       h('span', { class: 'flag flag-late', text: t('need.late') }),
       h('span', { class: 'flag flag-risk', text: t('need.at_risk') }),
-      h('span', { class: 'flag flag-dup', text: 'DUPLICATED' }),
+      h('span', { class: 'flag flag-dup', text: t('flag.duplicated') }),
       h('span', { class: 'flag flag-gap' })),
     bar(),
     h('p', { class: 'need-nums' }),

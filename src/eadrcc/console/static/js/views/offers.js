@@ -1,19 +1,22 @@
-// Offers by nation and channel, each with its items and what became of them.
+// Offers by nation and channel, each with its items and what became of them; an
+// item that may duplicate another offer says so in words.
+import { run } from '../actions.js';
 import * as api from '../api.js';
 import { h, setText, syncList, toggle } from '../dom.js';
-import { channel, country, dateTime, num, typeName } from '../format.js';
+import { channel, country, dateTime, label, typeName } from '../format.js';
+import { t } from '../i18n.js';
 import { can } from '../session.js';
 
 /** A table of `offers` (already filtered), grouped by nation then channel. */
 export function offersTable({ caption, showEmergency = false }) {
   const body = h('tbody');
-  const empty = h('p', { class: 'empty', text: 'No offer yet.' });
+  const empty = h('p', { class: 'empty', text: t('offers.none') });
   const el = h('div', { class: 'table-wrap' }, empty,
-    h('table', { class: 'offers' },
+    h('table', { class: 'offers stack' },
       h('caption', { class: 'visually-hidden', text: caption }),
       h('thead', {}, h('tr', {},
-        ['Nation', 'Channel', showEmergency ? 'Emergency' : null, 'Items (accepted / offered)', 'Status', 'Offered', '']
-          .filter((x) => x !== null).map((t) => h('th', { scope: 'col', text: t })))),
+        ['nation', 'channel', showEmergency ? 'emergency' : null, 'items', 'status', 'offered', 'actions']
+          .filter((x) => x !== null).map((k) => h('th', { scope: 'col', text: t(`offers.col_${k}`) })))),
       body));
 
   function update(offers, emergencies) {
@@ -32,27 +35,35 @@ export function offersTable({ caption, showEmergency = false }) {
 }
 
 function row(o, showEmergency) {
+  const cell = (cls, key, ...kids) => h('td', { class: cls, 'data-label': t(`offers.col_${key}`) }, ...kids);
   return h('tr', { dataset: { offerId: o.id, country: o.offering_country } },
     h('th', { scope: 'row', class: 'nation' }),
-    h('td', { class: 'channel' }),
-    showEmergency ? h('td', { class: 'emergency' }) : null,
-    h('td', {}, h('ul', { class: 'items' })),
-    h('td', { class: 'status' }),
-    h('td', { class: 'when' }),
-    h('td', { class: 'actions' }, h('button', { type: 'button', class: 'withdraw', text: 'Withdraw', onclick: (e) => withdraw(e, o.id) })));
+    cell('channel', 'channel'),
+    showEmergency ? cell('emergency', 'emergency') : null,
+    cell('', 'items', h('ul', { class: 'items' })),
+    cell('status', 'status'),
+    cell('when', 'offered'),
+    cell('actions', 'actions',
+      h('button', { type: 'button', class: 'withdraw', text: t('offers.withdraw'), onclick: (e) => withdraw(e, o.id) }),
+      h('p', { class: 'action-note', role: 'status' })));
 }
 
 function fillRow(tr, o, first, emergencies) {
   setText(tr.querySelector('.nation'), first ? country(o.offering_country) : '');
+  tr.querySelector('.nation').dataset.label = country(o.offering_country); // shown when rows stack
   setText(tr.querySelector('.channel'), channel(o.channel));
   const cell = tr.querySelector('.emergency');
-  if (cell) setText(cell, emergencies?.get(o.emergency_id)?.title || o.emergency_id);
+  if (cell) {
+    const e = emergencies?.get(o.emergency_id);
+    setText(cell, e ? (e.exercise ? `${t('common.exercise')} · ${e.title}` : e.title) : o.emergency_id);
+  }
   syncList(tr.querySelector('.items'), o.items, (i) => i.id, () => h('li'), (li, i) => {
     toggle(li, 'withdrawn', i.status === 'withdrawn');
-    setText(li, `${typeName(i.resource_type)}: ${num(i.allocated)} / ${num(i.quantity)}`
-      + (i.possible_duplicate_of ? ' · possible duplicate' : ''));
+    toggle(li, 'duplicate', Boolean(i.possible_duplicate_of));
+    li.replaceChildren(t('offers.item', { type: typeName(i.resource_type), allocated: i.allocated, quantity: i.quantity }),
+      i.possible_duplicate_of ? h('span', { class: 'flag flag-dup', title: i.possible_duplicate_of, text: t('offers.duplicate') }) : '');
   });
-  setText(tr.querySelector('.status'), o.status);
+  setText(tr.querySelector('.status'), label(o.status, 'status'));
   toggle(tr, 'withdrawn', o.status === 'withdrawn');
   setText(tr.querySelector('.when'), dateTime(o.created_at));
   tr.querySelector('.withdraw').hidden = o.status !== 'open' || !can('offer.withdraw', [o.offering_country]);
@@ -62,15 +73,10 @@ async function withdraw(event, id) {
   const button = event.currentTarget;
   if (button.dataset.confirm !== 'yes') {
     button.dataset.confirm = 'yes';
-    button.textContent = 'Confirm withdrawal';
+    button.textContent = t('offers.confirm_withdraw');
+    button.setAttribute('data-action', 'withdraw');
     return;
   }
-  button.disabled = true;
-  try {
-    await api.post(`/api/v1/offers/${id}/withdraw`, {});
-  } catch (err) {
-    button.textContent = `Failed: ${err.message}`;
-  } finally {
-    button.disabled = false;
-  }
+  const note = button.parentElement.querySelector('.action-note');
+  await run(button, note, () => api.post(`/api/v1/offers/${id}/withdraw`, {}));
 }

@@ -1,19 +1,21 @@
 // The partner directory: status, frameworks, programme participation, 24/7 contacts.
 import { h, setText, syncList } from '../dom.js';
+import { label } from '../format.js';
 import { t } from '../i18n.js';
 import { state } from '../store.js';
 
+const COLUMNS = ['code', 'name', 'status', 'frameworks', 'programmes', 'contacts', 'capacities'];
+
 export function mount(main) {
-  const filter = h('input', { type: 'search', id: 'partner-filter', placeholder: 'Name, code or programme (e.g. OCC)' });
+  const filter = h('input', { type: 'search', id: 'partner-filter', placeholder: t('partners.filter_hint') });
   const count = h('span', { class: 'count' });
   const body = h('tbody');
   main.append(
     h('div', { class: 'page-head' },
-      h('h2', { class: 'page-title' }, 'Partner directory ', count),
-      h('div', { class: 'field inline' }, h('label', { for: 'partner-filter', text: 'Filter' }), filter)),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'partners' },
-      h('thead', {}, h('tr', {}, ['Code', 'Name', 'Status', 'Frameworks', 'Programmes', '24/7 contacts', t('capacities.title')]
-        .map((t) => h('th', { scope: 'col', text: t })))),
+      h('h2', { class: 'page-title' }, t('partners.title'), ' ', count),
+      h('div', { class: 'field inline' }, h('label', { for: 'partner-filter', text: t('partners.filter') }), filter)),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'partners stack' },
+      h('thead', {}, h('tr', {}, COLUMNS.map((k) => h('th', { scope: 'col', text: t(`partners.col_${k}`) })))),
       body)));
   filter.addEventListener('input', () => update(new Set(['partners'])));
 
@@ -23,29 +25,30 @@ export function mount(main) {
     const all = [...state.partners.values()].sort((a, b) => a.name.localeCompare(b.name));
     const shown = all.filter((p) => !words || [p.code, p.name, ...p.programmes.map((x) => x.code), ...p.frameworks]
       .some((s) => s.toLowerCase().includes(words)));
-    setText(count, `(${shown.length} of ${all.length})`);
+    setText(count, t('partners.count', { shown: shown.length, count: all.length }));
     syncList(body, shown, (p) => p.code, partnerRow, fillPartner);
   }
   return { update };
 }
 
 function partnerRow() {
-  return h('tr', {}, h('td', { class: 'code' }), h('th', { scope: 'row', class: 'name' }), h('td', { class: 'pstatus' }),
-    h('td', { class: 'frameworks' }), h('td', {}, h('ul', { class: 'chips' })), h('td', {}, h('ul', { class: 'contacts' })),
-    h('td', {}, h('a', { class: 'capacities-link' })));
+  const cell = (cls, key, ...kids) => h('td', { class: cls, 'data-label': t(`partners.col_${key}`) }, ...kids);
+  return h('tr', {}, cell('code', 'code'), h('th', { scope: 'row', class: 'name' }), cell('pstatus', 'status'),
+    cell('frameworks', 'frameworks'), cell('', 'programmes', h('ul', { class: 'chips' })), cell('', 'contacts', h('ul', { class: 'contacts' })),
+    cell('', 'capacities', h('a', { class: 'capacities-link' })));
 }
 
 function fillPartner(tr, p) {
   setText(tr.querySelector('.code'), p.code);
   setText(tr.querySelector('.name'), p.name);
-  setText(tr.querySelector('.pstatus'), p.status === 'ally' ? 'Ally' : 'Partner');
+  setText(tr.querySelector('.pstatus'), t(p.status === 'ally' ? 'partners.ally' : 'partners.partner'));
   setText(tr.querySelector('.frameworks'), p.frameworks.join(', '));
   const link = tr.querySelector('.capacities-link'); // the nation's declared and known capacities
   link.href = `#/capacities/${p.code}`;
   setText(link, t('capacities.of_nation'));
   syncList(tr.querySelector('.chips'), p.programmes, (x) => x.code, () => h('li', { class: 'chip' }), (li, x) => {
-    setText(li, x.status === 'active' ? x.code : `${x.code} (${x.status})`);
-    li.title = [x.code, x.status, x.since && `since ${x.since}`].filter(Boolean).join(' · ');
+    setText(li, x.status === 'active' ? x.code : `${x.code} (${label(x.status, 'programme')})`);
+    li.title = [x.code, label(x.status, 'programme'), x.since && t('partners.since', { since: x.since })].filter(Boolean).join(' · ');
   });
   const contacts = [...p.contacts].sort((a, b) => Number(is247(b)) - Number(is247(a)));
   syncList(tr.querySelector('.contacts'), contacts, (c) => `${c.role}|${c.organisation}`, () => h('li'), (li, c) => {
@@ -53,7 +56,7 @@ function fillPartner(tr, p) {
       is247(c) ? h('span', { class: 'badge h24', text: '24/7' }) : null, ' ',
       h('strong', { text: c.organisation || c.role }), ` — ${c.role}`,
       ...[c.name, c.phone, c.email].filter(Boolean).map((x) => ` · ${x}`),
-      !c.phone && !c.email ? h('span', { class: 'muted', text: ' · phone/e-mail not yet verified' }) : null);
+      !c.phone && !c.email ? h('span', { class: 'muted', text: ` · ${t('partners.unverified')}` }) : null);
   });
 }
 

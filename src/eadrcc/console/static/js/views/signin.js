@@ -1,6 +1,7 @@
 // Sign in with a token. It is kept in sessionStorage (gone when the tab closes).
 import * as api from '../api.js';
 import { h } from '../dom.js';
+import { t } from '../i18n.js';
 import * as session from '../session.js';
 
 export function mount(main, { message, onSignedIn }) {
@@ -9,20 +10,20 @@ export function mount(main, { message, onSignedIn }) {
     required: true, 'aria-describedby': 'token-help token-error',
   });
   const error = h('p', { id: 'token-error', class: 'field-error', role: 'alert', text: message || '' });
-  const button = h('button', { type: 'submit', class: 'primary', text: 'Sign in' });
+  const button = h('button', { type: 'submit', class: 'primary', text: t('signin.submit') });
   const form = h('form', { class: 'signin card', novalidate: true },
-    h('h2', { text: 'Sign in' }),
+    h('h2', { text: t('signin.title') }),
     h('div', { class: 'field' },
-      h('label', { for: 'token', text: 'Access token' }),
+      h('label', { for: 'token', text: t('signin.token') }),
       input,
-      h('p', { id: 'token-help', class: 'help', text: 'Paste the token you were issued (eadrcc token create). It stays in this tab only.' }),
+      h('p', { id: 'token-help', class: 'help', text: t('signin.help') }),
       error),
     button);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const value = input.value.trim();
     if (!value) {
-      error.textContent = 'Enter your token.';
+      error.textContent = t('signin.empty');
       return input.focus();
     }
     button.disabled = true;
@@ -35,7 +36,7 @@ export function mount(main, { message, onSignedIn }) {
       await onSignedIn();
     } catch (err) {
       session.signOut();
-      error.textContent = err.status === 401 ? 'This token is not recognised (unknown or revoked).' : err.message;
+      error.textContent = err.status === 401 ? t('signin.unknown') : err.message;
       button.disabled = false;
       input.focus();
     }

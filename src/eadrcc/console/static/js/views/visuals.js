@@ -1,6 +1,7 @@
 // The emergency's pictures: the area map, the offering nations map, the timeline.
 import { h } from '../dom.js';
-import { country, num, typeName } from '../format.js';
+import { country, typeName } from '../format.js';
+import { t } from '../i18n.js';
 import { bounds, centre, draw, loadWorld, pad } from '../map.js';
 import { state } from '../store.js';
 import { drawTimeline } from '../timeline.js';
@@ -12,19 +13,21 @@ export function visualsPanel() {
   const nations = h('svg:svg', { class: 'map', role: 'img', 'aria-labelledby': 'map-nations-title' });
   const timeline = h('svg:svg', { class: 'timeline', role: 'img', 'aria-labelledby': 'timeline-title' });
   const el = h('section', { class: 'panel visuals' },
-    h('figure', { class: 'map-figure' }, h('figcaption', { id: 'map-area-title', text: 'Affected area and delivery points' }), area),
-    h('figure', { class: 'map-figure' }, h('figcaption', { id: 'map-nations-title', text: 'Offering nations' }), nations),
-    h('figure', { class: 'timeline-figure' }, h('figcaption', { id: 'timeline-title', text: 'Offers and acceptances over time' }), timeline),
-    h('p', { class: 'source', text: 'Shapes: Natural Earth (public domain).' }));
+    h('figure', { class: 'map-figure' }, h('figcaption', { id: 'map-area-title', text: t('visuals.area') }), area,
+      mapLegend([['struck', 'visuals.key_struck'], ['epicentre', 'visuals.key_site'], ['delivery', 'visuals.key_delivery']])),
+    h('figure', { class: 'map-figure' }, h('figcaption', { id: 'map-nations-title', text: t('visuals.nations') }), nations,
+      mapLegend([['struck', 'visuals.key_struck'], ['offering', 'visuals.key_offering'], ['epicentre', 'visuals.key_site'], ['route', 'visuals.key_route']])),
+    h('figure', { class: 'timeline-figure' }, h('figcaption', { id: 'timeline-title', text: t('visuals.timeline') }), timeline),
+    h('p', { class: 'source', text: t('visuals.source') }));
   let lastKey = '';
 
   async function update(e, requests, offers, matches) {
     drawTimeline(timeline, [
-      { label: 'Offers', cls: 'lane-offers', points: offers.map((o) => ({ at: o.created_at, title: `${country(o.offering_country)} offered` })) },
-      { label: 'Accepted', cls: 'lane-accepted', points: matches.filter((m) => ALLOCATED.has(m.status))
-        .map((m) => ({ at: m.updated_at, title: `${typeName(m.resource_type)} ×${num(m.quantity)} from ${country(m.offering_country)}` })) },
-      { label: 'Delivered', cls: 'lane-delivered', points: matches.filter((m) => m.delivered > 0)
-        .map((m) => ({ at: m.updated_at, title: `${num(m.delivered)} delivered from ${country(m.offering_country)}` })) },
+      { label: t('visuals.lane_offers'), cls: 'lane-offers', points: offers.map((o) => ({ at: o.created_at, title: t('visuals.offered', { country: country(o.offering_country) }) })) },
+      { label: t('visuals.lane_accepted'), cls: 'lane-accepted', points: matches.filter((m) => ALLOCATED.has(m.status))
+        .map((m) => ({ at: m.updated_at, title: t('proposals.what', { type: typeName(m.resource_type), quantity: m.quantity, country: country(m.offering_country) }) })) },
+      { label: t('visuals.lane_delivered'), cls: 'lane-delivered', points: matches.filter((m) => m.delivered > 0)
+        .map((m) => ({ at: m.updated_at, title: t('visuals.delivered', { quantity: m.delivered, country: country(m.offering_country) }) })) },
     ]);
     const offering = [...new Set(offers.map((o) => o.offering_country))].sort();
     const places = requests.flatMap((r) => r.needIds.map((id) => state.needs.get(id)?.delivery).filter(Boolean));
@@ -38,6 +41,12 @@ export function visualsPanel() {
   return { el, update };
 }
 
+/** The key under a map: what each colour and mark means. */
+function mapLegend(entries) {
+  return h('p', { class: 'legend map-legend' }, entries.map(([cls, key]) =>
+    h('span', { class: 'legend-item' }, h('span', { class: `swatch key-${cls}` }), t(key))));
+}
+
 function drawArea(svg, world, e, places) {
   const struck = world.countries.filter((c) => e.countries.includes(c.iso3));
   const points = [[e.location.lon, e.location.lat], ...places.map((p) => [p.lon, p.lat])];
@@ -48,8 +57,8 @@ function drawArea(svg, world, e, places) {
     classes,
     title: `${e.title}: ${e.countries.map(country).join(', ')}`,
     points: [
-      ...places.map((p) => ({ at: [p.lon, p.lat], cls: 'delivery', r: 4, title: p.place || 'delivery point' })),
-      { at: [e.location.lon, e.location.lat], cls: 'epicentre', r: 7, title: 'Emergency location' },
+      ...places.map((p) => ({ at: [p.lon, p.lat], cls: 'delivery', r: 4, title: p.place || t('visuals.key_delivery') })),
+      { at: [e.location.lon, e.location.lat], cls: 'epicentre', r: 7, title: t('visuals.key_site') },
     ],
   });
 }
@@ -63,8 +72,8 @@ function drawNations(svg, world, e, offering) {
   draw(svg, world, {
     box,
     classes,
-    title: offering.length ? `Offers from ${offering.map(country).join(', ')}` : 'No offer yet',
+    title: offering.length ? t('visuals.offers_from', { countries: offering.map(country).join(', ') }) : t('offers.none'),
     lines: from.map(([, at]) => ({ from: at, to: site })),
-    points: [{ at: site, cls: 'epicentre', r: 6, title: 'Emergency location' }],
+    points: [{ at: site, cls: 'epicentre', r: 6, title: t('visuals.key_site') }],
   });
 }
