@@ -11,7 +11,8 @@ import { can } from '../session.js';
 export function offersTable({ caption, showEmergency = false }) {
   const body = h('tbody');
   const empty = h('p', { class: 'empty', text: t('offers.none') });
-  const el = h('div', { class: 'table-wrap' }, empty,
+  // A region that may scroll sideways: focusable, so a keyboard can scroll it too.
+  const el = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption }, empty,
     h('table', { class: 'offers stack' },
       h('caption', { class: 'visually-hidden', text: caption }),
       h('thead', {}, h('tr', {},

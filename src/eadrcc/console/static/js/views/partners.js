@@ -14,7 +14,7 @@ export function mount(main) {
     h('div', { class: 'page-head' },
       h('h2', { class: 'page-title' }, t('partners.title'), ' ', count),
       h('div', { class: 'field inline' }, h('label', { for: 'partner-filter', text: t('partners.filter') }), filter)),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'partners stack' },
+    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('partners.title') }, h('table', { class: 'partners stack' },
       h('thead', {}, h('tr', {}, COLUMNS.map((k) => h('th', { scope: 'col', text: t(`partners.col_${k}`) })))),
       body)));
   filter.addEventListener('input', () => update(new Set(['partners'])));

@@ -66,23 +66,24 @@ function render(el, r) {
       [t('sitrep.k_accepted'), s.accepted_lines], [t('sitrep.k_delivered'), s.delivered_lines],
     ]),
     h('h3', { text: t('sitrep.outstanding') }),
-    table(['priority', 'requested_by', 'resource', 'requested', 'accepted', 'proposed', 'uncovered', 'flags'],
+    table(t('sitrep.outstanding'), ['priority', 'requested_by', 'resource', 'requested', 'accepted', 'proposed', 'uncovered', 'flags'],
       r.outstanding.map((n) => [label(n.priority, 'priority'), country(n.requesting_country), typeName(n.resource_type),
         num(n.requested), num(n.accepted), num(n.proposed), num(n.uncovered_quantity), flags(n)]), t('sitrep.none_outstanding')),
     h('h3', { text: t('sitrep.all_needs') }),
-    table(['resource', 'priority', 'status', 'needed_by', 'requested', 'proposed', 'accepted', 'in_transit', 'delivered', 'flags'],
+    table(t('sitrep.all_needs'), ['resource', 'priority', 'status', 'needed_by', 'requested', 'proposed', 'accepted', 'in_transit', 'delivered', 'flags'],
       r.needs.map((n) => [typeName(n.resource_type), label(n.priority, 'priority'), label(n.status, 'status'),
         n.needed_by ? dateTime(n.needed_by) : '—', num(n.requested), num(n.proposed),
         num(n.accepted), num(n.in_transit), num(n.delivered), flags(n)]), t('sitrep.no_need')),
     h('h3', { text: t('emergency.offers_title') }),
-    table(['nation', 'channel', 'resource', 'offered', 'accepted', 'in_transit', 'delivered', 'withdrawn'],
+    table(t('emergency.offers_title'), ['nation', 'channel', 'resource', 'offered', 'accepted', 'in_transit', 'delivered', 'withdrawn'],
       [...r.offers_by_nation].sort(byName).map((o) => [country(o.country), channel(o.channel), typeName(o.resource_type),
         num(o.offered), num(o.accepted), num(o.in_transit), num(o.delivered), num(o.withdrawn)]), t('offers.none')));
 }
 
-function table(columns, rows, emptyText) {
+function table(name, columns, rows, emptyText) {
   if (!rows.length) return h('p', { class: 'empty', text: emptyText });
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'report stack' },
+  // A region that may scroll sideways: focusable, so a keyboard can scroll it too.
+  return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': name }, h('table', { class: 'report stack' },
     h('thead', {}, h('tr', {}, columns.map((k) => h('th', { scope: 'col', text: t(`sitrep.col_${k}`) })))),
     h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h(i === 0 ? 'th' : 'td',
       i === 0 ? { scope: 'row', text: c } : { text: c, 'data-label': t(`sitrep.col_${columns[i]}`) })))))));
