@@ -25,7 +25,7 @@ from eadrcc.errors import NotFound
 from eadrcc.events import log as events
 from eadrcc.matching import store as matches
 from eadrcc.offers import store as offers
-from eadrcc.policy import audience, authorize_kind
+from eadrcc.policy import audience, authorize, authorize_kind
 from eadrcc.requests import service as requests
 from eadrcc.web import Routes, principal, respond
 
