@@ -155,7 +155,7 @@ def test_every_view_fits_speaks_the_language_and_passes_axe(
         page.wait_for_load_state("networkidle")
         expect(page.locator("main .loading:visible")).to_have_count(0, timeout=10_000)
         expect(page.locator("html")).to_have_attribute("lang", lang)
-        view = re.sub(r"[^a-z]+", "-", route.split("/")[-1] or "board")
+        view = re.sub(r"[^a-z]+", "-", route.replace("{emergency}", "emergency")).strip("-")
         name = f"{lang}-{size['width']}-{role}-{view}"
         c.screenshot(name, docs=True)
         if size is PHONE:
@@ -186,3 +186,41 @@ def test_the_phone_reaches_the_feed_from_a_button(
     c.screenshot("fr-390-feed", docs=True)
     page.get_by_role("button", name="Fermer les événements").click()
     expect(feed).to_be_hidden()
+
+
+def test_the_printed_sitrep_keeps_every_column(
+    story: dict[str, Any], console_in: Callable[..., Console]
+) -> None:
+    c = console_in("duty_officer", None, "fr", {"width": 760, "height": 1000})  # A4 at 96 dpi
+    page = c.go("#/e/{emergency}/sitrep".format(**story))
+    expect(page.locator(".sitrep table.report").first).to_be_visible()
+    page.emulate_media(media="print")
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.sitrep table')].map((t) => ({
+          table: t.closest('.table-wrap').getAttribute('aria-label'),
+          columns: t.querySelectorAll('thead th').length,
+          shown: [...t.querySelectorAll('thead th')].filter((th) => {
+            const r = th.getBoundingClientRect();
+            return r.width > 0 && r.right <= document.documentElement.clientWidth + 1;
+          }).length,
+        }))"""
+    )
+    assert len(cut) == 3 and all(t["columns"] == t["shown"] for t in cut), cut
+    expect(page.locator(".topbar")).to_be_hidden()
+    expect(page.locator(".sitrep .badge.exercise")).to_have_count(0)  # a real emergency
+    c.screenshot("fr-print-sitrep", docs=True)
+
+
+def test_the_language_is_remembered_and_switched_from_the_header(
+    hub: Hub, story: dict[str, Any], console_in: Callable[..., Console]
+) -> None:
+    c = console_in("duty_officer", None, "fr", DESKTOP)
+    page = c.page
+    expect(page.locator("#nav-board")).to_have_text("Urgences")
+    page.goto(f"{hub.url}/console#/board")  # no ?lang=: the choice was kept
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#nav-board")).to_have_text("Urgences")
+    page.get_by_label("Langue").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#nav-board")).to_have_text("Emergencies")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")

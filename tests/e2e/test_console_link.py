@@ -91,6 +91,7 @@ def test_a_frozen_hub_turns_the_page_stale_and_actions_wait(
 
     link_leaves(page, "live", timeout_ms=20_000)
     assert time.monotonic() - stopped_at < 20
+    expect(page.locator("#conn")).to_have_attribute("data-state", "stale")  # not "Live"
     banner = page.locator("#link-banner")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Data as of")

@@ -127,6 +127,8 @@ function navigate() {
 }
 
 function showState(name, detail = {}) {
+  // An open socket that has gone quiet is not live, whatever the socket believes.
+  if (name === 'live' && link.current() === 'stale') name = 'stale';
   conn.dataset.state = name;
   let text = t(`link.${name}`);
   if (name === 'live') text = t('link.live_at', { seq: state.lastSeq });
@@ -162,7 +164,10 @@ function showLink(now = link.current()) {
     h('button', { type: 'button', class: 'primary reconnect', text: t('link.reconnect_now'), onclick: () => socket?.now() }));
   banner.hidden = false;
 }
-link.subscribe((now) => showLink(now));
+link.subscribe((now) => {
+  showLink(now);
+  if (socket) showState(socket.state);
+});
 
 function signOut(message) {
   link.stop();
