@@ -39,7 +39,7 @@ export function mount(main, { id: nation }) {
     status,
     ...SOURCES.map((s) => h('section', { class: 'panel', dataset: { source: s } },
       h('h3', { class: 'panel-title', text: t(`capacities.section.${s}`) }),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'capacities' },
+      h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t(`capacities.section.${s}`) }, h('table', { class: 'capacities' },
         h('thead', {}, h('tr', {}, ['country', 'type', 'quantity', 'readiness', 'home', 'credentials', 'valid_until', 'source']
           .map((c) => h('th', { scope: 'col', text: t(`capacities.col.${c}`) })))),
         tables[s])))));

@@ -66,7 +66,8 @@ export function responsesPanel() {
       h('label', { for: 'responses-silent', text: t('responses.filter_silent') }), silent,
       h('label', { for: 'responses-sort', text: t('responses.sort') }), sort),
     shown,
-    h('div', { class: 'table-wrap' }, table));
+    // May scroll sideways: a focusable region, so a keyboard can scroll it too (axe).
+    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('responses.title') }, table));
   let current = null;
   silent.addEventListener('input', () => current && update(current));
   sort.addEventListener('change', () => current && update(current));
