@@ -18,7 +18,7 @@ WITH asked AS (
     GROUP BY n.id
 ), flagged AS (
     SELECT *,
-           status = 'open' AND quantity - accepted - proposed > 0 AS uncovered,
+           status = 'open' AND quantity - accepted > 0 AS uncovered,  -- proposals are no cover
            status = 'open' AND needed_by < now() AND delivered < quantity AS late
     FROM picture
 ), by_need AS (
