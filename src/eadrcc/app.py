@@ -22,6 +22,7 @@ from eadrcc.appkeys import (
     SOCKETS,
     TOKEN_SOCKETS,
     TOKENS,
+    WEBHOOK_GUARD,
 )
 from eadrcc.capacities import views as capacity_views
 from eadrcc.capacities.reminders import capacity_reminders
@@ -42,6 +43,10 @@ from eadrcc.offers import views as offer_views
 from eadrcc.partners import views as partner_views
 from eadrcc.requests import views as request_views
 from eadrcc.sitrep import views as sitrep_views
+from eadrcc.subscriptions import views as subscription_views
+from eadrcc.subscriptions.daily import daily_sitreps
+from eadrcc.subscriptions.outbound import Guard
+from eadrcc.subscriptions.worker import delivery_worker
 from eadrcc.tokencache import TokenCache
 from eadrcc.web import Route, Routes, request_context
 
@@ -62,6 +67,7 @@ ROUTE_TABLES: list[Routes] = [
     edxl_views.routes,
     capacity_views.routes,
     circulation_views.routes,
+    subscription_views.routes,
 ]
 
 
@@ -89,6 +95,9 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app.cleanup_ctx.append(capacity_reminders)  # after the hub: its events wake it
     app.cleanup_ctx.append(console_receipts)  # after the hub: it watches what the hub pushes
     app.cleanup_ctx.append(response_scheduler)
+    app[WEBHOOK_GUARD] = Guard(settings.allowed_webhook_hosts)
+    app.cleanup_ctx.append(delivery_worker)  # after the hub: it wakes on new events
+    app.cleanup_ctx.append(daily_sitreps)
     app.on_shutdown.append(event_socket.close_all)
     return app
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from eadrcc.events.hub import EventHub
     from eadrcc.events.socket import TokenSockets
     from eadrcc.metrics import Metrics
+    from eadrcc.subscriptions.outbound import Guard
     from eadrcc.tokencache import TokenCache
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,6 +26,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 RECEIPTS: web.AppKey[Receipts] = web.AppKey("receipts")
+WEBHOOK_GUARD: web.AppKey[Guard] = web.AppKey("webhook_guard")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 TOKEN_SOCKETS: web.AppKey[TokenSockets] = web.AppKey("token_sockets")
 

@@ -74,6 +74,36 @@ class Settings(BaseSettings):
     ack_escalate_minutes: float = Field(default=360.0, gt=0)
     # How often the instance holding the scheduler lock looks for due reminders.
     scheduler_interval_seconds: float = Field(default=15.0, ge=0.05, le=3600)
+    # Outbound delivery (webhooks and e-mail). The first retry waits
+    # delivery_min_backoff_seconds (jittered), doubling up to the maximum.
+    delivery_min_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
+    delivery_max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    delivery_give_up_hours: float = Field(default=72.0, gt=0)
+    delivery_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # A dead instance's subscriptions are taken over once its lease runs out.
+    delivery_lease_seconds: float = Field(default=20.0, ge=0.5, le=300)
+    delivery_log_retention_days: int = Field(default=30, ge=1)
+    webhook_allow_hosts: str = ""
+    smtp_url: str | None = None
+    mail_from: str = "eadrcc@localhost"
+    mail_batch_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    sitrep_hour_utc: int = Field(default=17, ge=0, le=23)
+
+    @property
+    def allowed_webhook_hosts(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip()
+        )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must be an smtp:// or smtps:// URL")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -102,6 +102,12 @@ RULES: dict[str, Rule] = {
     "alert.create": Rule(frozenset({A, D, INT})),
     "alert.read": Rule(STAFF),
     "alert.triage": Rule(frozenset({A, D})),
+    # outbound delivery: an integration manages its own subscriptions (the service
+    # checks ownership); a POC only its own country's
+    "subscription.create": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
+    "subscription.read": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
+    "subscription.delete": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
+    "channel.read": Rule(STAFF, own_country=frozenset({P})),
 }
 
 

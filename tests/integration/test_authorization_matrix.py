@@ -69,6 +69,12 @@ READS: dict[str, dict[str, int]] = {
     # (test_circulation proves which rows).
     "/api/v1/emergencies/{id}/distribution": expect(integration=403, tur=403, nor=403, deu=403),
     "/api/v1/emergencies/{id}/responses": expect(integration=403),
+    # Each sees its own subscriptions; the world's one is Norway's.
+    "/api/v1/subscriptions": expect(observer=403),
+    "/api/v1/subscriptions/{id}/deliveries": expect(
+        observer=403, integration=404, tur=404, deu=404
+    ),
+    "/api/v1/channels": expect(integration=403),  # a POC sees its own nation's row
 }
 
 
@@ -85,6 +91,7 @@ class Write:
 
 
 NOT_NOR = ("observer", "integration", "tur", "deu")
+SUBSCRIPTION = {"kind": "email", "address": "desk@nor.example", "country": "NOR"}
 CAPACITY = {
     "country": "NOR",
     "resource_type": "shelter.blanket",
@@ -133,6 +140,8 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/api/v1/emergencies/{id}/responses/{country}"): Write(
         {"state": "acknowledged"}, refused=NOT_NOR
     ),
+    ("POST", "/api/v1/subscriptions"): Write("subscription", refused=NOT_NOR),
+    ("DELETE", "/api/v1/subscriptions/{id}"): Write(refused=NOT_NOR),
 }
 
 # Routes that take no bearer token, and where their access is proven instead.
@@ -204,6 +213,7 @@ async def world(client: Client, make_token: TokenFactory) -> dict[str, Any]:
         {"identifier": "M1", "sender": "s", "sent": "2026-11-27T01:00:00+00:00", "event": "Flood"},
         expect=201,
     )
+    subscription = await nor.post("/api/v1/subscriptions", SUBSCRIPTION, expect=201)
     partner = await officer.get("/api/v1/partners/NOR")
     return {
         "id": {
@@ -215,6 +225,7 @@ async def world(client: Client, make_token: TokenFactory) -> dict[str, Any]:
             "/api/v1/alerts/": alert["id"],
             "/api/v1/alert-groups/": alert["group_id"],
             "/api/v1/capacities/": capacity["id"],
+            "/api/v1/subscriptions/": subscription["id"],
         },
         "emergency": emergency["id"],
         "need_id": rfa["needs"][0]["id"],
@@ -251,6 +262,8 @@ def _body(world: dict[str, Any], write: Write | None, unknown: bool) -> Any:
         return world["offer"]
     if body == "capacity":
         return CAPACITY
+    if body == "subscription":
+        return SUBSCRIPTION
     if body == "capacity_offer":  # a valid offer of the capacity to the world's emergency
         return {"emergency_id": world["emergency"], "quantity": 1}
     return body

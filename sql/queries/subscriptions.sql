@@ -1,0 +1,180 @@
+-- Subscriptions and their outbound delivery (see 0011_subscriptions.sql).
+
+-- name: insert
+INSERT INTO subscriptions (id, audience, country, kind, url, address, events, language,
+                           secret, owner_token_id, created_by, cursor)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        (SELECT coalesce(max(seq), 0) FROM events))
+RETURNING *;
+
+-- name: get
+SELECT * FROM subscriptions WHERE id = $1;
+
+-- name: list_all
+-- $1: a country, or NULL for all; $2: an owner token, or NULL for any.
+SELECT * FROM subscriptions
+WHERE ($1::text IS NULL OR country = $1) AND ($2::text IS NULL OR owner_token_id = $2)
+ORDER BY created_at, id;
+
+-- name: delete
+DELETE FROM subscriptions WHERE id = $1 RETURNING id;
+
+-- name: deliveries
+SELECT seq, first_seq, status, attempts, last_error, latency_ms, first_attempt_at,
+       last_attempt_at, next_attempt_at
+FROM deliveries
+WHERE subscription_id = $1
+ORDER BY seq DESC
+LIMIT $2;
+
+-- name: channels
+-- Per partner: its subscriptions and whether any of them works.
+SELECT p.code AS country,
+       count(s.id) AS subscriptions,
+       count(s.id) FILTER (WHERE s.status = 'active') AS active,
+       count(s.id) FILTER (WHERE s.status = 'suspended') AS suspended,
+       max(s.last_success_at) AS last_success_at,
+       min(s.failing_since) FILTER (WHERE s.status = 'active') AS failing_since,
+       coalesce(bool_or(s.status = 'active' AND s.failing_since IS NULL
+                        AND s.last_success_at IS NOT NULL), false) AS working
+FROM partners p
+LEFT JOIN subscriptions s ON s.country = p.code
+WHERE $1::text IS NULL OR p.code = $1
+GROUP BY p.code
+ORDER BY p.code;
+
+-- ---- the lease ------------------------------------------------------------------
+-- A worker claims free subscriptions (never leased, lease expired, or its own),
+-- renews what it holds, and lets go when it stops. SKIP LOCKED: two instances
+-- claiming at once never wait on each other and never take the same row.
+
+-- name: claim
+WITH free AS (
+    SELECT id FROM subscriptions
+    WHERE status = 'active'
+      AND (lease_holder IS NULL OR lease_until < now() OR lease_holder = $1)
+    ORDER BY id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE subscriptions s
+SET lease_holder = $1, lease_until = now() + make_interval(secs => $3)
+FROM free
+WHERE s.id = free.id
+RETURNING s.*;
+
+-- name: renew
+UPDATE subscriptions
+SET lease_until = now() + make_interval(secs => $2)
+WHERE lease_holder = $1 AND status = 'active' AND lease_until >= now()
+RETURNING id;
+
+-- name: release
+UPDATE subscriptions SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = $1;
+
+-- ---- delivering -----------------------------------------------------------------
+
+-- name: pending_events
+-- What the subscription has still to receive: after its cursor, visible to its
+-- audience ($2, NULL = everything), of the kinds it asked for ($3, empty = all).
+-- The head comes from the same snapshot: with nothing pending up to it, the
+-- worker waits for the log to pass it.
+WITH page AS (
+    SELECT seq, at, kind, emergency_id, data
+    FROM events e
+    WHERE seq > $1
+      AND ($4::bigint IS NULL OR seq <= $4)
+      AND ($2::text[] IS NULL OR visibility && $2::text[])
+      AND (cardinality($3::text[]) = 0
+           OR EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(e.kind, p)))
+    ORDER BY seq
+    LIMIT $5
+)
+SELECT (SELECT coalesce(max(seq), 0) FROM events) AS head,
+       coalesce((SELECT jsonb_agg(to_jsonb(page) ORDER BY seq) FROM page), '[]') AS events;
+
+-- name: delivered
+-- Acknowledged: advance the cursor and log each event, only while we hold the
+-- lease (a worker that lost it must not move the cursor another one owns).
+WITH sub AS (
+    UPDATE subscriptions
+    SET cursor = greatest(cursor, $3), attempts = 0, next_attempt_at = NULL,
+        failing_since = NULL, last_error = NULL, pending_until = NULL,
+        last_success_at = now()
+    WHERE id = $1 AND lease_holder = $2
+    RETURNING id
+), logged AS (
+    INSERT INTO deliveries (subscription_id, seq, first_seq, status, attempts, latency_ms,
+                            first_attempt_at, last_attempt_at)
+    SELECT sub.id, d.seq, d.first_seq, 'delivered', d.attempts, d.latency_ms, d.started,
+           now()
+    FROM sub, unnest($4::bigint[], $5::bigint[], $6::int[], $7::real[], $8::timestamptz[])
+             AS d (seq, first_seq, attempts, latency_ms, started)
+    ON CONFLICT (subscription_id, seq) DO UPDATE
+    SET status = 'delivered', attempts = deliveries.attempts + 1,
+        latency_ms = excluded.latency_ms, last_attempt_at = excluded.last_attempt_at,
+        next_attempt_at = NULL
+    RETURNING 1
+)
+SELECT count(*) FROM sub;
+
+-- name: failed
+-- Not acknowledged: remember the error and when to try again (same fence).
+WITH sub AS (
+    UPDATE subscriptions
+    SET attempts = attempts + 1, next_attempt_at = $6, last_error = $5,
+        failing_since = coalesce(failing_since, now()), pending_until = $4
+    WHERE id = $1 AND lease_holder = $2
+    RETURNING id, attempts, failing_since
+), logged AS (
+    INSERT INTO deliveries (subscription_id, seq, first_seq, status, attempts, last_error,
+                            latency_ms, first_attempt_at, last_attempt_at, next_attempt_at)
+    SELECT sub.id, $4, $3, 'failing', 1, $5, $7, now(), now(), $6 FROM sub
+    ON CONFLICT (subscription_id, seq) DO UPDATE
+    SET status = 'failing', attempts = deliveries.attempts + 1,
+        last_error = excluded.last_error, latency_ms = excluded.latency_ms,
+        last_attempt_at = excluded.last_attempt_at, next_attempt_at = excluded.next_attempt_at
+    RETURNING 1
+)
+SELECT attempts, failing_since FROM sub;
+
+-- name: suspend
+WITH sub AS (
+    UPDATE subscriptions
+    SET status = 'suspended', suspended_at = now(), lease_holder = NULL, lease_until = NULL,
+        next_attempt_at = NULL
+    WHERE id = $1 AND lease_holder = $2 AND status = 'active'
+    RETURNING *
+), logged AS (
+    UPDATE deliveries d SET status = 'suspended', next_attempt_at = NULL
+    FROM sub
+    WHERE d.subscription_id = sub.id AND d.status = 'failing'
+)
+SELECT * FROM sub;
+
+-- name: prune_deliveries
+DELETE FROM deliveries WHERE last_attempt_at < now() - make_interval(days => $1);
+
+-- name: emergency_titles
+SELECT id, title, exercise FROM emergencies WHERE id = ANY($1::text[]);
+
+-- ---- the daily situation report -------------------------------------------------
+
+-- name: active_emergencies
+SELECT id, title, exercise, countries FROM emergencies WHERE status = 'active' ORDER BY id;
+
+-- name: claim_sitrep_day
+-- Once per emergency and day, across instances and restarts.
+INSERT INTO sitrep_sends (emergency_id, day) VALUES ($1, $2)
+ON CONFLICT DO NOTHING
+RETURNING emergency_id;
+
+-- name: partner_codes
+SELECT code FROM partners ORDER BY code;
+
+-- name: sitreps_due
+-- Active emergencies whose report for the day has not gone yet.
+SELECT id, title, exercise, countries FROM emergencies e
+WHERE status = 'active'
+  AND NOT EXISTS (SELECT 1 FROM sitrep_sends s WHERE s.emergency_id = e.id AND s.day = $1)
+ORDER BY id;

@@ -1,0 +1,139 @@
+"""Subscriptions' SQL: one function per query; each takes a connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from eadrcc.db import queries
+
+q = queries("subscriptions")
+
+
+async def insert(conn: asyncpg.Connection, **row: Any) -> asyncpg.Record:
+    record: asyncpg.Record = await conn.fetchrow(
+        q.insert,
+        row["id"],
+        row["audience"],
+        row["country"],
+        row["kind"],
+        row["url"],
+        row["address"],
+        row["events"],
+        row["language"],
+        row["secret"],
+        row["owner_token_id"],
+        row["created_by"],
+    )
+    return record
+
+
+async def get(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(q.get, subscription_id)
+    return row
+
+
+async def list_all(
+    conn: asyncpg.Connection, *, country: str | None, owner: str | None
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.list_all, country, owner))
+
+
+async def delete(conn: asyncpg.Connection, subscription_id: str) -> bool:
+    return await conn.fetchval(q.delete, subscription_id) is not None
+
+
+async def deliveries(
+    conn: asyncpg.Connection, subscription_id: str, limit: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.deliveries, subscription_id, limit))
+
+
+async def channels(conn: asyncpg.Connection, country: str | None) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.channels, country))
+
+
+# ---- the worker's side -------------------------------------------------------------
+
+
+async def claim(
+    conn: asyncpg.Connection, holder: str, limit: int, lease_seconds: float
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(q.claim, holder, limit, lease_seconds))
+
+
+async def renew(conn: asyncpg.Connection, holder: str, lease_seconds: float) -> set[str]:
+    return {r["id"] for r in await conn.fetch(q.renew, holder, lease_seconds)}
+
+
+async def release(conn: asyncpg.Connection, holder: str) -> None:
+    await conn.execute(q.release, holder)
+
+
+async def pending_events(
+    conn: asyncpg.Connection,
+    *,
+    after: int,
+    audience: list[str] | None,
+    prefixes: list[str],
+    until: int | None,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(head, events after `after` the subscription should receive), one snapshot."""
+    row = await conn.fetchrow(q.pending_events, after, audience, prefixes, until, limit)
+    events = row["events"]
+    for event in events:  # as the /ws reader has them: `at` a datetime
+        event["at"] = datetime.fromisoformat(event["at"])
+    return row["head"], events
+
+
+async def delivered(
+    conn: asyncpg.Connection,
+    *,
+    subscription_id: str,
+    holder: str,
+    cursor: int,
+    log: list[tuple[int, int, int, float, datetime]],
+) -> bool:
+    """Advance the cursor and log the deliveries; False if the lease is no longer ours."""
+    seqs, firsts, attempts, latencies, started = (list(c) for c in zip(*log, strict=True))
+    count = await conn.fetchval(
+        q.delivered, subscription_id, holder, cursor, seqs, firsts, attempts, latencies, started
+    )
+    return bool(count)
+
+
+async def failed(
+    conn: asyncpg.Connection,
+    *,
+    subscription_id: str,
+    holder: str,
+    first_seq: int,
+    seq: int,
+    error: str,
+    next_attempt_at: datetime,
+    latency_ms: float | None,
+) -> asyncpg.Record | None:
+    """Record a failed attempt; None if the lease is no longer ours."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        q.failed, subscription_id, holder, first_seq, seq, error, next_attempt_at, latency_ms
+    )
+    return row
+
+
+async def suspend(
+    conn: asyncpg.Connection, subscription_id: str, holder: str
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(q.suspend, subscription_id, holder)
+    return row
+
+
+async def prune_deliveries(conn: asyncpg.Connection, days: int) -> None:
+    await conn.execute(q.prune_deliveries, days)
+
+
+async def emergency_titles(conn: asyncpg.Connection, ids: list[str]) -> dict[str, tuple[str, bool]]:
+    rows = await conn.fetch(q.emergency_titles, ids)
+    return {r["id"]: (r["title"], r["exercise"]) for r in rows}
