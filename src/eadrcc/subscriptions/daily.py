@@ -3,8 +3,8 @@ report goes to the nations on its distribution list and to staff.
 
 The report is an event (`sitrep.daily`, visible to those nations and staff),
 so it travels the ordinary way: through the outbox to every subscription that
-may see it, e-mail subscriptions receiving the full report as it stood at the
-event's `as_of`. A row per (emergency, day), written in the same transaction
+may see it, e-mail subscriptions receiving the full report as it stood when
+the event was written. A row per (emergency, day), written in the same transaction
 as the event, makes it once a day whatever the number of instances and
 restarts; an instance started after the hour still sends that day's.
 """
@@ -62,7 +62,6 @@ async def send_due(pool: asyncpg.Pool, *, hour: int, now: datetime | None = None
                     "title": emergency["title"],
                     "exercise": emergency["exercise"],
                     "day": day.isoformat(),
-                    "as_of": now.isoformat(),
                 },
             )
         sent.append(emergency["id"])

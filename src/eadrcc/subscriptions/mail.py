@@ -86,7 +86,10 @@ class Mailer:
     ) -> None:
         if self.server is None:
             raise MailError("no SMTP server: EADRCC_SMTP_URL is not set")
-        message = await self.compose(conn, sub, batch)
+        try:
+            message = await self.compose(conn, sub, batch)
+        except (ValueError, KeyError) as exc:  # logged and retried, never a crash loop
+            raise MailError(f"cannot compose the message: {exc}") from None
         s = self.server
         try:
             await aiosmtplib.send(
@@ -114,7 +117,6 @@ class Mailer:
         msg["Subject"] = mailtext.subject(batch, titles, language)
         msg["Date"] = format_datetime(datetime.now(UTC))
         msg["Message-ID"] = f"<{sub['id']}.{batch[-1]['seq']}@{self.domain}>"
-        msg["Content-Language"] = language
         msg["X-EADRCC-Delivery"] = f"{sub['id']}:{batch[-1]['seq']}"
         if batch[0]["kind"] == SITREP:
             text, page = await _sitrep(conn, batch[0])
@@ -123,12 +125,13 @@ class Mailer:
             page = mailtext.html(batch, language, sub["id"])
         msg.set_content(text)
         msg.add_alternative(page, subtype="html")
+        msg["Content-Language"] = language  # after the body: setting content drops Content-*
         return msg
 
 
 async def _sitrep(conn: asyncpg.Connection, event: dict[str, Any]) -> tuple[str, str]:
-    """The report as it stood at the moment the daily event names."""
-    as_of = datetime.fromisoformat(event["data"]["as_of"])
+    """The report as it stood when the daily event was written."""
+    as_of: datetime = event["at"]
     rows = await conn.fetch(sitrep_q.emergency_events, event["emergency_id"], as_of)
     report = build.report(build.fold((r["seq"], r["kind"], r["data"]) for r in rows), as_of)
     return render.markdown(report), render.html(report)
