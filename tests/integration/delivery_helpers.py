@@ -36,6 +36,7 @@ class Received:
 class Receiver:
     behaviour: Behaviour = field(default_factory=lambda: always(204))
     secret: str | None = None
+    delay: float = 0.0  # a slow receiver: seconds it takes before answering
     requests: list[Received] = field(default_factory=list)  # every request, answered or not
     acknowledged: list[Received] = field(default_factory=list)  # those answered 2xx
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -73,6 +74,8 @@ class Receiver:
             )
         n = len(self.requests)
         self.requests.append(got)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.behaviour(n)
         if answer == "hang":
             await asyncio.sleep(3600)
