@@ -3,8 +3,8 @@
 -- name: insert
 INSERT INTO subscriptions (id, audience, country, kind, url, address, events, language,
                            secret, owner_token_id, created_by, cursor)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        (SELECT coalesce(max(seq), 0) FROM events))
+VALUES (:id, :audience, :country, :kind, :url, :address, :events, :language,
+        :secret, :owner_token_id, :created_by, (SELECT coalesce(max(seq), 0) FROM events))
 RETURNING *;
 
 -- name: get
@@ -76,19 +76,19 @@ UPDATE subscriptions SET lease_holder = NULL, lease_until = NULL WHERE lease_hol
 
 -- name: pending_events
 -- What the subscription has still to receive: after its cursor, visible to its
--- audience ($2, NULL = everything), of the kinds it asked for ($3, empty = all).
+-- audience (NULL = everything), of the kinds it asked for (no prefixes = all).
 -- The head comes from the same snapshot: with nothing pending up to it, the
 -- worker waits for the log to pass it.
 WITH page AS (
     SELECT seq, at, kind, emergency_id, data
     FROM events e
-    WHERE seq > $1
-      AND ($4::bigint IS NULL OR seq <= $4)
-      AND ($2::text[] IS NULL OR visibility && $2::text[])
-      AND (cardinality($3::text[]) = 0
-           OR EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(e.kind, p)))
+    WHERE seq > :after
+      AND (:until::bigint IS NULL OR seq <= :until)
+      AND (:audience::text[] IS NULL OR visibility && :audience::text[])
+      AND (cardinality(:prefixes::text[]) = 0
+           OR EXISTS (SELECT 1 FROM unnest(:prefixes::text[]) p WHERE starts_with(e.kind, p)))
     ORDER BY seq
-    LIMIT $5
+    LIMIT :limit
 )
 SELECT (SELECT coalesce(max(seq), 0) FROM events) AS head,
        coalesce((SELECT jsonb_agg(to_jsonb(page) ORDER BY seq) FROM page), '[]') AS events;
@@ -98,17 +98,18 @@ SELECT (SELECT coalesce(max(seq), 0) FROM events) AS head,
 -- lease (a worker that lost it must not move the cursor another one owns).
 WITH sub AS (
     UPDATE subscriptions
-    SET cursor = greatest(cursor, $3), attempts = 0, next_attempt_at = NULL,
+    SET cursor = greatest(cursor, :cursor), attempts = 0, next_attempt_at = NULL,
         failing_since = NULL, last_error = NULL, pending_until = NULL,
         last_success_at = now()
-    WHERE id = $1 AND lease_holder = $2
+    WHERE id = :id AND lease_holder = :holder
     RETURNING id
 ), logged AS (
     INSERT INTO deliveries (subscription_id, seq, first_seq, status, attempts, latency_ms,
                             first_attempt_at, last_attempt_at)
     SELECT sub.id, d.seq, d.first_seq, 'delivered', d.attempts, d.latency_ms, d.started,
            now()
-    FROM sub, unnest($4::bigint[], $5::bigint[], $6::int[], $7::real[], $8::timestamptz[])
+    FROM sub, unnest(:seqs::bigint[], :first_seqs::bigint[], :attempts::int[],
+                     :latencies::real[], :started::timestamptz[])
              AS d (seq, first_seq, attempts, latency_ms, started)
     ON CONFLICT (subscription_id, seq) DO UPDATE
     SET status = 'delivered', attempts = deliveries.attempts + 1,
@@ -122,14 +123,16 @@ SELECT count(*) FROM sub;
 -- Not acknowledged: remember the error and when to try again (same fence).
 WITH sub AS (
     UPDATE subscriptions
-    SET attempts = attempts + 1, next_attempt_at = $6, last_error = $5,
-        failing_since = coalesce(failing_since, now()), pending_until = $4
-    WHERE id = $1 AND lease_holder = $2
+    SET attempts = attempts + 1, next_attempt_at = :next_attempt_at, last_error = :error,
+        failing_since = coalesce(failing_since, now()), pending_until = :seq
+    WHERE id = :id AND lease_holder = :holder
     RETURNING id, attempts, failing_since
 ), logged AS (
     INSERT INTO deliveries (subscription_id, seq, first_seq, status, attempts, last_error,
                             latency_ms, first_attempt_at, last_attempt_at, next_attempt_at)
-    SELECT sub.id, $4, $3, 'failing', 1, $5, $7, now(), now(), $6 FROM sub
+    SELECT sub.id, :seq, :first_seq, 'failing', 1, :error, :latency_ms, now(), now(),
+           :next_attempt_at
+    FROM sub
     ON CONFLICT (subscription_id, seq) DO UPDATE
     SET status = 'failing', attempts = deliveries.attempts + 1,
         last_error = excluded.last_error, latency_ms = excluded.latency_ms,

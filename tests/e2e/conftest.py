@@ -57,6 +57,7 @@ class Hub:
     db_url: str
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # extra EADRCC_* settings
 
     @property
     def url(self) -> str:
@@ -68,6 +69,7 @@ class Hub:
             "DATABASE_URL": self.db_url,
             "EADRCC_LOG_LEVEL": "warning",
             "EADRCC_EVENT_POLL_SECONDS": "0.5",
+            **self.env,
         }
         log = (ROOT / "artifacts").joinpath(f"hub-{self.port}.log")
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import structlog
 
-from eadrcc import db
+from eadrcc import db, policy
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
-from eadrcc.policy import event_audience
 from eadrcc.subscriptions import store, webhook
 from eadrcc.subscriptions.mail import MailError, batch_of
 from eadrcc.subscriptions.service import subscriber_principal
@@ -52,7 +51,8 @@ class SubscriptionLoop:
     def __init__(self, row: dict[str, Any], *, worker: DeliveryWorker) -> None:
         self.row, self.worker = row, worker
         self.id: str = row["id"]
-        self.audience = event_audience(subscriber_principal(row))
+        # The SQL side of policy.visible: the same audience /ws filters with.
+        self.audience = policy.audience(subscriber_principal(row))
         self.stats: dict[str, float] = dict.fromkeys(
             ("delivered", "failures", "lag_events", "last_latency_seconds", "attempts"), 0.0
         )

@@ -32,13 +32,13 @@ ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def subscriber_principal(row: asyncpg.Record | dict[str, Any]) -> Principal:
-    """The principal whose /ws view a subscription receives: its POC, staff, or an
-    integration. Deliveries ask the same visibility rule as the socket, of this."""
+    """The principal whose /ws view a subscription receives: a POC of its country,
+    staff, or an integration. Deliveries ask policy's one visibility rule of it."""
     if row["audience"] == "poc":
-        return Principal(f"sub:{row['id']}", "subscription", Role.POC, row["country"])
+        return Principal.for_country(row["country"])
     if row["audience"] == "staff":
-        return Principal(f"sub:{row['id']}", "subscription", Role.DUTY_OFFICER)
-    return Principal(f"sub:{row['id']}", "subscription", Role.INTEGRATION)
+        return Principal.staff_view()
+    return Principal(f"view:integration:{row['id']}", "integration view", Role.INTEGRATION)
 
 
 async def create(

@@ -13,20 +13,7 @@ q = queries("subscriptions")
 
 
 async def insert(conn: asyncpg.Connection, **row: Any) -> asyncpg.Record:
-    record: asyncpg.Record = await conn.fetchrow(
-        q.insert,
-        row["id"],
-        row["audience"],
-        row["country"],
-        row["kind"],
-        row["url"],
-        row["address"],
-        row["events"],
-        row["language"],
-        row["secret"],
-        row["owner_token_id"],
-        row["created_by"],
-    )
+    record: asyncpg.Record = await conn.fetchrow(*q.bind("insert", **row))
     return record
 
 
@@ -82,7 +69,16 @@ async def pending_events(
     limit: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     """(head, events after `after` the subscription should receive), one snapshot."""
-    row = await conn.fetchrow(q.pending_events, after, audience, prefixes, until, limit)
+    row = await conn.fetchrow(
+        *q.bind(
+            "pending_events",
+            after=after,
+            audience=audience,
+            prefixes=prefixes,
+            until=until,
+            limit=limit,
+        )
+    )
     events = row["events"]
     for event in events:  # as the /ws reader has them: `at` a datetime
         event["at"] = datetime.fromisoformat(event["at"])
@@ -100,7 +96,17 @@ async def delivered(
     """Advance the cursor and log the deliveries; False if the lease is no longer ours."""
     seqs, firsts, attempts, latencies, started = (list(c) for c in zip(*log, strict=True))
     count = await conn.fetchval(
-        q.delivered, subscription_id, holder, cursor, seqs, firsts, attempts, latencies, started
+        *q.bind(
+            "delivered",
+            id=subscription_id,
+            holder=holder,
+            cursor=cursor,
+            seqs=seqs,
+            first_seqs=firsts,
+            attempts=attempts,
+            latencies=latencies,
+            started=started,
+        )
     )
     return bool(count)
 
@@ -118,7 +124,16 @@ async def failed(
 ) -> asyncpg.Record | None:
     """Record a failed attempt; None if the lease is no longer ours."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        q.failed, subscription_id, holder, first_seq, seq, error, next_attempt_at, latency_ms
+        *q.bind(
+            "failed",
+            id=subscription_id,
+            holder=holder,
+            first_seq=first_seq,
+            seq=seq,
+            error=error,
+            next_attempt_at=next_attempt_at,
+            latency_ms=latency_ms,
+        )
     )
     return row
 

@@ -70,6 +70,7 @@ async function start() {
   link.start();
   socket.start();
   unsubscribe = store.subscribe((topics) => {
+    if (topics.has('all') || topics.has('suspended')) showSuspended();
     view?.update?.(topics);
     feed.update(topics);
     if (socket?.state === 'live') showState('live');
@@ -124,6 +125,15 @@ function navigate() {
   fill(main);
   view = mount(main, params);
   view?.update?.(new Set(['all']));
+}
+
+/** A banner while any subscription is suspended: the duty officer must telephone. */
+function showSuspended() {
+  const banner = document.getElementById('delivery-banner');
+  const suspended = [...state.suspended.values()];
+  banner.hidden = suspended.length === 0;
+  const countries = [...new Set(suspended.map((s) => s.country || '—'))].sort().join(', ');
+  banner.textContent = suspended.length ? t('delivery.suspended', { count: suspended.length, countries }) : '';
 }
 
 function showState(name, detail = {}) {

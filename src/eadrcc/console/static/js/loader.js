@@ -15,13 +15,16 @@ const ALERTS = 300;
 export async function loadAll() {
   store.reset();
   const { head } = await api.get('/api/v1/events?since=0&limit=1');
-  const [types, partners, emergencies, alerts, backlog] = await Promise.all([
+  const [types, partners, emergencies, alerts, backlog, subscriptions] = await Promise.all([
     api.get('/api/v1/resource-types'),
     api.get('/api/v1/partners'),
     api.get('/api/v1/emergencies'),
     isStaff() ? api.get(`/api/v1/alerts?limit=${ALERTS}`) : [],
     api.get(`/api/v1/events?since=${Math.max(0, head - FEED_BACKLOG)}&limit=${FEED_BACKLOG}`),
+    // Observers may not list subscriptions (403): they see suspensions as events only.
+    isStaff() ? api.get('/api/v1/subscriptions').catch(() => []) : [],
   ]);
+  store.putSuspended(subscriptions.filter((s) => s.status === 'suspended'));
   for (const t of types) state.types.set(t.code, t);
   for (const p of partners) state.partners.set(p.code, { ...p, id: p.code });
   for (const e of emergencies) store.putEmergency(e, head);
@@ -57,6 +60,14 @@ export function loadEmergency(id, { force = false } = {}) {
 }
 
 const canReadResponses = () => isStaff() || isPoc();
+
+/** Per nation: does it have a working delivery channel (staff and its own POC). */
+export async function loadChannels() {
+  const channels = await api.get('/api/v1/channels');
+  state.channels.clear();
+  for (const c of channels) state.channels.set(c.country, c);
+  store.touch('partners');
+}
 
 /** partner.updated carries only the code and name: fetch the whole record. */
 export async function refreshPartner(code) {

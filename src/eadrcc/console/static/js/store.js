@@ -15,6 +15,8 @@ export const state = {
   alerts: new Map(),
   responses: new Map(), // `${emergency}:${country}` → the nation's row in the response matrix
   partners: new Map(),
+  channels: new Map(), // country → whether it has a working delivery channel
+  suspended: new Map(), // subscription id → its subscription.suspended event data
   types: new Map(),
   loaded: new Set(), // emergencies whose snapshot is in
   byNeed: new Map(), // need id → Set of match ids
@@ -102,6 +104,12 @@ export function putResponse(row, seq) {
   touch(`e:${row.emergency_id}`, 'responses');
 }
 
+/** Subscriptions whose delivery was given up: the console's banner lists them. */
+export function putSuspended(subscriptions) {
+  for (const s of subscriptions) state.suspended.set(s.id, s);
+  touch('suspended');
+}
+
 export function putSnapshot(s) {
   putEmergency(s.emergency, s.head);
   for (const r of s.requests) putRequest(r, s.head);
@@ -125,6 +133,7 @@ export function apply(event) {
   else if (kind === 'request.circulated') putResponse(data.response, seq);
   else if (kind === 'response.updated') putResponse(data, seq);
   else if (kind === 'response.reminder' || kind === 'response.overdue') putResponse(data.response, seq);
+  else if (kind === 'subscription.suspended') putSuspended([data]);
   if (event.emergency_id) {
     const seen = state.activity.get(event.emergency_id);
     if (!seen || seen < event.at) state.activity.set(event.emergency_id, event.at);

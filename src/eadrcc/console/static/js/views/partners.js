@@ -1,10 +1,11 @@
 // The partner directory: status, frameworks, programme participation, 24/7 contacts.
 import { h, setText, syncList } from '../dom.js';
-import { label } from '../format.js';
+import { dateTime, label } from '../format.js';
 import { t } from '../i18n.js';
 import { state } from '../store.js';
+import { loadChannels } from '../loader.js';
 
-const COLUMNS = ['code', 'name', 'status', 'frameworks', 'programmes', 'contacts', 'capacities'];
+const COLUMNS = ['code', 'name', 'status', 'frameworks', 'programmes', 'contacts', 'capacities', 'channel'];
 
 export function mount(main) {
   const filter = h('input', { type: 'search', id: 'partner-filter', placeholder: t('partners.filter_hint') });
@@ -18,6 +19,7 @@ export function mount(main) {
       h('thead', {}, h('tr', {}, COLUMNS.map((k) => h('th', { scope: 'col', text: t(`partners.col_${k}`) })))),
       body)));
   filter.addEventListener('input', () => update(new Set(['partners'])));
+  loadChannels().catch(() => {}); // integrations may not read them: the column stays empty
 
   function update(topics) {
     if (!topics.has('all') && !topics.has('partners')) return;
@@ -35,7 +37,7 @@ function partnerRow() {
   const cell = (cls, key, ...kids) => h('td', { class: cls, 'data-label': t(`partners.col_${key}`) }, ...kids);
   return h('tr', {}, cell('code', 'code'), h('th', { scope: 'row', class: 'name' }), cell('pstatus', 'status'),
     cell('frameworks', 'frameworks'), cell('', 'programmes', h('ul', { class: 'chips' })), cell('', 'contacts', h('ul', { class: 'contacts' })),
-    cell('', 'capacities', h('a', { class: 'capacities-link' })));
+    cell('', 'capacities', h('a', { class: 'capacities-link' })), cell('channel', 'channel'));
 }
 
 function fillPartner(tr, p) {
@@ -50,6 +52,7 @@ function fillPartner(tr, p) {
     setText(li, x.status === 'active' ? x.code : `${x.code} (${label(x.status, 'programme')})`);
     li.title = [x.code, label(x.status, 'programme'), x.since && t('partners.since', { since: x.since })].filter(Boolean).join(' · ');
   });
+  fillChannel(tr.querySelector('.channel'), state.channels.get(p.code));
   const contacts = [...p.contacts].sort((a, b) => Number(is247(b)) - Number(is247(a)));
   syncList(tr.querySelector('.contacts'), contacts, (c) => `${c.role}|${c.organisation}`, () => h('li'), (li, c) => {
     li.replaceChildren(
@@ -61,3 +64,13 @@ function fillPartner(tr, p) {
 }
 
 const is247 = (c) => /24\s*\/\s*7|24h|24 hours/i.test(`${c.hours || ''} ${c.role}`);
+
+/** Whether the duty officer can count on the nation's channel, or must telephone. */
+function fillChannel(td, c) {
+  if (!c) return setText(td, '');
+  td.dataset.state = c.working ? 'working' : c.failing_since ? 'failing' : c.suspended ? 'suspended' : 'none';
+  if (c.failing_since) setText(td, t('channel.failing', { since: dateTime(c.failing_since) }));
+  else if (c.working) setText(td, t('channel.working', { when: dateTime(c.last_success_at) }));
+  else if (c.suspended) setText(td, t('channel.suspended'));
+  else setText(td, t('channel.none'));
+}
