@@ -294,13 +294,14 @@ async def mail_batch(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     countries = (nations * 2)[:WEBHOOKS]
+    made = []
     for i, country in enumerate(countries):
         body = {
             "kind": "email",
             "address": f"desk{i}@{country.lower()}.example",
             "country": country,
         }
-        await call(http, "POST", f"{base}/api/v1/subscriptions", body)
+        made.append((await call(http, "POST", f"{base}/api/v1/subscriptions", body))["id"])
     # New subscriptions are claimed within a second; wait two so the figure is the
     # batch and the sending, not the claim.
     await asyncio.sleep(2)
@@ -318,9 +319,13 @@ async def mail_batch(
         },
     )
     event = (await events_since(http, base, head))[0]
-    async with asyncio.timeout(120):
-        while len(inbox.times) < len(countries):
-            await asyncio.sleep(0.05)
+    try:
+        async with asyncio.timeout(120):
+            while len(inbox.times) < len(countries):
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        log = await call(http, "GET", f"{base}/api/v1/subscriptions/{made[0]}/deliveries", None)
+        return {"error": "not all messages arrived", "arrived": len(inbox.times), "log": log}
     last = max(inbox.times) - at(event)
     return {
         "addresses": len(countries),

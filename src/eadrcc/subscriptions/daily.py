@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 
 from eadrcc import db
-from eadrcc.appkeys import HUB, POOL, SETTINGS
+from eadrcc.appkeys import POOL, SETTINGS
 from eadrcc.events import log as events
 from eadrcc.subscriptions.mailtext import SITREP
 from eadrcc.subscriptions.store import q
@@ -76,8 +76,8 @@ async def daily_sitreps(app: web.Application) -> AsyncIterator[None]:
     async def run() -> None:
         while True:
             try:
-                if await send_due(app[POOL], hour=app[SETTINGS].sitrep_hour_utc):
-                    app[HUB].poke()
+                # Its events wake the hubs by the transaction's after-commit hook.
+                await send_due(app[POOL], hour=app[SETTINGS].sitrep_hour_utc)
             except DB_ERRORS as exc:
                 log.warning("sitrep_daily_failed", error=type(exc).__name__)
             await asyncio.sleep(CHECK_EVERY)

@@ -81,7 +81,12 @@ class SubscriptionLoop:
                 log.info("delivery_stopped_lease_lost", subscription_id=self.id)
                 return
             except DB_ERRORS as exc:  # the database is away: wait, then read again
-                log.warning("delivery_db_error", subscription_id=self.id, error=type(exc).__name__)
+                log.warning(
+                    "delivery_db_error",
+                    subscription_id=self.id,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
             except Exception as exc:  # a bug must not silently end this subscription
@@ -165,7 +170,8 @@ class SubscriptionLoop:
         clock = time.perf_counter()
         try:
             async with self.worker.pool.acquire() as conn:
-                await self.worker.mailer.send(conn, self.row, batch)
+                message = await self.worker.mailer.message(conn, self.row, batch)
+            await self.worker.mailer.send(message)  # no database connection held meanwhile
         except MailError as exc:
             latency = (time.perf_counter() - clock) * 1000
             await self._failed(first, last, str(exc), latency)
@@ -262,6 +268,6 @@ class SubscriptionLoop:
                     "last_error": error[:500],
                 },
             )
-        self.worker.hub.poke()
+        # The event wakes every hub through the transaction's after-commit hook.
         log.warning("subscription_suspended", subscription_id=self.id, country=row["country"])
         raise LeaseLost  # not ours to deliver any more

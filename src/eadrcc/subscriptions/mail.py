@@ -19,11 +19,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 import asyncpg
 
+from eadrcc import policy
 from eadrcc.config import Settings
 from eadrcc.db import queries
 from eadrcc.sitrep import build, render
 from eadrcc.subscriptions import mailtext, store
 from eadrcc.subscriptions.mailtext import SITREP
+from eadrcc.subscriptions.service import subscriber_principal
 
 MAX_BATCH = 200
 sitrep_q = queries("sitrep")
@@ -81,15 +83,9 @@ class Mailer:
         self.timeout = settings.delivery_timeout_seconds
         self.domain = settings.mail_from.rpartition("@")[2] or "eadrcc.local"
 
-    async def send(
-        self, conn: asyncpg.Connection, sub: dict[str, Any], batch: list[dict[str, Any]]
-    ) -> None:
+    async def send(self, message: EmailMessage) -> None:
         if self.server is None:
             raise MailError("no SMTP server: EADRCC_SMTP_URL is not set")
-        try:
-            message = await self.compose(conn, sub, batch)
-        except (ValueError, KeyError) as exc:  # logged and retried, never a crash loop
-            raise MailError(f"cannot compose the message: {exc}") from None
         s = self.server
         try:
             await aiosmtplib.send(
@@ -101,9 +97,23 @@ class Mailer:
                 use_tls=s.use_tls,
                 start_tls=s.start_tls,
                 timeout=self.timeout,
+                # Named here: by default the client asks socket.getfqdn() per message,
+                # a DNS lookup in the shared thread pool (3 s here, where none answers).
+                local_hostname=self.domain,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise MailError(f"{type(exc).__name__}: {str(exc)[:300]}") from None
+
+    async def message(
+        self, conn: asyncpg.Connection, sub: dict[str, Any], batch: list[dict[str, Any]]
+    ) -> EmailMessage:
+        """The message for a batch; MailError if it cannot be written (logged, retried)."""
+        if self.server is None:
+            raise MailError("no SMTP server: EADRCC_SMTP_URL is not set")
+        try:
+            return await self.compose(conn, sub, batch)
+        except (ValueError, KeyError) as exc:
+            raise MailError(f"cannot compose the message: {exc}") from None
 
     async def compose(
         self, conn: asyncpg.Connection, sub: dict[str, Any], batch: list[dict[str, Any]]
@@ -119,7 +129,9 @@ class Mailer:
         msg["Message-ID"] = f"<{sub['id']}.{batch[-1]['seq']}@{self.domain}>"
         msg["X-EADRCC-Delivery"] = f"{sub['id']}:{batch[-1]['seq']}"
         if batch[0]["kind"] == SITREP:
-            text, page = await _sitrep(conn, batch[0])
+            # Folded from what this subscription's view may see, as the API's report is.
+            seen = policy.audience(subscriber_principal(sub))
+            text, page = await _sitrep(conn, batch[0], seen)
         else:
             text = mailtext.plain(batch, language, sub["id"])
             page = mailtext.html(batch, language, sub["id"])
@@ -129,9 +141,11 @@ class Mailer:
         return msg
 
 
-async def _sitrep(conn: asyncpg.Connection, event: dict[str, Any]) -> tuple[str, str]:
+async def _sitrep(
+    conn: asyncpg.Connection, event: dict[str, Any], seen: list[str] | None
+) -> tuple[str, str]:
     """The report as it stood when the daily event was written."""
     as_of: datetime = event["at"]
-    rows = await conn.fetch(sitrep_q.emergency_events, event["emergency_id"], as_of)
+    rows = await conn.fetch(sitrep_q.emergency_events, event["emergency_id"], as_of, seen)
     report = build.report(build.fold((r["seq"], r["kind"], r["data"]) for r in rows), as_of)
     return render.markdown(report), render.html(report)
