@@ -250,14 +250,20 @@ async def _suspended_event(who: Api, sub_id: str) -> Any:
 async def test_working_channel_and_metrics(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool, receivers: Any
 ) -> None:
-    nor = await api(client, make_token, "poc", "NOR")
+    # Poland: on the distribution list, and it offers nothing in the story.
+    nor = await api(client, make_token, "poc", "POL")
     receiver = await receivers()
-    sub = await subscribe(nor, receiver, events=["request."])
+    sub = await subscribe(nor, receiver, country="POL", events=["request."])
     await story(client, make_token, amendments=0)
     await receiver.wait_for(lambda: len(receiver.acknowledged) >= 1)
     assert {json.loads(r.body)["kind"].split(".")[0] for r in receiver.acknowledged} == {"request"}
     channel = await wait_until(lambda: _working(nor))
     assert channel["last_success_at"] and channel["failing_since"] is None
+    # The nation's channel delivered the RFA's circulation: its response row says so.
+    officer = await api(client, make_token, "duty_officer")
+    [emergency] = await officer.get("/api/v1/emergencies")
+    row = await wait_until(lambda: _response(officer, emergency["id"], "POL"))
+    assert row["state"] == "delivered"
     metrics = await (await client.get("/metrics")).text()
     assert f'eadrcc_delivery_delivered{{subscription="{sub["id"]}"}}' in metrics
 
@@ -265,3 +271,9 @@ async def test_working_channel_and_metrics(
 async def _working(who: Api) -> Any:
     [channel] = await who.get("/api/v1/channels")
     return channel if channel["working"] else None
+
+
+async def _response(who: Api, emergency_id: str, country: str) -> Any:
+    rows = await who.get(f"/api/v1/emergencies/{emergency_id}/responses")
+    row = next((r for r in rows if r["country"] == country), None)
+    return row if row and row["state"] != "notified" else None

@@ -20,6 +20,7 @@ import asyncpg
 import structlog
 
 from eadrcc import db, policy
+from eadrcc.circulation import service as circulation
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
 from eadrcc.subscriptions import store, webhook
@@ -33,6 +34,8 @@ log = structlog.get_logger(__name__)
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 PAGE = 200
 SUSPENDED = "subscription.suspended"
+CIRCULATED = "request.circulated"
+DELIVERY_ACTOR = "hub:delivery"
 
 
 class LeaseLost(Exception):
@@ -205,8 +208,18 @@ class SubscriptionLoop:
         self.stats["attempts"] = 0
 
     async def _after_delivery(self, conn: asyncpg.Connection, sent: list[dict[str, Any]]) -> None:
-        """Hook for what a delivery means elsewhere (circulation's response matrix)."""
-        return None
+        """A nation's channel delivered an RFA's circulation: its row in the response
+        matrix moves to `delivered`, in the transaction that logs the delivery."""
+        country = self.row["country"]
+        if self.row["audience"] != "poc":
+            return  # a staff or integration channel is not the nation's
+        pairs = {
+            (e["emergency_id"], country)
+            for e in sent
+            if e["kind"] == CIRCULATED and e["emergency_id"] is not None
+        }
+        if pairs:
+            await circulation.mark_delivered_many(conn, sorted(pairs), actor=DELIVERY_ACTOR)
 
     async def _failed(self, first: int, seq: int, error: str, latency_ms: float | None) -> None:
         settings = self.worker.settings
@@ -257,7 +270,7 @@ class SubscriptionLoop:
             events.record(
                 conn,
                 kind=SUSPENDED,
-                actor="hub:delivery",
+                actor=DELIVERY_ACTOR,
                 visibility=(),  # staff only
                 data={
                     "id": self.id,
