@@ -73,6 +73,13 @@ async def test_no_secret_reaches_the_log(db_url: str, tmp_path: Path) -> None:
                     assert r.status == 201, await r.text()
             async with stream(url, officer["token"]):
                 pass
+            # A malformed request: aiohttp itself logs it, with a traceback.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            assert (await reader.readline()).startswith(b"HTTP/1.0 400")
+            writer.close()
         finally:
             proc.terminate()
             await asyncio.wait_for(proc.wait(), 30)
@@ -89,3 +96,9 @@ async def test_no_secret_reaches_the_log(db_url: str, tmp_path: Path) -> None:
     requests = [line for line in lines if line.get("event") == "request"]
     assert any(r.get("request_id") == "req-42" and r["status"] == 200 for r in requests)
     assert all(r.get("request_id") for r in requests)
+    # One stream: aiohttp's own error output is a JSON record too, not bare text.
+    assert not [line for line in text.splitlines() if line.startswith(("Traceback", "Error"))]
+    assert any(
+        line.get("logger") == "aiohttp.server" and "Traceback" in line.get("exception", "")
+        for line in lines
+    )
