@@ -172,9 +172,6 @@ INSERT INTO sitrep_sends (emergency_id, day) VALUES ($1, $2)
 ON CONFLICT DO NOTHING
 RETURNING emergency_id;
 
--- name: partner_codes
-SELECT code FROM partners ORDER BY code;
-
 -- name: sitreps_due
 -- Active emergencies whose report for the day has not gone yet.
 SELECT id, title, exercise, countries FROM emergencies e

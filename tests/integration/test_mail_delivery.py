@@ -148,6 +148,13 @@ async def test_daily_report_once_per_emergency_and_day_across_instances(
                 {"kind": "email", "address": "nor@eadrcc.example", "events": ["sitrep."]},
                 expect=201,
             )
+            # The report goes to the distribution list, not to every partner.
+            await officer.call(
+                "PUT",
+                f"/api/v1/emergencies/{emergency['id']}/distribution",
+                {"countries": ["NOR", "DEU"]},
+                expect=200,
+            )
             before = datetime(2026, 11, 29, 16, 59, tzinfo=UTC)
             assert await send_due(pool, hour=17, now=before) == []
             at = datetime(2026, 11, 29, 17, 0, 30, tzinfo=UTC)
@@ -160,6 +167,10 @@ async def test_daily_report_once_per_emergency_and_day_across_instances(
             finally:
                 await other.close()
             assert sorted(e for one in sent for e in one) == [emergency["id"]]
+            audience = await pool.fetchval(
+                "SELECT visibility FROM events WHERE kind = 'sitrep.daily'"
+            )
+            assert sorted(audience) == ["DEU", "NOR"]
             assert await send_due(pool, hour=17, now=at.replace(hour=22)) == []
             await wait_until(lambda: len(inbox.messages) >= 1, timeout=60)
     finally:

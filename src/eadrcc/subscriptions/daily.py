@@ -22,6 +22,7 @@ from aiohttp import web
 
 from eadrcc import db
 from eadrcc.appkeys import POOL, SETTINGS
+from eadrcc.circulation import store as circulation_store
 from eadrcc.events import log as events
 from eadrcc.subscriptions.mailtext import SITREP
 from eadrcc.subscriptions.store import q
@@ -32,9 +33,9 @@ DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutErro
 
 
 async def distribution(conn: asyncpg.Connection, emergency: asyncpg.Record) -> list[str]:
-    """Who the emergency's RFAs go to: every Ally and partner but the stricken nations."""
-    codes = [r["code"] for r in await conn.fetch(q.partner_codes)]
-    return [c for c in codes if c not in set(emergency["countries"])]
+    """The nations the emergency's RFAs are circulated to (its distribution list)."""
+    found = await circulation_store.distribution(conn, emergency["id"])
+    return list(found["countries"]) if found else []
 
 
 async def send_due(pool: asyncpg.Pool, *, hour: int, now: datetime | None = None) -> list[str]:
