@@ -65,7 +65,7 @@ function fillNeed(row, p) {
   fillEtas(row.querySelector('.need-etas'), p);
   toggle(row, 'duplicated', p.duplicated);
   toggle(row, 'uncovered', p.uncovered);
-  setText(row.querySelector('.prio'), p.priority);
+  setText(row.querySelector('.prio'), t(`priority.${p.priority}`));
   setText(row.querySelector('.need-name'), `${typeName(p.resource_type)} ×${num(p.requested)} ${unit(p.resource_type)}`);
   setText(row.querySelector('.need-place'), [p.delivery?.place, p.needed_by && `by ${dateTime(p.needed_by)}`, p.status === 'cancelled' && 'cancelled'].filter(Boolean).join(' · '));
   row.querySelector('.flag-dup').hidden = !p.duplicated;
