@@ -83,9 +83,9 @@ call "$NOR" POST "/matches/$MATCH/dispatch" "{\"quantity\": 300, \"eta\": \"$(in
 call "$TUR" POST "/matches/$MATCH/deliver" '{"quantity": 200}' | jq -c '{status, delivered}'
 call "$TUR" POST "/matches/$MATCH/deliver" '{"quantity": 100}' | jq -c '{status, delivered}'
 
-say "7. The picture per need (proposals never count as cover)"
+say "7. The picture per need: accepted, in transit and delivered are disjoint; proposals never count as cover"
 call "$OFFICER" GET "/requests/$REQUEST" \
-  | jq -c '.needs[] | {resource_type, requested, accepted, delivered, uncovered_quantity}'
+  | jq -c '.needs[] | {resource_type, requested, accepted, in_transit, delivered, uncovered_quantity}'
 
 say "8. The situation report: JSON, Markdown, CSV and printable HTML"
 SITREP=/emergencies/$EMERGENCY/sitrep

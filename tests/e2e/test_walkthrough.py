@@ -38,7 +38,10 @@ def test_the_walkthrough_runs_end_to_end(hub: Hub, hub_db: str) -> None:
     assert done.returncode == 0, out + done.stderr
     assert "retried: same offer" in out
     assert '"status":"delivered","delivered":300' in out
-    assert '"resource_type":"shelter.tent.family","requested":500,"accepted":300' in out
+    assert (
+        '{"resource_type":"shelter.tent.family","requested":500,"accepted":0,"in_transit":0,'
+        '"delivered":300,"uncovered_quantity":200}'
+    ) in out
     assert "# EXERCISE — Situation report: Walkthrough earthquake" in out
     assert out.count("section,") == 1  # the CSV header
     assert "x200/300 delivered" in out
