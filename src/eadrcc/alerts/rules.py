@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from eadrcc.alerts import countries
 from eadrcc.alerts.models import AlertIn
 
 # ---- CAP details ----------------------------------------------------------------
@@ -182,27 +183,12 @@ def stale_reason(alert: AlertIn, *, now: datetime, max_age: timedelta) -> str | 
 
 # ---- countries named in free text (USGS "place", GDACS titles) ------------------
 
-ALIASES = {
-    "turkey": "TUR",
-    "czech republic": "CZE",
-    "macedonia": "MKD",
-    "south korea": "KOR",
-    "republic of korea": "KOR",
-    "usa": "USA",
-    "united states": "USA",
-    "uk": "GBR",
-    "great britain": "GBR",
-    "bosnia": "BIH",
-    "moldova": "MDA",
-    "uae": "ARE",
-}
-
 
 def countries_in_text(text: str, names: dict[str, str]) -> list[str]:
     """ISO3 codes of Allies and partners named in `text` (names: lower-case name → ISO3)."""
     lowered = text.lower()
     found = []
-    for name, code in {**names, **ALIASES}.items():
+    for name, code in {**names, **countries.ALIASES}.items():
         if re.search(rf"\b{re.escape(name)}\b", lowered) and code not in found:
             found.append(code)
     return found
