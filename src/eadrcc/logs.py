@@ -73,6 +73,8 @@ def _route_standard_logging(shared: list[Any], renderer: Any, level: str) -> Non
     handler._eadrcc = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # The embedded server narrates every initdb and pg_ctl call at info: keep its warnings.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))
 
 
 def _log_uncaught(kind: type[BaseException], value: BaseException, tb: Any) -> None:
