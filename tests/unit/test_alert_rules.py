@@ -196,3 +196,25 @@ def test_countries_from_points_circles_and_polygons() -> None:
     assert geography.countries_of_polygon(reykjanes) == ["ISL"]
     # A point on a real coast the coarse shape cuts off still counts (the margin).
     assert geography.countries_of_point(41.02, 28.98) == ["TUR"]  # Istanbul
+
+
+def _ring(south: float, north: float, west: float, east: float) -> list[tuple[float, float]]:
+    """A CAP ring (lat, lon) from `west` eastwards to `east`, which may lie past 180."""
+    return [(south, west), (north, west), (north, east), (south, east), (south, west)]
+
+
+def test_polygons_across_the_antimeridian_name_only_the_countries_they_cover() -> None:
+    # Read as written, each ring spans the other ~355° of longitude at its latitudes
+    # (Australia, Africa and South America for the first; Canada, Europe for the next).
+    fiji = _ring(-19.5, -15.5, 176.5, -178.5)
+    assert geography.countries_of_polygon(fiji) == ["FJI"]
+    chukotka = _ring(64.0, 69.0, 172.0, -174.0)
+    assert geography.countries_of_polygon(chukotka) == ["RUS"]
+    # Across the Bering Strait: the part past 180 finds Alaska too.
+    bering = _ring(63.0, 66.0, 178.0, -164.0)
+    assert geography.countries_of_polygon(bering) == ["RUS", "USA"]
+    # Wound westwards, or a circle straddling the line: the same countries.
+    assert geography.countries_of_polygon(fiji[::-1]) == ["FJI"]
+    assert geography.countries_of_circle(geography.Circle(65.5, -179.9, 40)) == ["RUS"]
+    # A ring that does not cross the line is left as it is (the mid-Pacific is empty).
+    assert geography.countries_of_polygon(_ring(-10.0, -5.0, -179.5, -170.0)) == []

@@ -4,8 +4,11 @@ the Natural Earth 1:110m shapes the console draws, indexed once (an STRtree).
 1:110m borders and coasts are off by up to ~10 km, so every area is widened by
 `MARGIN_KM` before it is tested: a point on a real coast that the coarse shape cuts
 off still counts, at the cost of naming a neighbour whose border lies within the
-margin. Longitudes are taken as -180..180; shapes that Natural Earth unwraps past
-±180 (Russia, Fiji) are also indexed shifted back into that range.
+margin. Shapes that Natural Earth unwraps past ±180 (Russia, Fiji) are also indexed
+shifted back into -180..180. An alert area that crosses the antimeridian is unwrapped
+the same way (its longitudes made continuous, so past 180), and the part of any area
+lying past ±180 is also looked up shifted by 360°: read as written, a ring from 177°
+to -178° would span the other 355° of the globe and name every country on them.
 """
 
 from __future__ import annotations
@@ -52,8 +55,10 @@ class World:
 
     def touched(self, area: BaseGeometry) -> list[str]:
         """ISO3 codes of the countries `area` (lon/lat degrees) touches, once each, sorted."""
-        hits = self.tree.query(area, predicate="intersects")
-        return sorted({self.codes[i] for i in hits})
+        found: set[str] = set()
+        for part in _wrapped(area):
+            found.update(self.codes[i] for i in self.tree.query(part, predicate="intersects"))
+        return sorted(found)
 
 
 @cache
@@ -92,6 +97,26 @@ def _in_range(geom: BaseGeometry) -> list[BaseGeometry]:
     return found
 
 
+def _wrapped(area: BaseGeometry) -> list[BaseGeometry]:
+    """`area`, plus itself shifted by 360° when it reaches past ±180 (an unwrapped
+    ring, or a circle near the antimeridian): each copy finds the shapes on its side."""
+    copies = [area]
+    minx, _, maxx, _ = area.bounds
+    if maxx > 180:
+        copies.append(translate(area, xoff=-360))
+    if minx < -180:
+        copies.append(translate(area, xoff=360))
+    return copies
+
+
+def unwrap(lons: np.ndarray) -> np.ndarray:
+    """A ring's longitudes made continuous when it crosses the antimeridian (an edge
+    jumping more than 180°, as from 179 to -179): the western ones move past 180."""
+    if lons.size < 2 or np.max(np.abs(np.diff(lons))) <= 180:
+        return lons
+    return np.where(lons < 0, lons + 360, lons)
+
+
 def _disc(lat: float, lon: float, radius_km: float) -> BaseGeometry:
     """A circle of `radius_km` on the ground, as an ellipse in degrees."""
     degrees = radius_km / KM_PER_DEGREE
@@ -105,7 +130,11 @@ def _margin(geom: BaseGeometry, lat: float) -> BaseGeometry:
     # Simplified first (by a third of the margin, which still covers what it shaves
     # off): buffering a 2,000-point ring whole cost ~45 ms, simplified ~2 ms.
     simpler = geom.simplify(degrees / 3, preserve_topology=False)
-    return scale(simpler.buffer(degrees, quad_segs=8), xfact=widen, yfact=1.0)
+    # Buffered where a degree of longitude is as long as one of latitude, then put
+    # back: scaling the buffered area about its centre would widen the area itself
+    # (a ring 14° wide at 66°N became 35° wide), not only its margin.
+    squared = scale(simpler, xfact=1 / widen, yfact=1.0, origin=(0, 0))
+    return scale(squared.buffer(degrees, quad_segs=8), xfact=widen, yfact=1.0, origin=(0, 0))
 
 
 def countries_of_point(lat: float, lon: float) -> list[str]:
@@ -122,7 +151,9 @@ def countries_of_polygon(points: list[tuple[float, float]]) -> list[str]:
     if len(points) < 4:
         return []
     # Through numpy: building a Polygon from 2,000 Python tuples cost ~13 ms.
-    polygon: Any = shapely.polygons(np.asarray(points, dtype=float)[:, ::-1])
+    lonlat = np.asarray(points, dtype=float)[:, ::-1]
+    lonlat[:, 0] = unwrap(lonlat[:, 0])
+    polygon: Any = shapely.polygons(lonlat)
     if len(points) > MAX_EXACT_POINTS or not polygon.is_valid:
         # Repairing a large or self-crossing ring can cost minutes (a random 10,000-point
         # ring did): its convex hull is cheap, and at worst names a neighbour too many.
