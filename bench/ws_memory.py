@@ -32,11 +32,11 @@ import psutil  # type: ignore[import-untyped]
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import RESULTS, free_port, machine, scratch_database, server_url, token  # noqa: E402
+from harness import RESULTS, free_port, machine, scratch_database, server_url, token
 
-from eadrcc import logs  # noqa: E402
-from eadrcc.app import create_app  # noqa: E402
-from eadrcc.config import Settings  # noqa: E402
+from eadrcc import logs
+from eadrcc.app import create_app
+from eadrcc.config import Settings
 
 CLIENT = r"""
 import asyncio, json, sys
@@ -61,7 +61,12 @@ asyncio.run(main())
 async def open_clients(port: int, bearer: str, n: int) -> asyncio.subprocess.Process:
     """N idle, welcomed clients in a process of their own; returns once all are in."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLIENT, f"ws://127.0.0.1:{port}/ws", bearer, str(n),
+        sys.executable,
+        "-c",
+        CLIENT,
+        f"ws://127.0.0.1:{port}/ws",
+        bearer,
+        str(n),
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
