@@ -15,7 +15,8 @@ With --capacities (e.g. 1000,10000) it adds rows for likely providers: on the
 smallest needs size, that many declared capacities (every type, every nation,
 10% expired) are bulk-loaded, and GET /requests/{id}'s read of one 100-need RFA is
 timed with its likely_providers against the same read without them (the baseline,
-measured in the same run), plus EXPLAIN ANALYZE of the likely_providers query;
+measured in the same run), plus EXPLAIN ANALYZE of the likely_providers query's
+first read and how many of the 100 needs needed a second, bounded read;
 those rows go to bench/results/likely_providers.json.
 
 The table compares each size with the smallest one measured in the same run.
@@ -433,11 +434,13 @@ class CapacityResult:
     providers_per_need: float
     providers_sql_ms: float
     plan_nodes: list[str]
-    uses_capacities_active_by_type: bool
+    uses_capacities_active_by_readiness: bool
+    needs_read_again: int
 
 
 async def measure_capacities(admin_url: str, needs: int, count: int) -> CapacityResult:
-    from eadrcc.capacities.providers import SHORTLIST
+    from eadrcc.capacities.providers import SHORTLIST, cutoff
+    from eadrcc.capacities.store import NO_BOUND
     from eadrcc.capacities.store import q as capacities_q
     from eadrcc.requests import service as requests_service
     from eadrcc.requests import store as requests_store
@@ -460,10 +463,18 @@ async def measure_capacities(admin_url: str, needs: int, count: int) -> Capacity
                     bare.append((end - middle) * 1000)
                     found = sum(len(x.likely_providers) for x in request.needs)
             need_ids = [x.id for x in request.needs]
-            result = await conn.fetchval(
-                "EXPLAIN (ANALYZE, FORMAT JSON) " + capacities_q.likely_providers,
+            first_read = (
                 need_ids,
+                [NO_BOUND[0]] * len(need_ids),
+                [NO_BOUND[1]] * len(need_ids),
                 SHORTLIST,
+            )
+            shortlists: dict[str, list[Any]] = {i: [] for i in need_ids}
+            for row in await conn.fetch(capacities_q.likely_providers, *first_read):
+                shortlists[row["need_id"]].append(row)
+            again = sum(1 for rows in shortlists.values() if cutoff(rows, SHORTLIST))
+            result = await conn.fetchval(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + capacities_q.likely_providers, *first_read
             )
         finally:
             await conn.close()
@@ -477,7 +488,10 @@ async def measure_capacities(admin_url: str, needs: int, count: int) -> Capacity
         providers_per_need=found / max(len(need_ids), 1),
         providers_sql_ms=plan["Execution Time"],
         plan_nodes=nodes,
-        uses_capacities_active_by_type=any("capacities_active_by_type" in n for n in nodes),
+        uses_capacities_active_by_readiness=any(
+            "capacities_active_by_readiness" in n for n in nodes
+        ),
+        needs_read_again=again,
     )
 
 
@@ -489,7 +503,7 @@ def print_capacities(results: list[CapacityResult]) -> None:
     )
     header = (
         f"{'capacities':>10} | {'p50 ms':>8} | {'p95 ms':>8} | {'base p50':>8} | "
-        f"{'providers/need':>14} | {'SQL ms':>7} | plan nodes"
+        f"{'providers/need':>14} | {'SQL ms':>7} | {'read again':>10} | plan nodes"
     )
     print(header)
     print("-" * len(header))
@@ -497,7 +511,7 @@ def print_capacities(results: list[CapacityResult]) -> None:
         print(
             f"{r.capacities:>10,} | {r.p50_ms:>8.2f} | {r.p95_ms:>8.2f} | "
             f"{r.baseline_p50_ms:>8.2f} | {r.providers_per_need:>14.1f} | "
-            f"{r.providers_sql_ms:>7.2f} | {' > '.join(r.plan_nodes)}"
+            f"{r.providers_sql_ms:>7.2f} | {r.needs_read_again:>10} | {' > '.join(r.plan_nodes)}"
         )
 
 

@@ -68,35 +68,51 @@ ORDER BY c.country, c.source, c.resource_type, c.id
 LIMIT $9;
 
 -- name: likely_providers
--- For each need, a shortlist of the $2 readiest active, unexpired capacities (declared
--- first) whose type can fill it — by the same type_fills relation matching uses —
--- of nations other than the requester with no open offer item for it in this
--- emergency yet. type_fills by need type, then capacities_active_by_type: the cost
--- follows the fitting capacities only. Python ranks the shortlist by readiness plus
--- the matching score's travel estimate.
-SELECT n.id AS need_id, c.id AS capacity_id, c.country, c.quantity, c.readiness_hours,
+-- Per need ($1), the active, unexpired capacities whose type can fill it (by the
+-- same type_fills relation matching uses) of nations other than the requester with
+-- no open offer item for it in this emergency yet, in (source, readiness_hours, id)
+-- order — declared before public, then readiest — up to ($2, $3) for that need and
+-- at most $4 of them (NULL: all). A public record of a nation that declared a
+-- capacity of the same type is left out: the nation's own word replaces the list's.
+-- Per fitting type the rows come in capacities_active_by_readiness order, so a need
+-- reads its first $4 entries of each type, not every capacity of the type.
+-- Python ranks them with travel added (providers.rank) and asks again, with a
+-- bound, only for a need whose shortlist cannot prove its ranking (providers.cutoff).
+SELECT w.need_id, c.id AS capacity_id, c.country, c.quantity, c.readiness_hours,
        c.home_lat, c.home_lon, c.credentials, c.source, c.resource_type,
        n.delivery_lat, n.delivery_lon
-FROM needs n
+FROM unnest($1::text[], $2::text[], $3::int[]) AS w (need_id, upto_source, upto_hours)
+JOIN needs n ON n.id = w.need_id
 JOIN requests r ON r.id = n.request_id
 CROSS JOIN LATERAL (
-    SELECT c.*
+    SELECT t.*
     FROM type_fills f
-    JOIN capacities c ON c.resource_type = f.offer_type AND c.status = 'active'
+    CROSS JOIN LATERAL (
+        SELECT c.*
+        FROM capacities c
+        WHERE c.resource_type = f.offer_type AND c.status = 'active'
+          AND (c.source, c.readiness_hours) <= (w.upto_source, w.upto_hours)
+          AND (c.valid_until IS NULL OR c.valid_until > now())
+          AND c.country <> r.requesting_country
+          AND NOT (c.source = 'public' AND EXISTS (
+              SELECT 1 FROM capacities d
+              WHERE d.country = c.country AND d.resource_type = c.resource_type
+                AND d.source = 'declared' AND d.status = 'active' AND d.valid_until > now()))
+          AND NOT EXISTS (
+              SELECT 1
+              FROM offers o
+              JOIN offer_items i ON i.offer_id = o.id
+              JOIN type_fills f2 ON f2.offer_type = i.resource_type
+                                AND f2.need_type = n.resource_type
+              WHERE o.emergency_id = n.emergency_id AND o.offering_country = c.country
+                AND i.status = 'open')
+        ORDER BY c.source, c.readiness_hours, c.id
+        LIMIT $4
+    ) t
     WHERE f.need_type = n.resource_type
-      AND (c.valid_until IS NULL OR c.valid_until > now())
-      AND c.country <> r.requesting_country
-      AND NOT EXISTS (
-          SELECT 1
-          FROM offers o
-          JOIN offer_items i ON i.offer_id = o.id
-          JOIN type_fills f2 ON f2.offer_type = i.resource_type AND f2.need_type = n.resource_type
-          WHERE o.emergency_id = n.emergency_id AND o.offering_country = c.country
-            AND i.status = 'open')
-    ORDER BY c.source, c.readiness_hours, c.id
-    LIMIT $2
-) c
-WHERE n.id = ANY($1::text[]);
+    ORDER BY t.source, t.readiness_hours, t.id
+    LIMIT $4
+) c;
 
 -- name: drop_unsent_reminders
 -- An unsent reminder follows its capacity's valid_until (NULL: withdrawn, drop all);

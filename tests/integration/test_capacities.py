@@ -13,6 +13,7 @@ import asyncpg
 from aiohttp.test_utils import TestClient
 
 from eadrcc.capacities import service
+from eadrcc.capacities.providers import MIN_TRANSIT_HOURS, SHORTLIST
 from eadrcc.matching.scoring import distance_km, transit
 from tests.conftest import TokenFactory, bearer
 from tests.integration.ops_helpers import Api, api, emergency_body, item
@@ -309,6 +310,33 @@ async def test_a_declared_capacity_replaces_the_public_record_of_the_same_team(
     need = (await officer.get(f"/api/v1/requests/{rfa['id']}"))["needs"][0]
     dutch = [p for p in need["likely_providers"] if p["country"] == "NLD"]
     assert [p["capacity_id"] for p in dutch] == [mine["id"]]
+
+
+async def test_a_close_nation_outside_the_shortlist_by_readiness_still_comes_first(
+    client: Client, make_token: TokenFactory
+) -> None:
+    """Twenty capacities are readier but have no known home base (48 h of travel);
+    Italy's, 21st by readiness, is at the delivery point (12 h): it arrives first."""
+    officer = await api(client, make_token, "duty_officer")
+    tur = await api(client, make_token, "poc", "TUR")
+    for hours in range(1, SHORTLIST + 1):
+        await officer.post(
+            "/api/v1/capacities",
+            declared("NOR", readiness_hours=hours, home_base=None),
+            expect=201,
+        )
+    close = await officer.post(
+        "/api/v1/capacities",
+        declared("ITA", readiness_hours=SHORTLIST + 1, home_base=KAHRAMANMARAS),
+        expect=201,
+    )
+    _, rfa = await _rfa(officer, tur, _need("usar.heavy"))
+    need = (await officer.get(f"/api/v1/requests/{rfa['id']}"))["needs"][0]
+    providers = need["likely_providers"]
+    assert providers[0]["capacity_id"] == close["id"]
+    assert providers[0]["ready_in_hours"] == SHORTLIST + 1 + MIN_TRANSIT_HOURS
+    # The rest are the readiest nine of the far ones, in order.
+    assert [p["ready_in_hours"] for p in providers[1:]] == [h + 48.0 for h in range(1, 10)]
 
 
 # ---- the one-step offer ----------------------------------------------------------

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eadrcc.capacities.models import Capacity, CapacityOffer
-from eadrcc.capacities.providers import MAX_PER_NEED, rank, ready_in_hours
+from eadrcc.capacities.providers import (
+    MAX_PER_NEED,
+    MIN_TRANSIT_HOURS,
+    cutoff,
+    rank,
+    ready_in_hours,
+)
 from eadrcc.capacities.service import build_offer
 from eadrcc.csvsafe import cell
 from eadrcc.matching.scoring import HANDLING, UNKNOWN_TRANSIT
@@ -50,21 +56,36 @@ def test_declared_come_before_public_then_the_soonest() -> None:
     assert [p.capacity_id for p in found["ned_1"]] == ["fast", "slow", "pub_fast"]
 
 
-def test_a_declared_capacity_hides_the_public_record_of_its_type() -> None:
-    found = rank(
-        [
-            row(capacity_id="public", source="public", readiness_hours=1),
-            row(capacity_id="mine", readiness_hours=50),
-            row(capacity_id="other_type", source="public", resource_type="usar.medium"),
-        ]
-    )
-    assert [p.capacity_id for p in found["ned_1"]] == ["mine", "other_type"]
-
-
 def test_at_most_the_best_few_per_need() -> None:
     rows = [row(capacity_id=f"c{n:02}", readiness_hours=n) for n in range(30)]
     found = rank(rows)["ned_1"]
     assert [p.capacity_id for p in found] == [f"c{n:02}" for n in range(MAX_PER_NEED)]
+
+
+def test_a_shortlist_shorter_than_asked_is_every_candidate() -> None:
+    rows = [row(capacity_id=f"c{n}", readiness_hours=n, home_lat=None) for n in range(5)]
+    assert cutoff(rows, 20) is None
+
+
+def test_a_shortlist_proves_its_best_when_the_rest_arrive_later() -> None:
+    # Ten arrive by 12 + 9 h; whoever was left out is ready at 19 h at the earliest.
+    rows = [row(capacity_id=f"c{n:02}", readiness_hours=n) for n in range(20)]
+    assert cutoff(rows, 20) is None
+
+
+def test_ten_declared_read_leave_the_public_ones_out() -> None:
+    rows = [row(capacity_id=f"d{n:02}", readiness_hours=n, home_lat=None) for n in range(10)]
+    rows += [row(capacity_id=f"p{n:02}", source="public", readiness_hours=n) for n in range(10)]
+    assert cutoff(rows, 20) is None
+
+
+def test_an_unproven_shortlist_names_the_bound_to_read_up_to() -> None:
+    # Far teams ready in 0..19 h arrive 48 h later; the tenth best arrives at 57 h,
+    # so a team ready in 45 h next door could still tie it: read up to 45.
+    rows = [row(capacity_id=f"c{n:02}", readiness_hours=n, home_lat=None) for n in range(20)]
+    assert cutoff(rows, 20) == ("declared", 57 - int(MIN_TRANSIT_HOURS))
+    public = [{**r, "source": "public"} for r in rows]
+    assert cutoff(public, 20) == ("public", 57 - int(MIN_TRANSIT_HOURS))
 
 
 def test_csv_cells_that_could_run_as_formulas_are_neutralised() -> None:

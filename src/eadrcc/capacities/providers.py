@@ -3,7 +3,8 @@ and how soon they could be there (pure logic; the candidates come from SQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -11,11 +12,11 @@ from pydantic import BaseModel, Field
 from eadrcc.matching.scoring import km_between, transit
 
 MAX_PER_NEED = 10
-# Per need, SQL hands over the readiest candidates (declared first) and this ranks
-# them with travel added. Travel spans 12 to 48 h, so one outside the shortlist is one
-# of more than 20 nations readier still: a miss costs little, a scan of every
-# fitting capacity costs every read of an RFA.
+# Per need, SQL first hands over this many candidates in (source, readiness) order;
+# `cutoff` says whether they are enough to be sure of the best MAX_PER_NEED.
 SHORTLIST = 20
+# No trip is shorter than a trip of zero km: the floor of every travel estimate.
+MIN_TRANSIT_HOURS = transit(0.0).total_seconds() / 3600
 
 
 class LikelyProvider(BaseModel):
@@ -35,24 +36,41 @@ def ready_in_hours(row: Mapping[str, Any]) -> float:
     return round(hours, 1)
 
 
-def rank(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[LikelyProvider]]:
-    """Per need, best first: declared before public, then soonest, then largest.
+def _key(r: Mapping[str, Any], hours: float) -> tuple[Any, ...]:
+    """Best first: declared before public, then soonest, then largest."""
+    return (r["source"] != "declared", hours, -r["quantity"], r["country"], r["capacity_id"])
 
-    A public record of a nation that declared a capacity of the same type is left
-    out: the nation's own word replaces the list's. Models are built for the kept
-    ones only (an RFA read ranks thousands of rows).
+
+def cutoff(rows: Sequence[Mapping[str, Any]], shortlist: int) -> tuple[str, int] | None:
+    """For one need's shortlist (the first `shortlist` candidates in (source,
+    readiness) order): None when no candidate left out can be among the best
+    MAX_PER_NEED; else the (source, readiness) bound to read every candidate up to.
+
+    A candidate left out sorts at or after the last one read, so it is public when
+    that one is, and its readiness is at least that one's; its travel is at least
+    MIN_TRANSIT_HOURS. It cannot win when that already puts it behind the
+    MAX_PER_NEED-th best read: then the shortlist is proof enough.
     """
-    rows = list(rows)
-    declared = {
-        (r["need_id"], r["country"], r["resource_type"]) for r in rows if r["source"] == "declared"
-    }
+    if len(rows) < shortlist:
+        return None  # every candidate was read
+    last = max(rows, key=lambda r: (r["source"], r["readiness_hours"]))
+    worst_kept = sorted(_key(r, ready_in_hours(r)) for r in rows)[MAX_PER_NEED - 1]
+    public_kept, hours = worst_kept[0], worst_kept[1]
+    if not public_kept and last["source"] == "public":
+        return None  # the rest are public, behind ten declared
+    if last["readiness_hours"] + MIN_TRANSIT_HOURS > hours:
+        return None  # the rest arrive later than the ten kept
+    # Whoever could still tie or win is ready by `hours` less the shortest trip.
+    return ("public" if public_kept else "declared", math.floor(hours - MIN_TRANSIT_HOURS + 1e-9))
+
+
+def rank(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[LikelyProvider]]:
+    """Per need, the best MAX_PER_NEED, best first. Models are built for the kept
+    ones only (an RFA read ranks thousands of rows)."""
     keyed: dict[str, list[tuple[tuple[Any, ...], Mapping[str, Any], float]]] = {}
     for r in rows:
-        if r["source"] == "public" and (r["need_id"], r["country"], r["resource_type"]) in declared:
-            continue
         hours = ready_in_hours(r)
-        key = (r["source"] != "declared", hours, -r["quantity"], r["country"], r["capacity_id"])
-        keyed.setdefault(r["need_id"], []).append((key, r, hours))
+        keyed.setdefault(r["need_id"], []).append((_key(r, hours), r, hours))
     return {
         need_id: [_provider(r, hours) for _, r, hours in sorted(found)[:MAX_PER_NEED]]
         for need_id, found in keyed.items()

@@ -18,7 +18,7 @@ from eadrcc.capacities.models import (
     CapacityQuery,
     CapacityUpdate,
 )
-from eadrcc.capacities.providers import SHORTLIST, LikelyProvider, rank
+from eadrcc.capacities.providers import SHORTLIST, LikelyProvider, cutoff, rank
 from eadrcc.db import transaction
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -158,7 +158,18 @@ async def likely_providers(
     wanted = [n.id for n in needs if n.status == "open" and n.uncovered_quantity > 0]
     if not wanted:
         return {}
-    return rank(await store.fitting(conn, wanted, SHORTLIST))
+    found: dict[str, list[Any]] = {i: [] for i in wanted}
+    for r in await store.fitting(conn, dict.fromkeys(wanted, store.NO_BOUND), SHORTLIST):
+        found[r["need_id"]].append(r)
+    # A need whose shortlist cannot prove its best is read again, up to a bound
+    # past which no candidate can win: one more statement, only when needed.
+    unproven = {i: b for i, rows in found.items() if (b := cutoff(rows, SHORTLIST))}
+    if unproven:
+        for i in unproven:
+            found[i] = []
+        for r in await store.fitting(conn, unproven, None):
+            found[r["need_id"]].append(r)
+    return rank(r for rows in found.values() for r in rows)
 
 
 async def send_due_reminders(*, pool: asyncpg.Pool, limit: int = 100) -> int | None:

@@ -100,10 +100,21 @@ async def search(conn: asyncpg.Connection, f: CapacityQuery) -> list[Capacity]:
     return [capacity(r) for r in rows]
 
 
+# Every capacity sorts at or before this (source, readiness) bound.
+NO_BOUND = ("public", 8760)
+
+
 async def fitting(
-    conn: asyncpg.Connection, need_ids: list[str], shortlist: int
+    conn: asyncpg.Connection,
+    bounds: dict[str, tuple[str, int]],
+    shortlist: int | None,
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.likely_providers, need_ids, shortlist))
+    """Candidates of each need up to its (source, readiness_hours) bound, in that
+    order, at most `shortlist` of them per need (None: all)."""
+    ids = list(bounds)
+    sources = [bounds[i][0] for i in ids]
+    hours = [bounds[i][1] for i in ids]
+    return list(await conn.fetch(q.likely_providers, ids, sources, hours, shortlist))
 
 
 async def schedule_reminder(conn: asyncpg.Connection, c: Capacity, ahead: timedelta) -> None:
