@@ -51,7 +51,7 @@ class FakeFeeds:
     def count(self, feed: str) -> int:
         return sum(hit.feed == feed for hit in self.hits)
 
-    async def wait_hits(self, feed: str, n: int, timeout: float = 10) -> list[Hit]:
+    async def wait_hits(self, feed: str, n: int, timeout: float = 30) -> list[Hit]:
         """Wait until `feed` has had at least `n` requests; return them."""
         async with self._arrived:
             await asyncio.wait_for(self._arrived.wait_for(lambda: self.count(feed) >= n), timeout)
@@ -108,8 +108,9 @@ async def feed_gauges(
     }
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10) -> None:
-    """Wait until `check()` holds, looking again every 20 ms; fail after `timeout`."""
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    """Wait until `check()` holds, looking again every 20 ms; fail after `timeout`
+    (generous: a loaded CI machine may take seconds where a quiet one takes ms)."""
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.02)

@@ -234,7 +234,7 @@ async def test_gdacs_items_every_country_and_no_watch_for_what_is_over(
         feed_interval_seconds=0.05,
     )  # fmt: skip
     async with TestClient(TestServer(create_app(settings))):
-        await eventually(lambda: _stored(pool, 2), timeout=15)
+        await eventually(lambda: _stored(pool, 2))
     async with pool.acquire() as conn:
         rows = {
             r["identifier"]: r

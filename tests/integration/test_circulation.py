@@ -299,7 +299,7 @@ async def test_an_open_console_of_the_nation_makes_it_delivered(
         while message.get("kind") != "request.circulated":
             message = await next_message(ws)
         assert message["data"]["country"] == "NOR"
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(30):
             while (await rows())["NOR"]["state"] != "delivered":
                 await asyncio.sleep(0.1)
     assert (await rows())["DEU"]["state"] == "notified"
@@ -310,7 +310,7 @@ async def test_an_open_console_of_the_nation_makes_it_delivered(
         message = await next_message(ws)
         while message.get("kind") != "request.circulated":
             message = await next_message(ws)
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(30):
             while (await rows())["DEU"]["state"] != "delivered":
                 await asyncio.sleep(0.1)
     assert (await rows())["FRA"]["state"] == "notified"  # nobody's console, no channel

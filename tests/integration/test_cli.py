@@ -45,7 +45,7 @@ async def test_token_create_json_list_and_revoke(db_url: str, client: TestClient
     assert "Türkiye POC" in listed.stdout and issued["token"] not in listed.stdout
 
     assert eadrcc(db_url, "token", "revoke", issued["id"]).returncode == 0
-    async with asyncio.timeout(5):  # once the hub reads token.revoked (token cache)
+    async with asyncio.timeout(30):  # once the hub reads token.revoked (token cache)
         while (await client.get("/api/v1/partners", headers=bearer(issued["token"]))).status != 401:
             await asyncio.sleep(0.02)
 

@@ -79,9 +79,11 @@ async def test_gdacs_alerts_are_stored_once_and_polled_conditionally(
         assert "If-None-Match" not in hits[0].headers
         assert all(hit.headers["If-None-Match"] == '"v1"' for hit in hits[1:])
         assert await stored(pool, "gdacs.org") == GDACS_IDS
+        # The fourth request has arrived; the poller may not have read its 304 yet.
+        await eventually(lambda: _gauge(hub, "gdacs", "not_modified", 3))
         gauges = await feed_gauges(hub, "gdacs")
         assert gauges["alerts_new"] == 4 and gauges["alerts_duplicate"] == 0
-        assert gauges["not_modified"] >= 3 and gauges["polls"] >= 4
+        assert gauges["polls"] >= 4
         assert gauges["failures"] == 0 and gauges["holding_lock"] == 1
         assert gauges["last_success_unix"] >= started
 
@@ -91,7 +93,7 @@ async def test_gdacs_alerts_are_stored_once_and_polled_conditionally(
                     if line.startswith('eadrcc_event_hub{name="events_read"}')]  # fmt: skip
             return read[0] >= 4
 
-        await eventually(hub_has_read_them, timeout=5)  # well before the 60 s poll
+        await eventually(hub_has_read_them, timeout=30)  # before the 60 s poll could
 
         fake.etag = '"v2"'  # the same items again under a new validator
         await eventually(lambda: _gauge(hub, "gdacs", "alerts_duplicate", 4))

@@ -108,7 +108,7 @@ async def _wait_until_read(client: Client, staff: str, since: int, kind: str) ->
     """Until this instance's hub has read the token event: its position (/metrics)
     passes the event's seq. (The log itself shows the event earlier, before the hub
     has acted on it; the instance's token cache follows the hub.)"""
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(30):  # under the 60 s poll: only the NOTIFY gets there
         while True:
             resp = await client.get(f"/api/v1/events?since={since}&wait=5", headers=bearer(staff))
             page = await resp.json()

@@ -1,5 +1,8 @@
 """A websocket client for the tests, built on the `websockets` library: an
-implementation independent of our server's."""
+implementation independent of our server's.
+
+The timeouts only bound waits for what does come, so they are generous: CI runs
+on a small machine that other suites load."""
 
 from __future__ import annotations
 
@@ -21,18 +24,18 @@ async def stream(
     url: str, token: str, since: int | None = None, **options: Any
 ) -> AsyncIterator[tuple[ClientConnection, dict[str, Any]]]:
     """Connect, say hello, and yield the socket with the welcome message."""
-    async with connect(ws_url(url), open_timeout=10, **options) as ws:
+    async with connect(ws_url(url), open_timeout=30, **options) as ws:
         hello: dict[str, Any] = {"type": "hello", "token": token}
         if since is not None:
             hello["since"] = since
         await ws.send(json.dumps(hello))
-        welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        welcome = json.loads(await asyncio.wait_for(ws.recv(), 30))
         assert welcome["type"] == "welcome", welcome
         yield ws, welcome
 
 
 async def next_message(
-    ws: ClientConnection, timeout: float = 10, *, heartbeats: bool = False
+    ws: ClientConnection, timeout: float = 30, *, heartbeats: bool = False
 ) -> dict[str, Any]:
     """The next message; heartbeats are skipped unless asked for (a client may ignore them)."""
     async with asyncio.timeout(timeout):
@@ -42,7 +45,7 @@ async def next_message(
                 return message
 
 
-async def read_until(ws: ClientConnection, seq: int, timeout: float = 15) -> list[dict[str, Any]]:
+async def read_until(ws: ClientConnection, seq: int, timeout: float = 30) -> list[dict[str, Any]]:
     """Events until one with seq >= `seq` arrives (events the caller may not see
     never arrive, so pass the last seq it may see)."""
     got: list[dict[str, Any]] = []
