@@ -62,5 +62,5 @@ def test_need_rows_equal_the_expected_figures_and_mark_late_and_at_risk(
                 re.compile(css)
             )
     tents = page.locator(f'li.need[data-need-id="{built["needs"]["shelter.tent.family"]}"]')
-    expect(tents.locator(".need-etas")).to_contain_text("Germany: 20 on the way, due")
+    expect(tents.locator(".need-eta")).to_contain_text("Germany: 20 on the way, due")
     console.screenshot("need-rows-late-at-risk")

@@ -1,11 +1,13 @@
-// National capacities in the console: each need's likely providers (read from
-// GET /requests/{id}, refreshed after the picture changes, at most every
-// PAUSE_MS per RFA) and the one-step offer of a declared capacity.
+// What only GET /requests/{id} tells about a need: its likely providers (national
+// capacities), its alternatives (other offered items that could fill it, never
+// counted) and its duplicate pairs; read per RFA, refreshed after the picture
+// changes, at most every PAUSE_MS per RFA. Also the one-step offer of a declared
+// capacity.
 import * as api from './api.js';
 import * as store from './store.js';
 
 const PAUSE_MS = 1500;
-const byRequest = new Map(); // request id → { providers: Map(need id → list), at, stale, loading }
+const byRequest = new Map(); // request id → { needs: Map(need id → the RFA's need), at, stale, loading }
 
 // What changes who could still help: needs, offers, matches, and any event at all
 // (capacity.* events move nothing else in the store).
@@ -14,17 +16,23 @@ store.subscribe((topics) => {
   for (const entry of byRequest.values()) entry.stale = true;
 });
 
-/** The need's likely providers, best first; undefined until the first answer. */
-export function providersOf(need) {
+/** The need as GET /requests/{id} last gave it; undefined until the first answer. */
+export function detailOf(need) {
   const entry = byRequest.get(need.request_id);
   if (!entry || entry.stale) refresh(need.request_id, need.emergency_id);
-  return entry?.providers.get(need.id);
+  return entry?.needs.get(need.id);
+}
+
+/** The need's likely providers, best first; undefined until the first answer. */
+export function providersOf(need) {
+  const detail = detailOf(need);
+  return detail && (detail.likely_providers || []);
 }
 
 function refresh(requestId, emergencyId) {
   let entry = byRequest.get(requestId);
   if (!entry) {
-    entry = { providers: new Map(), at: 0, stale: true, loading: false };
+    entry = { needs: new Map(), at: 0, stale: true, loading: false };
     byRequest.set(requestId, entry);
   }
   if (entry.loading) return;
@@ -33,7 +41,7 @@ function refresh(requestId, emergencyId) {
     entry.stale = false; // a change from here on asks again
     try {
       const rfa = await api.get(`/api/v1/requests/${encodeURIComponent(requestId)}`);
-      entry.providers = new Map(rfa.needs.map((n) => [n.id, n.likely_providers || []]));
+      entry.needs = new Map(rfa.needs.map((n) => [n.id, n]));
     } catch {
       /* keep what was shown; the next change asks again */
     }

@@ -1,5 +1,6 @@
 // Words, numbers and times as the console shows them, in the chosen language.
 // Times are always shown in UTC with the zone written ("19:28 UTC").
+import { now as clockNow } from './clock.js';
 import { locale, t, term } from './i18n.js';
 import { state } from './store.js';
 
@@ -31,7 +32,7 @@ export function dateTime(iso) {
 }
 
 /** "3 min ago" / "il y a 3 min"; the views refresh these on a timer. */
-export function ago(iso, now = Date.now()) {
+export function ago(iso, now = clockNow()) {
   if (!iso) return '';
   const rtf = intl('rel', (l) => new Intl.RelativeTimeFormat(l, { numeric: 'auto', style: 'short' }));
   const s = Math.max(0, (now - new Date(iso).getTime()) / 1000);

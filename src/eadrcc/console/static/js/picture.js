@@ -37,7 +37,16 @@ export function cover(p) {
   return { uncovered_quantity: gap, uncovered: gap > 0 };
 }
 
-/** late and at_risk at time `now` (ms), from the counts, needed_by and the latest ETA. */
+/**
+ * late and at_risk at time `now` (ms), from the counts, needed_by and the latest ETA:
+ * the console's only copy of the rule of eadrcc.requests.picture.late() and
+ * eadrcc.requests.picture.at_risk() (src/eadrcc/requests/picture.py), change them
+ * together. The views call it again on every tick of clock.js, so a need turns late
+ * as its needed_by passes.
+ *   late: open, needed_by <= now and delivered < requested.
+ *   at_risk: open with a needed_by, and either the latest ETA of accepted or moving
+ *   help is after needed_by, or nothing is allocated and needed_by - now < 6 h.
+ */
 export function flags(p, now) {
   if (p.status !== 'open' || !p.needed_by) return { late: false, at_risk: false };
   const due = Date.parse(p.needed_by);

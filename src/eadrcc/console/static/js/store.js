@@ -1,6 +1,7 @@
 // The console's state, keyed by id. Events carry the whole new state of what they
 // changed, so applying one is a replace; each object remembers the seq it is
 // current to, so an older copy (a replayed event, a slower list) never wins.
+import { now as clockNow } from './clock.js';
 import { figures, flags } from './picture.js';
 import { me, isStaff } from './session.js';
 
@@ -150,7 +151,7 @@ export function apply(event) {
  * computes it, so match events move the bars at once; otherwise it is the server's last
  * picture. Either way late and at-risk are judged against the clock now.
  */
-export function picture(need, now = Date.now()) {
+export function picture(need, now = clockNow()) {
   const request = state.requests.get(need.request_id);
   const who = me();
   const seesAll = isStaff() || (request && who?.country === request.requesting_country);

@@ -2,6 +2,7 @@
 // time; acknowledge, and promote or dismiss (guarded) the watch an alert opened.
 import { run } from '../actions.js';
 import * as api from '../api.js';
+import { everyTick } from '../clock.js';
 import { guarded } from '../confirm.js';
 import { h, fill, setText, syncList, toggle } from '../dom.js';
 import { ago, country, dateTime, label } from '../format.js';
@@ -10,7 +11,6 @@ import { can } from '../session.js';
 import { state } from '../store.js';
 
 const SEVERITY = { Extreme: 0, Severe: 1, Moderate: 2, Minor: 3, Unknown: 4 };
-const TICK_MS = 15_000; // "received 3 min ago" moves on its own
 
 export function mount(main) {
   const onlyOpen = h('input', { type: 'checkbox', id: 'only-open', checked: true });
@@ -24,7 +24,7 @@ export function mount(main) {
     h('p', { class: 'help', text: t('alerts.order') }),
     empty, groups);
   onlyOpen.addEventListener('change', () => update(new Set(['alerts'])));
-  const ticker = setInterval(() => update(new Set(['alerts'])), TICK_MS);
+  const stopTicking = everyTick(() => update(new Set(['alerts']))); // "3 min ago" moves on
 
   function update(topics) {
     if (!topics.has('all') && !topics.has('alerts') && !topics.has('emergencies')) return;
@@ -44,7 +44,7 @@ export function mount(main) {
       syncList(el.querySelector('.alerts'), list, (a) => a.id, alertRow, fillAlert);
     });
   }
-  return { update, destroy: () => clearInterval(ticker) };
+  return { update, destroy: stopTicking };
 }
 
 function bySeverityThenTime(a, b) {

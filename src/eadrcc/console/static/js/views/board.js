@@ -1,6 +1,7 @@
 // The emergencies board: watch / active / closed, exercises kept apart. Each card
 // gives what needs attention (critical, late, at-risk, duplicated, silent nations)
 // and when something last happened; relative times refresh on their own.
+import { everyTick } from '../clock.js';
 import { h, setText, syncList, toggle } from '../dom.js';
 import { ago, country, dateTime, label } from '../format.js';
 import { t } from '../i18n.js';
@@ -9,7 +10,6 @@ import { countsText } from './responses.js';
 
 const COLUMNS = ['watch', 'active', 'closed'];
 const SEVERITY = { extreme: 0, severe: 1, moderate: 2, minor: 3, unknown: 4 };
-const TICK_MS = 15_000;
 const SILENT = new Set(['notified', 'delivered', 'seen']);
 
 export function mount(main) {
@@ -25,7 +25,7 @@ export function mount(main) {
         list);
     })));
   main.append(section(false), section(true));
-  const ticker = setInterval(() => update(new Set(['all'])), TICK_MS);
+  const stopTicking = everyTick(() => update(new Set(['all'])));
 
   function update(topics) {
     if (!topics.has('all') && !topics.has('emergencies') && !topics.has('needs')
@@ -40,7 +40,7 @@ export function mount(main) {
       }
     }
   }
-  return { update, destroy: () => clearInterval(ticker) };
+  return { update, destroy: stopTicking };
 }
 
 const lastActivity = (e) => {

@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import { guarded } from '../confirm.js';
 import { h, kpis, fill } from '../dom.js';
 import { country, label } from '../format.js';
+import { everyTick } from '../clock.js';
 import { t } from '../i18n.js';
 import { loadEmergency } from '../loader.js';
 import { can, isPoc, me } from '../session.js';
@@ -14,8 +15,6 @@ import { offersTable } from './offers.js';
 import { proposalsPanel } from './proposals.js';
 import { responsesSection } from './responses.js';
 import { visualsPanel } from './visuals.js';
-
-const TICK_MS = 30_000; // late and at-risk depend on the clock, not only on events
 
 export function mount(main, { id }) {
   const head = h('div', { class: 'page-head' });
@@ -34,7 +33,8 @@ export function mount(main, { id }) {
       h('h3', { id: 'offers-title', class: 'panel-title', text: t('emergency.offers_title') }), offers.el));
   let headKey = '';
   let refresher = 0;
-  const ticker = setInterval(() => update(new Set([`e:${id}`])), TICK_MS);
+  // Late and at-risk depend on the clock, not only on events.
+  const stopTicking = everyTick(() => update(new Set([`e:${id}`])));
 
   loadEmergency(id).then(() => update(new Set(['all'])), (err) => {
     status.textContent = err.status === 404 ? t('emergency.missing') : t('common.load_failed', { message: err.message });
@@ -83,7 +83,7 @@ export function mount(main, { id }) {
     if (blind && !refresher) refresher = setInterval(() => loadEmergency(id, { force: true }), 20_000);
   }
 
-  return { update, destroy: () => { clearInterval(refresher); clearInterval(ticker); responses.destroy(); } };
+  return { update, destroy: () => { clearInterval(refresher); stopTicking(); responses.destroy(); } };
 }
 
 function header(e) {
