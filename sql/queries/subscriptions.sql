@@ -155,6 +155,25 @@ WITH sub AS (
 )
 SELECT * FROM sub;
 
+-- name: resume
+-- A suspended subscription goes back to active with a fresh retry clock (so it is
+-- not suspended again at its first failure), free for any instance to claim.
+-- From its cursor by default: nothing it missed is lost; an e-mail batch keeps
+-- its last seq (pending_until) so the resent message has the same Message-ID.
+-- With :skip, the cursor jumps to the head of the log and what it missed is dropped.
+UPDATE subscriptions
+SET status = 'active', suspended_at = NULL, attempts = 0, next_attempt_at = NULL,
+    failing_since = NULL, lease_holder = NULL, lease_until = NULL,
+    pending_until = CASE WHEN :skip::boolean THEN NULL ELSE pending_until END,
+    cursor = CASE WHEN :skip::boolean
+                  THEN greatest(cursor, (SELECT coalesce(max(seq), 0) FROM events))
+                  ELSE cursor END
+WHERE id = :id AND status = 'suspended'
+RETURNING *;
+
+-- name: get_for_update
+SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE;
+
 -- name: prune_deliveries
 DELETE FROM deliveries WHERE last_attempt_at < now() - make_interval(days => $1);
 

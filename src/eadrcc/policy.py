@@ -107,6 +107,7 @@ RULES: dict[str, Rule] = {
     "subscription.create": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
     "subscription.read": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
     "subscription.delete": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
+    "subscription.resume": Rule(frozenset({A, D, INT}), own_country=frozenset({P})),
     "channel.read": Rule(STAFF, own_country=frozenset({P})),
 }
 

@@ -142,6 +142,8 @@ WRITES: dict[tuple[str, str], Write] = {
     ),
     ("POST", "/api/v1/subscriptions"): Write("subscription", refused=NOT_NOR),
     ("DELETE", "/api/v1/subscriptions/{id}"): Write(refused=NOT_NOR),
+    # The world's subscription is active: 409 for those who may (test_subscription_resume).
+    ("POST", "/api/v1/subscriptions/{id}/resume"): Write({}, refused=NOT_NOR),
 }
 
 # Routes that take no bearer token, and where their access is proven instead.

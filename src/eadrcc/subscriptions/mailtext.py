@@ -28,6 +28,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "response.reminder": ("reminder: please answer", "rappel : merci de répondre"),
     "response.overdue": ("no answer yet (overdue)", "toujours sans réponse (en retard)"),
     "subscription.suspended": ("delivery channel suspended", "canal de diffusion suspendu"),
+    "subscription.resumed": ("delivery channel resumed", "canal de diffusion rétabli"),
     SITREP: ("daily situation report", "rapport de situation quotidien"),
 }
 WORDS = {

@@ -65,6 +65,17 @@ class Delivery(BaseModel):
     next_attempt_at: datetime | None
 
 
+class SubscriptionResume(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: Literal["cursor", "head"] = Field(
+        default="cursor",
+        alias="from",
+        description="`cursor`: deliver everything since the last acknowledged event, "
+        "nothing lost; `head`: skip what was missed and deliver only what comes next",
+    )
+
+
 class SubscriptionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -11,7 +11,8 @@ import structlog
 
 from eadrcc.auth import Principal, Role
 from eadrcc.db import transaction
-from eadrcc.errors import Forbidden, Invalid, NotFound
+from eadrcc.errors import Conflict, Forbidden, Invalid, NotFound
+from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.partners import store as partners
 from eadrcc.policy import STAFF, authorize
@@ -142,6 +143,49 @@ async def delete(*, pool: asyncpg.Pool, who: Principal, subscription_id: str) ->
             raise Forbidden("not a subscription of the caller's")
         await store.delete(conn, subscription_id)
     log.info("subscription_deleted", subscription_id=subscription_id, who=who.actor)
+
+
+RESUMED = "subscription.resumed"
+
+
+async def resume(
+    *, pool: asyncpg.Pool, who: Principal, subscription_id: str, skip: bool
+) -> Subscription:
+    """A suspended subscription delivers again: from its cursor (nothing it missed
+    is lost, nothing it acknowledged is repeated) or, with `skip`, from the head.
+    Staff are told by a `subscription.resumed` event, written in the same transaction."""
+    async with transaction(pool) as conn:
+        row = await store.get_for_update(conn, subscription_id)
+        if row is None:
+            raise NotFound(f"no subscription {subscription_id!r}")
+        authorize(who, "subscription.resume", [row["country"]] if row["country"] else [])
+        if not _owns(who, row):
+            raise Forbidden("not a subscription of the caller's")
+        if row["status"] != "suspended":
+            raise Conflict(f"subscription {subscription_id!r} is not suspended")
+        resumed = await store.resume(conn, subscription_id, skip=skip)
+        assert resumed is not None  # locked above and suspended
+        events.record(
+            conn,
+            kind=RESUMED,
+            actor=who.actor,
+            visibility=(),  # staff only, as its suspension was
+            data={
+                "id": subscription_id,
+                "country": row["country"],
+                "kind": row["kind"],
+                "from": "head" if skip else "cursor",
+                "previous_cursor": row["cursor"],
+                "cursor": resumed["cursor"],
+            },
+        )
+    log.info(
+        "subscription_resumed",
+        subscription_id=subscription_id,
+        who=who.actor,
+        skipped=resumed["cursor"] - row["cursor"],
+    )
+    return Subscription.model_validate(dict(resumed))
 
 
 async def deliveries(

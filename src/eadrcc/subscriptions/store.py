@@ -22,6 +22,21 @@ async def get(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record 
     return row
 
 
+async def get_for_update(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(q.get_for_update, subscription_id)
+    return row
+
+
+async def resume(
+    conn: asyncpg.Connection, subscription_id: str, *, skip: bool
+) -> asyncpg.Record | None:
+    """Back to active (None if it was not suspended); `skip`: from the log's head."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        *q.bind("resume", id=subscription_id, skip=skip)
+    )
+    return row
+
+
 async def list_all(
     conn: asyncpg.Connection, *, country: str | None, owner: str | None
 ) -> list[asyncpg.Record]:

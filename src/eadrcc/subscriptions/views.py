@@ -12,7 +12,9 @@ from eadrcc.subscriptions.models import (
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionQuery,
+    SubscriptionResume,
 )
+from eadrcc.subscriptions.worker import DELIVERY
 from eadrcc.web import Routes, parse_body, parse_query, principal, respond
 
 routes = Routes("subscriptions")
@@ -57,6 +59,25 @@ async def delete_subscription(request: web.Request) -> web.Response:
         pool=request.app[POOL], who=principal(request), subscription_id=request.match_info["id"]
     )
     return web.Response(status=204)
+
+
+@routes.post(
+    "/api/v1/subscriptions/{id}/resume",
+    summary="Resume a suspended subscription, from its cursor (default) or from the head",
+    body=SubscriptionResume,
+    response=Subscription,
+)
+async def resume_subscription(request: web.Request) -> web.Response:
+    body = await parse_body(request, SubscriptionResume)
+    resumed = await service.resume(
+        pool=request.app[POOL],
+        who=principal(request),
+        subscription_id=request.match_info["id"],
+        skip=body.start == "head",
+    )
+    if (worker := request.app.get(DELIVERY)) is not None:
+        worker.wake()  # claimed at once here rather than at the next round
+    return respond(resumed)
 
 
 @routes.get(

@@ -1,4 +1,5 @@
 // Boot: sign-in, the live connection, the router and the frame around the views.
+import { run } from './actions.js';
 import * as api from './api.js';
 import { h, fill } from './dom.js';
 import { mountFeed } from './feed.js';
@@ -7,6 +8,7 @@ import { LANGUAGES, lang, load as loadLanguage, switchTo, t } from './i18n.js';
 import * as link from './link.js';
 import { loadAll, loadCounts, refreshPartner } from './loader.js';
 import * as session from './session.js';
+import { isOfficer } from './session.js';
 import { EventSocket } from './socket.js';
 import * as store from './store.js';
 import { state } from './store.js';
@@ -127,13 +129,40 @@ function navigate() {
   view?.update?.(new Set(['all']));
 }
 
-/** A banner while any subscription is suspended: the duty officer must telephone. */
+/**
+ * A banner while any subscription is suspended: the duty officer must telephone,
+ * then resumes the channel here (from where it stopped: nothing it missed is lost).
+ */
 function showSuspended() {
   const banner = document.getElementById('delivery-banner');
-  const suspended = [...state.suspended.values()];
+  const suspended = [...state.suspended.values()].sort((a, b) =>
+    (a.country || '').localeCompare(b.country || '') || a.id.localeCompare(b.id));
   banner.hidden = suspended.length === 0;
+  if (!suspended.length) {
+    fill(banner);
+    return;
+  }
   const countries = [...new Set(suspended.map((s) => s.country || '—'))].sort().join(', ');
-  banner.textContent = suspended.length ? t('delivery.suspended', { count: suspended.length, countries }) : '';
+  fill(banner,
+    h('p', { class: 'delivery-summary', text: t('delivery.suspended', { count: suspended.length, countries }) }),
+    isOfficer() ? h('ul', { class: 'delivery-list' }, suspended.map(resumeControl)) : null);
+}
+
+function resumeControl(s) {
+  const note = h('span', { class: 'action-note', role: 'status' });
+  const button = h('button', {
+    type: 'button',
+    class: 'resume',
+    'data-subscription': s.id,
+    text: t('delivery.resume'),
+    onclick: async () => {
+      const path = `/api/v1/subscriptions/${encodeURIComponent(s.id)}/resume`;
+      const done = await run(button, note, () => api.post(path, {}));
+      if (done) store.dropSuspended(s.id);
+    },
+  });
+  const what = t('delivery.channel', { country: s.country || t('delivery.staff_view'), kind: t(`delivery.kind_${s.kind}`) });
+  return h('li', {}, h('span', { text: what }), ' ', button, ' ', note);
 }
 
 function showState(name, detail = {}) {

@@ -111,6 +111,11 @@ export function putSuspended(subscriptions) {
   touch('suspended');
 }
 
+/** A suspended subscription delivers again (resumed here or by another desk). */
+export function dropSuspended(id) {
+  if (state.suspended.delete(id)) touch('suspended');
+}
+
 export function putSnapshot(s) {
   putEmergency(s.emergency, s.head);
   for (const r of s.requests) putRequest(r, s.head);
@@ -135,6 +140,7 @@ export function apply(event) {
   else if (kind === 'response.updated') putResponse(data, seq);
   else if (kind === 'response.reminder' || kind === 'response.overdue') putResponse(data.response, seq);
   else if (kind === 'subscription.suspended') putSuspended([data]);
+  else if (kind === 'subscription.resumed') dropSuspended(data.id);
   if (event.emergency_id) {
     const seen = state.activity.get(event.emergency_id);
     if (!seen || seen < event.at) state.activity.set(event.emergency_id, event.at);
