@@ -29,7 +29,8 @@ SELECT code, unit FROM resource_types WHERE code = ANY($1::text[]);
 SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 
 -- name: candidate_needs
--- Open needs of this emergency that an item of type $1 can fill and that still lack
+-- One type's shortlist, as item_candidates computes it per item (bench/matching_cost.py
+-- explains this one). Open needs of this emergency that an item of type $1 can fill and that still lack
 -- something after standing proposals: per fillable type, the $4 most urgent straight
 -- from needs_lacking_by_type (no sort of every open need), then the $4 most urgent
 -- of those. Needs that declined item $5 never come back.
@@ -53,29 +54,89 @@ WHERE f.offer_type = $1
 ORDER BY c.rank, c.needed_by, c.id
 LIMIT $4;
 
--- name: candidate_full_needs
--- Open needs an item of type $1 can fill that have room by acceptance but nothing
--- left to propose (a clearly better item may displace a standing proposal there);
--- the $4 most urgent per type, from needs_full_by_type.
-SELECT c.*, f.how
-FROM type_fills f
+-- name: item_candidates
+-- For each of the items :item_ids that is open, countable and has something free: the
+-- needs candidate_needs would give it (full = false) and, with :displacing, those
+-- candidate_full_needs would (full = true); in one round trip for all the items.
+SELECT f.id AS item_id, c.id AS need_id, c.how, false AS full
+FROM offer_items f
+JOIN offers o ON o.id = f.offer_id
 CROSS JOIN LATERAL (
-    SELECT n.id, n.needed_by,
-           array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
-    FROM needs n
-    WHERE n.emergency_id = $2 AND n.resource_type = f.need_type
-      AND n.status = 'open' AND n.allocated < n.quantity
-      AND n.allocated + n.proposed >= n.quantity
-      AND ($3::text IS NULL OR n.request_id = $3)
-      AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
-                            WHERE offer_item_id = $5 AND status = 'declined'))
-    ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
-             n.needed_by, n.id
-    LIMIT $4
+    SELECT x.id, t.how
+    FROM type_fills t
+    CROSS JOIN LATERAL (
+        SELECT n.id, n.needed_by,
+               array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
+        FROM needs n
+        WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
+          AND n.status = 'open' AND n.allocated + n.proposed < n.quantity
+          AND (o.request_id IS NULL OR n.request_id = o.request_id)
+          AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
+                                WHERE offer_item_id = f.id AND status = 'declined'))
+        ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                 n.needed_by, n.id
+        LIMIT :shortlist
+    ) x
+    WHERE t.offer_type = f.resource_type
+    ORDER BY x.rank, x.needed_by, x.id
+    LIMIT :shortlist
 ) c
-WHERE f.offer_type = $1
-ORDER BY c.rank, c.needed_by, c.id
-LIMIT $4;
+WHERE f.id = ANY(:item_ids::text[]) AND f.status = 'open'
+  AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL
+UNION ALL
+SELECT f.id, c.id, c.how, true
+FROM offer_items f
+JOIN offers o ON o.id = f.offer_id
+CROSS JOIN LATERAL (
+    SELECT x.id, t.how
+    FROM type_fills t
+    CROSS JOIN LATERAL (
+        SELECT n.id, n.needed_by,
+               array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
+        FROM needs n
+        WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
+          AND n.status = 'open' AND n.allocated < n.quantity
+          AND n.allocated + n.proposed >= n.quantity
+          AND (o.request_id IS NULL OR n.request_id = o.request_id)
+          AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
+                                WHERE offer_item_id = f.id AND status = 'declined'))
+        ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                 n.needed_by, n.id
+        LIMIT :shortlist
+    ) x
+    WHERE t.offer_type = f.resource_type
+    ORDER BY x.rank, x.needed_by, x.id
+    LIMIT :shortlist
+) c
+WHERE :displacing AND f.id = ANY(:item_ids::text[]) AND f.status = 'open'
+  AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL;
+
+-- name: need_candidates
+-- For each of the needs :need_ids that is open and still lacks something after
+-- standing proposals: the items candidate_items would give it, in one round trip.
+SELECT n.id AS need_id, c.id AS item_id, c.how
+FROM needs n
+CROSS JOIN LATERAL (
+    SELECT x.id, t.how
+    FROM type_fills t
+    CROSS JOIN LATERAL (
+        SELECT i.id, i.available_from
+        FROM offer_items i JOIN offers o ON o.id = i.offer_id
+        WHERE i.emergency_id = n.emergency_id AND i.resource_type = t.offer_type
+          AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
+          AND i.possible_duplicate_of IS NULL
+          AND (o.request_id IS NULL OR o.request_id = n.request_id)
+          AND i.id <> ALL(ARRAY(SELECT offer_item_id FROM matches
+                                WHERE need_id = n.id AND status = 'declined'))
+        ORDER BY i.available_from, i.id
+        LIMIT :shortlist
+    ) x
+    WHERE t.need_type = n.resource_type
+    ORDER BY x.available_from, x.id
+    LIMIT :shortlist
+) c
+WHERE n.id = ANY(:need_ids::text[]) AND n.status = 'open'
+  AND n.allocated + n.proposed < n.quantity;
 
 -- name: standing_proposals
 -- Locked after the needs and items (matching.allocation's order).
@@ -95,78 +156,57 @@ FROM unnest($1::text[], $2::int[]) AS u(id, keep)
 WHERE m.id = u.id AND m.status = 'proposed'
 RETURNING m.*;
 
--- name: candidate_items
--- Offered items with something still free that can fill a need of type $1; per
--- fillable type the $4 soonest available, then the $4 soonest of those. Items need
--- $5 declined never come back.
-SELECT c.*, f.how
-FROM type_fills f
-CROSS JOIN LATERAL (
-    SELECT i.id, i.available_from
-    FROM offer_items i JOIN offers o ON o.id = i.offer_id
-    WHERE i.emergency_id = $2 AND i.resource_type = f.offer_type
-      AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
-      AND i.possible_duplicate_of IS NULL
-      AND (o.request_id IS NULL OR o.request_id = $3)
-      AND i.id <> ALL(ARRAY(SELECT offer_item_id FROM matches
-                            WHERE need_id = $5 AND status = 'declined'))
-    ORDER BY i.available_from, i.id
-    LIMIT $4
-) c
-WHERE f.need_type = $1
-ORDER BY c.available_from, c.id
-LIMIT $4;
-
--- name: lacking_needs
--- Needs, among $1, that are open and still lack something after standing proposals.
-SELECT id, request_id, emergency_id, resource_type FROM needs
-WHERE id = ANY($1::text[]) AND status = 'open' AND allocated + proposed < quantity
-ORDER BY id;
-
--- name: free_items
--- Items, among $1, that are open, countable and have something not yet promised.
-SELECT i.id, i.emergency_id, i.resource_type, o.request_id
-FROM offer_items i JOIN offers o ON o.id = i.offer_id
-WHERE i.id = ANY($1::text[]) AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
-  AND i.possible_duplicate_of IS NULL
-ORDER BY i.id;
-
--- name: lock_needs
+-- name: lock_sides
 -- The lock order of every allocating, releasing or planning transaction is: needs,
--- then offer items, then matches, each in id order (matching.allocation.lock).
--- With $3, also the needs that standing proposals of items $2 point at. (The ids are
--- gathered first so the primary key finds the rows: an OR here scanned every need.)
-WITH wanted AS (
-    SELECT unnest($1::text[]) AS id
+-- then offer items, then matches, each in id order (matching.allocation.lock). Needs
+-- and items are locked here in one round trip: the items' scan waits on the needs'
+-- (an InitPlan over locked_needs), so all needs are locked before any item.
+-- With :other_sides, also the needs that standing proposals of the items point at, and
+-- the items that standing proposals of the needs point at. (The ids are gathered
+-- first so the primary key finds the rows: an OR here scanned every need.)
+-- One row shape for both sides (`side` says which; the other side's columns are null).
+WITH wanted_needs AS (
+    SELECT unnest(:need_ids::text[]) AS id
     UNION
     SELECT need_id FROM matches
-    WHERE $3 AND offer_item_id = ANY($2::text[]) AND status = 'proposed'
-)
-SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
-       n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
-       r.requesting_country
-FROM wanted w
-JOIN needs n ON n.id = w.id
-JOIN requests r ON r.id = n.request_id
-ORDER BY n.id
-FOR UPDATE OF n;
-
--- name: lock_items
--- With $3, also the items that standing proposals of needs $2 point at.
-WITH wanted AS (
-    SELECT unnest($1::text[]) AS id
+    WHERE :other_sides AND offer_item_id = ANY(:item_ids::text[]) AND status = 'proposed'
+), locked_needs AS MATERIALIZED (
+    SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
+           n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
+           r.requesting_country
+    FROM wanted_needs w
+    JOIN needs n ON n.id = w.id
+    JOIN requests r ON r.id = n.request_id
+    ORDER BY n.id
+    FOR UPDATE OF n
+), wanted_items AS (
+    SELECT unnest(:item_ids::text[]) AS id
     UNION
     SELECT offer_item_id FROM matches
-    WHERE $3 AND need_id = ANY($2::text[]) AND status = 'proposed'
+    WHERE :other_sides AND need_id = ANY(:need_ids::text[]) AND status = 'proposed'
+), locked_items AS MATERIALIZED (
+    SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
+           i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
+           i.status, i.possible_duplicate_of, o.offering_country, o.request_id
+    FROM wanted_items w
+    JOIN offer_items i ON i.id = w.id
+    JOIN offers o ON o.id = i.offer_id
+    WHERE (SELECT count(*) FROM locked_needs) >= 0  -- every need locked first
+    ORDER BY i.id
+    FOR UPDATE OF i
 )
-SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
-       i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
-       i.status, i.possible_duplicate_of, o.offering_country, o.request_id
-FROM wanted w
-JOIN offer_items i ON i.id = w.id
-JOIN offers o ON o.id = i.offer_id
-ORDER BY i.id
-FOR UPDATE OF i;
+SELECT 'need' AS side, id, emergency_id, resource_type, request_id, quantity, allocated,
+       proposed, status, priority, needed_by, delivery_lat, delivery_lon, requesting_country,
+       NULL::text AS offer_id, NULL::timestamptz AS available_from,
+       NULL::float8 AS origin_lat, NULL::float8 AS origin_lon, NULL::text[] AS credentials,
+       NULL::bool AS self_sufficient, NULL::text AS possible_duplicate_of,
+       NULL::text AS offering_country
+FROM locked_needs
+UNION ALL
+SELECT 'item', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
+       status, NULL, NULL, NULL, NULL, NULL, offer_id, available_from, origin_lat, origin_lon,
+       credentials, self_sufficient, possible_duplicate_of, offering_country
+FROM locked_items;
 
 -- name: lock_matches
 SELECT * FROM matches WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;

@@ -38,14 +38,17 @@ async def lock(
     standing proposal of these needs and the need of every standing proposal of
     these items: ending or shrinking those proposals moves that side's counter."""
     needs, items = sorted(set(need_ids)), sorted(set(item_ids))
-    need_rows = await conn.fetch(q.lock_needs, needs, items, other_sides)
-    item_rows = await conn.fetch(q.lock_items, items, needs, other_sides)
-    match_rows = await conn.fetch(q.lock_matches, sorted(set(match_ids)))
-    return Locked(
-        needs={r["id"]: r for r in need_rows},
-        items={r["id"]: r for r in item_rows},
-        matches={r["id"]: match(r) for r in match_rows},
-    )
+    locked: Locked = Locked(needs={}, items={}, matches={})
+    if needs or items:  # both sides in one round trip, needs first (lock_sides)
+        rows = await conn.fetch(
+            *q.bind("lock_sides", need_ids=needs, item_ids=items, other_sides=other_sides)
+        )
+        for r in rows:
+            (locked.needs if r["side"] == "need" else locked.items)[r["id"]] = r
+    if matches := sorted(set(match_ids)):
+        for r in await conn.fetch(q.lock_matches, matches):
+            locked.matches[r["id"]] = match(r)
+    return locked
 
 
 def need_room(need: asyncpg.Record) -> int:

@@ -71,31 +71,21 @@ class Candidates:
 async def _candidates(
     conn: asyncpg.Connection, item_ids: list[str], need_ids: list[str], displacing: bool
 ) -> Candidates:
+    """One round trip per side asked about (none for a side with no ids)."""
     found = Candidates()
-    for item in await conn.fetch(q.free_items, item_ids):
-        args = (
-            item["resource_type"],
-            item["emergency_id"],
-            item["request_id"],
-            SHORTLIST,
-            item["id"],
+    if item_ids:
+        rows = await conn.fetch(
+            *q.bind(
+                "item_candidates", item_ids=item_ids, shortlist=SHORTLIST, displacing=displacing
+            )
         )
-        for n in await conn.fetch(q.candidate_needs, *args):
-            found.lacking[(n["id"], item["id"])] = n["how"] == "substitute"
-        if displacing:
-            for n in await conn.fetch(q.candidate_full_needs, *args):
-                found.full[(n["id"], item["id"])] = n["how"] == "substitute"
-    for need in await conn.fetch(q.lacking_needs, need_ids):
-        items = await conn.fetch(
-            q.candidate_items,
-            need["resource_type"],
-            need["emergency_id"],
-            need["request_id"],
-            SHORTLIST,
-            need["id"],
-        )
-        for i in items:
-            found.lacking[(need["id"], i["id"])] = i["how"] == "substitute"
+        for r in rows:
+            side = found.full if r["full"] else found.lacking
+            side[(r["need_id"], r["item_id"])] = r["how"] == "substitute"
+    if need_ids:
+        rows = await conn.fetch(*q.bind("need_candidates", need_ids=need_ids, shortlist=SHORTLIST))
+        for r in rows:
+            found.lacking[(r["need_id"], r["item_id"])] = r["how"] == "substitute"
     return found
 
 

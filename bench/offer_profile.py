@@ -1,0 +1,168 @@
+"""Where one POST /api/v1/offers goes: its database round trips, statement by
+statement, and the hub's CPU by function under load.
+
+The hub runs in this process (so cProfile sees it); the load comes from a
+separate process (throughput.py's generator), as in bench/throughput.py. Round
+trips are counted by wrapping asyncpg's connection calls during requests sent
+one at a time (each call is one round trip once its statement is prepared).
+
+    python bench/offer_profile.py [--database-url URL] [--seconds 10] [--top 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import cProfile
+import functools
+import io
+import pstats
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+import throughput
+
+from eadrcc import logs
+from eadrcc.app import create_app
+from eadrcc.config import Settings
+
+# The statements of the request being counted (None: not counting).
+_TALLY: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("tally", default=None)
+CALLS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
+
+
+def count_round_trips() -> None:
+    """Wrap asyncpg's connection calls so each one made while a request is
+    counted is noted with its statement's first line."""
+    for name in CALLS:
+        original = getattr(asyncpg.Connection, name)
+
+        @functools.wraps(original)
+        async def counted(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
+            if (tally := _TALLY.get()) is not None:
+                tally.append(_label(query))
+            return await _o(self, query, *args, **kw)
+
+        setattr(asyncpg.Connection, name, counted)
+
+
+def _label(query: str) -> str:
+    lines = [s.strip() for s in query.strip().splitlines() if not s.strip().startswith("--")]
+    return (lines[0] if lines else query)[:70]
+
+
+_last: list[list[str]] = []
+
+
+@web.middleware
+async def tallying(request: web.Request, handler: Any) -> web.StreamResponse:
+    tally: list[str] = []
+    _TALLY.set(tally)
+    _last.append(tally)
+    return await handler(request)
+
+
+async def measure(args: argparse.Namespace) -> None:
+    count_round_trips()
+    logs.configure("warning")
+    server = harness.server_url(args.database_url)
+    async with harness.scratch_database(server, "profile") as db_url:
+        officer = harness.token(db_url, "duty_officer")["token"]
+        port = harness.free_port()
+        settings = Settings(database_url=db_url, port=port, pool_max_size=20, log_level="warning")
+        app = create_app(settings, auto_migrate=False)
+        app.middlewares.insert(0, tallying)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await harness.wait_ready(url)
+            emergency_id = await throughput.prepare(url, officer)
+            await _round_trips(url, officer, emergency_id)
+            if args.seconds > 0:
+                await _profile(args, url, officer, emergency_id)
+        finally:
+            await runner.cleanup()
+
+
+async def _round_trips(url: str, officer: str, emergency_id: str) -> None:
+    headers = {"Authorization": f"Bearer {officer}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        for n in range(6):  # the first ones also prepare statements and fill the token cache
+            _last.clear()
+            body = throughput.offer_body(emergency_id, n)
+            async with http.post(f"{url}/api/v1/offers", data=body) as resp:
+                assert resp.status == 201, await resp.text()
+                answer = await resp.json()
+    tally = _last[-1]
+    print(f"round trips of one offer ({len(answer['matches'])} proposal(s)): {len(tally)}")
+    for n, statement in enumerate(tally, 1):
+        print(f"  {n:>2}. {statement}")
+
+
+async def _profile(args: argparse.Namespace, url: str, officer: str, emergency_id: str) -> None:
+    job = {
+        "kind": "offers",
+        "seconds": args.seconds,
+        "concurrency": args.concurrency,
+        "emergency_id": emergency_id,
+        "token": officer,
+        "urls": [f"{url}/api/v1/offers"],
+        "offset": 1000,
+    }
+    _last.clear()
+    profiler = cProfile.Profile()
+    cpu = _cpu_seconds()
+    if not args.cpu_only:
+        profiler.enable()
+    result = await asyncio.to_thread(throughput.run_generator, job)
+    profiler.disable()
+    cpu = _cpu_seconds() - cpu
+    _last.clear()
+    per = max(result["ok"], 1)
+    print(
+        f"\nunder load ({args.concurrency} in flight, {args.seconds:.0f} s): "
+        f"{result['per_second']:.0f} offers/s, errors {result['errors'] or '-'}; "
+        f"hub CPU {cpu / per * 1e6:.0f} µs per offer"
+        + ("" if args.cpu_only else " (profiled, so slower)")
+    )
+    if args.cpu_only:
+        return
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats(args.sort).print_stats(args.top)
+    print(out.getvalue())
+    if args.save:
+        stats.dump_stats(args.save)
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time (the hub's: the load generator is another process)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--sort", default="cumulative", help="pstats key: cumulative, tottime")
+    parser.add_argument("--cpu-only", action="store_true", help="CPU per offer, no profiler")
+    parser.add_argument("--save", help="write the raw profile here (for snakeviz, pstats)")
+    asyncio.run(measure(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
