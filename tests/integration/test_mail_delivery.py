@@ -180,3 +180,53 @@ async def test_daily_report_once_per_emergency_and_day_across_instances(
     assert "Situation report" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "<title>Situation report: Kahramanmaraş earthquakes" in html
+
+
+async def test_daily_report_in_french_for_a_french_subscription(
+    db_url: str, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    port = free_port()
+    controller, inbox = smtp_server(port)
+    try:
+        async with TestClient(TestServer(create_app(mail_settings(db_url, port)))) as client:
+            officer = await api(client, make_token, "duty_officer")
+            tur = await api(client, make_token, "poc", "TUR")
+            emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+            await tur.post(
+                f"/api/v1/emergencies/{emergency['id']}/requests",
+                {
+                    "requesting_country": "TUR",
+                    "needs": [{"resource_type": "shelter.blanket", "quantity": 500}],
+                },
+                expect=201,
+            )
+            fra = await api(client, make_token, "poc", "FRA")
+            await fra.post(
+                "/api/v1/subscriptions",
+                {
+                    "kind": "email",
+                    "address": "cogic@fra.example",
+                    "events": ["sitrep."],
+                    "language": "fr",
+                },
+                expect=201,
+            )
+            # France is on the default list: every partner but the stricken nation.
+            at = datetime(2026, 11, 29, 17, 0, 30, tzinfo=UTC)
+            assert await send_due(pool, hour=17, now=at) == [emergency["id"]]
+            await wait_until(lambda: len(inbox.messages) >= 1, timeout=60)
+    finally:
+        controller.stop()
+    [msg] = inbox.messages
+    assert msg["Subject"] == "[EADRCC] Kahramanmaraş earthquakes: rapport de situation quotidien"
+    assert msg["Content-Language"] == "fr"
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    page = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    for body in (text, page):
+        assert "Rapport de situation : Kahramanmaraş earthquakes" in body
+        assert "Besoins non satisfaits" in body and "Tous les besoins" in body
+        assert "NON COUVERT" in body  # the need's flag, in French
+        assert "type de ressource" in body and "shelter.blanket" in body
+        assert "Situation report" not in body and "Outstanding needs" not in body
+        assert "UNCOVERED" not in body
+    assert '<html lang="fr">' in page

@@ -10,6 +10,7 @@ from html import escape
 
 from eadrcc import csvsafe
 from eadrcc.sitrep.models import DuplicatePairLine, NationLine, NeedLine, Sitrep, SupplyLine
+from eadrcc.sitrep.words import WORDS, Language, column
 
 NEED_COLUMNS = [
     "requesting_country",
@@ -57,46 +58,63 @@ def md_text(value: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(value.split()))
 
 
-def _title(s: Sitrep) -> str:
-    prefix = "EXERCISE — " if s.exercise else ""
-    return f"{prefix}Situation report: {s.emergency.title}"
+def _title(s: Sitrep, language: Language = "en") -> str:
+    words = WORDS[language]
+    prefix = words["exercise_prefix"] if s.exercise else ""
+    return prefix + words["title"].format(title=s.emergency.title)
 
 
-def _lead(s: Sitrep) -> list[str]:
-    e, m = s.emergency, s.summary
+def _lead(s: Sitrep, language: Language = "en") -> list[str]:
+    e, m, words = s.emergency, s.summary, WORDS[language]
     return [
-        f"As of {s.as_of.isoformat(timespec='seconds')} (event {s.last_seq}). "
-        f"Hazard: {e.hazard}; severity: {e.severity}; status: {e.status}; "
-        f"affected: {', '.join(e.countries)}.",
-        f"{m.requests} request(s) with {m.needs} need(s): {m.needs_fully_accepted} fully "
-        f"accepted, {m.needs_uncovered} not yet covered, {m.needs_late} late, "
-        f"{m.needs_at_risk} at risk. {m.offers} offer(s) still on offer from "
-        f"{m.offering_nations} nation(s); {m.accepted_lines} accepted line(s), "
-        f"{m.delivered_lines} delivered.",
+        words["lead_state"].format(
+            as_of=s.as_of.isoformat(timespec="seconds"),
+            seq=s.last_seq,
+            hazard=e.hazard,
+            severity=e.severity,
+            status=e.status,
+            countries=", ".join(e.countries),
+        ),
+        words["lead_counts"].format(
+            requests=m.requests,
+            needs=m.needs,
+            accepted=m.needs_fully_accepted,
+            uncovered=m.needs_uncovered,
+            late=m.needs_late,
+            at_risk=m.needs_at_risk,
+            offers=m.offers,
+            nations=m.offering_nations,
+            lines=m.accepted_lines,
+            delivered=m.delivered_lines,
+        ),
     ]
 
 
-def markdown(s: Sitrep) -> str:
+def markdown(s: Sitrep, language: Language = "en") -> str:
     # Only the title is free text; codes, enums and numbers are escaped all the same.
-    out = [f"# {md_text(_title(s))}", "", *map(md_text, _lead(s)), "", "## Outstanding needs", ""]
-    out += _md_table(NEED_COLUMNS, [_row(n, NEED_COLUMNS) for n in s.outstanding])
-    out += ["", "## Supply against demand by resource type", ""]
-    out += _md_table(SUPPLY_COLUMNS, [_row(n, SUPPLY_COLUMNS) for n in s.supply_by_type])
-    out += ["", "## Same help offered through two channels", ""]
-    out += _md_table(DUPLICATE_COLUMNS, [_row(n, DUPLICATE_COLUMNS) for n in s.duplicates])
-    out += ["", "## Offers and acceptances by nation and channel", ""]
-    out += _md_table(NATION_COLUMNS, [_row(n, NATION_COLUMNS) for n in s.offers_by_nation])
-    out += ["", "## All needs", ""]
-    out += _md_table(NEED_COLUMNS, [_row(n, NEED_COLUMNS) for n in s.needs])
+    w = WORDS[language]
+
+    def section(key: str, columns: list[str], lines: Sequence[Line]) -> list[str]:
+        rows = [_row(n, columns, language) for n in lines]
+        return ["", f"## {w[key]}", "", *_md_table(columns, rows, language)]
+
+    out = [f"# {md_text(_title(s, language))}", "", *(md_text(p) for p in _lead(s, language))]
+    out += section("outstanding", NEED_COLUMNS, s.outstanding)
+    out += section("supply", SUPPLY_COLUMNS, s.supply_by_type)
+    out += section("duplicates", DUPLICATE_COLUMNS, s.duplicates)
+    out += section("by_nation", NATION_COLUMNS, s.offers_by_nation)
+    out += section("all_needs", NEED_COLUMNS, s.needs)
     return "\n".join(out) + "\n"
 
 
-def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
+def _md_table(columns: list[str], rows: list[list[str]], language: Language = "en") -> list[str]:
     if not rows:
-        return ["(none)"]
+        return [WORDS[language]["none"]]
     clean = [[md_text(c) for c in r] for r in rows]
+    # English keeps the field names as headings (what the API's JSON calls them).
+    heads = columns if language == "en" else [md_text(column(c, language)) for c in columns]
     return [
-        " | ".join(columns),
+        " | ".join(heads),
         " | ".join("---" for _ in columns),
         *(" | ".join(r) for r in clean),
     ]
@@ -105,14 +123,14 @@ def _md_table(columns: list[str], rows: list[list[str]]) -> list[str]:
 Line = NeedLine | NationLine | SupplyLine | DuplicatePairLine
 
 
-def _row(line: Line, columns: list[str]) -> list[str]:
-    return [_cell(line, c) for c in columns]
+def _row(line: Line, columns: list[str], language: Language = "en") -> list[str]:
+    return [_cell(line, c, language) for c in columns]
 
 
-def _cell(line: Line, column: str) -> str:
-    if column == "flags" and isinstance(line, NeedLine):
-        return flags(line)
-    value = getattr(line, column)
+def _cell(line: Line, name: str, language: Language = "en") -> str:
+    if name == "flags" and isinstance(line, NeedLine):
+        return flags(line, language)
+    value = getattr(line, name)
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -120,7 +138,7 @@ def _cell(line: Line, column: str) -> str:
     return str(value)
 
 
-def flags(n: NeedLine) -> str:
+def flags(n: NeedLine, language: Language = "en") -> str:
     """The need's warnings, worst first, as words a reader of a printout understands."""
     named = [
         ("LATE", n.late),
@@ -128,7 +146,7 @@ def flags(n: NeedLine) -> str:
         ("UNCOVERED", n.uncovered),
         ("DUPLICATED", n.duplicated),
     ]
-    return " ".join(name for name, on in named if on)
+    return " ".join(WORDS[language][name] for name, on in named if on)
 
 
 def csv_text(s: Sitrep) -> str:
@@ -208,12 +226,18 @@ def csv_text(s: Sitrep) -> str:
     return out.getvalue()
 
 
-def html(s: Sitrep) -> str:
-    banner = '<p class="exercise">EXERCISE — not a real emergency</p>' if s.exercise else ""
-    lead = "".join(f"<p>{escape(p)}</p>" for p in _lead(s))
+def html(s: Sitrep, language: Language = "en") -> str:
+    w = WORDS[language]
+    banner = f'<p class="exercise">{escape(w["exercise_banner"])}</p>' if s.exercise else ""
+    lead = "".join(f"<p>{escape(p)}</p>" for p in _lead(s, language))
+    title = escape(_title(s, language))
+
+    def section(key: str, columns: list[str], lines: Sequence[Line]) -> str:
+        return f"<h2>{escape(w[key])}</h2>{_html_table(columns, lines, language)}"
+
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{escape(_title(s))}</title>
+<html lang="{language}"><head><meta charset="utf-8">
+<title>{title}</title>
 <style>
 body {{ font: 11pt/1.4 system-ui, sans-serif; margin: 2em; color: #111; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }}
@@ -225,31 +249,29 @@ td.flags {{ font-weight: bold; color: #a00; }}
   body {{ margin: 0; }} h2 {{ page-break-after: avoid; }} tr {{ page-break-inside: avoid; }}
 }}
 </style></head><body>
-{banner}<h1>{escape(_title(s))}</h1>{lead}
-<h2>Outstanding needs</h2>{_html_table(NEED_COLUMNS, s.outstanding)}
-<h2>Supply against demand by resource type</h2>
-{_html_table(SUPPLY_COLUMNS, s.supply_by_type)}
-<h2>Same help offered through two channels</h2>
-{_html_table(DUPLICATE_COLUMNS, s.duplicates)}
-<h2>Offers and acceptances by nation and channel</h2>
-{_html_table(NATION_COLUMNS, s.offers_by_nation)}
-<h2>All needs</h2>{_html_table(NEED_COLUMNS, s.needs)}
+{banner}<h1>{title}</h1>{lead}
+{section("outstanding", NEED_COLUMNS, s.outstanding)}
+{section("supply", SUPPLY_COLUMNS, s.supply_by_type)}
+{section("duplicates", DUPLICATE_COLUMNS, s.duplicates)}
+{section("by_nation", NATION_COLUMNS, s.offers_by_nation)}
+{section("all_needs", NEED_COLUMNS, s.needs)}
 </body></html>
 """
 
 
-def _html_table(columns: list[str], lines: Sequence[Line]) -> str:
+def _html_table(columns: list[str], lines: Sequence[Line], language: Language = "en") -> str:
     if not lines:
-        return "<p>(none)</p>"
-    head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in columns)
+        return f"<p>{escape(WORDS[language]['none'])}</p>"
+    head = "".join(f"<th>{escape(column(c, language))}</th>" for c in columns)
     rows = []
     for line in lines:
         cells = []
         for c in columns:
             value = getattr(line, c, None)
             cls = ' class="n"' if isinstance(value, int) and not isinstance(value, bool) else ""
-            if c == "flags" and _cell(line, c):
+            text = _cell(line, c, language)
+            if c == "flags" and text:
                 cls = ' class="flags"'
-            cells.append(f"<td{cls}>{escape(_cell(line, c))}</td>")
+            cells.append(f"<td{cls}>{escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -23,6 +23,7 @@ from eadrcc import policy
 from eadrcc.config import Settings
 from eadrcc.db import queries
 from eadrcc.sitrep import build, render
+from eadrcc.sitrep.words import Language
 from eadrcc.subscriptions import mailtext, store
 from eadrcc.subscriptions.mailtext import SITREP
 from eadrcc.subscriptions.service import subscriber_principal
@@ -131,7 +132,7 @@ class Mailer:
         if batch[0]["kind"] == SITREP:
             # Folded from what this subscription's view may see, as the API's report is.
             seen = policy.audience(subscriber_principal(sub))
-            text, page = await _sitrep(conn, batch[0], seen)
+            text, page = await _sitrep(conn, batch[0], seen, language)
         else:
             text = mailtext.plain(batch, language, sub["id"])
             page = mailtext.html(batch, language, sub["id"])
@@ -142,10 +143,11 @@ class Mailer:
 
 
 async def _sitrep(
-    conn: asyncpg.Connection, event: dict[str, Any], seen: list[str] | None
+    conn: asyncpg.Connection, event: dict[str, Any], seen: list[str] | None, language: Language
 ) -> tuple[str, str]:
-    """The report as it stood when the daily event was written."""
+    """The report as it stood when the daily event was written, in the subscription's
+    language."""
     as_of: datetime = event["at"]
     rows = await conn.fetch(sitrep_q.emergency_events, event["emergency_id"], as_of, seen)
     report = build.report(build.fold((r["seq"], r["kind"], r["data"]) for r in rows), as_of)
-    return render.markdown(report), render.html(report)
+    return render.markdown(report, language), render.html(report, language)
