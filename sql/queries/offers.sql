@@ -30,10 +30,13 @@ SELECT (SELECT to_jsonb(offer) FROM offer) AS offer,
        (SELECT jsonb_agg(to_jsonb(items) ORDER BY position) FROM items) AS items;
 
 -- name: offer_facts
--- What validating an offer needs to know, in one round trip: is the nation known, its
--- active programmes, the units of the named types, the named credentials, and the
--- emergency of the named request.
-SELECT EXISTS (SELECT 1 FROM partners WHERE code = :country) AS country_known,
+-- What validating an offer needs to know, in one round trip: the emergency's status and
+-- affected nations (null: no such emergency), is the nation known, its active
+-- programmes, the units of the named types, the named credentials, and the emergency
+-- of the named request.
+SELECT (SELECT status FROM emergencies WHERE id = :emergency_id) AS emergency_status,
+       (SELECT countries FROM emergencies WHERE id = :emergency_id) AS affected,
+       EXISTS (SELECT 1 FROM partners WHERE code = :country) AS country_known,
        ARRAY(SELECT p->>'code' FROM partners, jsonb_array_elements(programmes) AS p
              WHERE partners.code = :country AND p->>'status' = 'active') AS programmes,
        coalesce((SELECT jsonb_object_agg(code, unit) FROM resource_types

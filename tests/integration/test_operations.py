@@ -329,12 +329,26 @@ async def test_bad_offers_change_nothing(client: Client, make_token: TokenFactor
         ({**base, "channel": "pigeon", "items": [item("usar.heavy", 1)]}, 422, "channel"),
         ({**base, "items": []}, 422, "items"),
         ({**base, "items": [item("usar.heavy", 1)], "bribe": 1}, 422, "bribe"),
+        (
+            {**base, "emergency_id": "emg_0000000000", "items": [item("usar.heavy", 1)]},
+            422,
+            "emergency_id",
+        ),
     ]
     for body, status, field in cases:
         problem = await officer.post("/api/v1/offers", body, expect=status)
         assert field in problem["errors"], (field, problem)
     matches = await officer.get(f"/api/v1/emergencies/{emergency_id}/matches")
     assert matches == []
+    # A closed emergency takes no offers: 409, and still nothing was offered.
+    await officer.call(
+        "PATCH", f"/api/v1/emergencies/{emergency_id}", {"status": "closed"}, expect=200
+    )
+    good = {**base, "items": [item("usar.heavy", 1)]}
+    closed = await officer.post("/api/v1/offers", good, expect=409)
+    assert closed["current_status"] == "closed"
+    logged = (await officer.get("/api/v1/events?since=0&limit=1000"))["events"]
+    assert not [e for e in logged if e["kind"] == "offer.created"]
 
 
 async def test_resource_types_and_emergency_listing(

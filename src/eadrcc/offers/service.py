@@ -13,7 +13,6 @@ from eadrcc.auth import Principal
 from eadrcc.circulation import service as circulation
 from eadrcc.db import retrying, transaction
 from eadrcc.emergencies import service as emergencies
-from eadrcc.emergencies.models import Emergency
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
@@ -21,7 +20,7 @@ from eadrcc.matching import allocation, engine
 from eadrcc.matching import service as matching
 from eadrcc.matching.store import match as match_from_row
 from eadrcc.offers import store
-from eadrcc.offers.models import Offer, OfferCreate, OfferCreated
+from eadrcc.offers.models import Offer, OfferCreate
 from eadrcc.offers.store import q
 from eadrcc.policy import authorize, authorize_kind, offer_audience, visible
 
@@ -73,19 +72,19 @@ async def _create(
             )
             if seen:
                 return seen
-        emergency = await _open_emergency(conn, body.emergency_id)
-        await _validate(conn, body)
+        affected = await _validate(conn, body)
         offer_id = new_id("off")
         item_ids = [new_id("itm") for _ in body.items]
         offer = await store.create(
             conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
         )
-        await emit(conn, offer, emergency, "offer.created", who.actor)
+        offer_json = emit(conn, offer, affected, "offer.created", who.actor)
         proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
         await circulation.offered(
             conn, emergency_id=body.emergency_id, country=body.offering_country, actor=who.actor
         )
-        created = OfferCreated(**offer.model_dump(), matches=proposals).model_dump(mode="json")
+        # OfferCreated's shape, from what is already dumped (no second validation)
+        created = {**offer_json, "matches": [m.model_dump(mode="json") for m in proposals]}
         if idempotency_key:
             await idempotency.remember(
                 conn, token_id=who.token_id, key=idempotency_key, status=201, response=created
@@ -132,7 +131,7 @@ async def _withdraw(
         engine.emit_fitted(conn, fitted, who.actor)
         withdrawn = await _get(conn, offer_id)
         emergency = await emergencies.get(conn=conn, emergency_id=offer.emergency_id)
-        await emit(conn, withdrawn, emergency, "offer.withdrawn", who.actor)
+        emit(conn, withdrawn, emergency.countries, "offer.withdrawn", who.actor)
         await circulation.offer_withdrawn(
             conn, emergency_id=offer.emergency_id, country=offer.offering_country, actor=who.actor
         )
@@ -148,17 +147,21 @@ async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Off
     return offer
 
 
-async def emit(
-    conn: asyncpg.Connection, offer: Offer, emergency: Emergency, kind: str, actor: str
-) -> None:
+def emit(
+    conn: asyncpg.Connection, offer: Offer, affected: list[str], kind: str, actor: str
+) -> dict[str, Any]:
+    """Queue the offer's event (`affected`: the emergency's affected nations); returns
+    the offer as JSON, as the event carries it."""
+    data = offer.model_dump(mode="json")
     events.record(
         conn,
         kind=kind,
         actor=actor,
         emergency_id=offer.emergency_id,
-        visibility=offer_audience(offer.offering_country, emergency.countries),
-        data=offer.model_dump(mode="json"),
+        visibility=offer_audience(offer.offering_country, affected),
+        data=data,
     )
+    return data
 
 
 async def _get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -> Offer:
@@ -168,26 +171,22 @@ async def _get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -
     return offer
 
 
-async def _open_emergency(conn: asyncpg.Connection, emergency_id: str) -> Emergency:
-    try:
-        emergency = await emergencies.get(conn=conn, emergency_id=emergency_id)
-    except NotFound:
-        raise Invalid("unknown emergency", errors={"emergency_id": "no such emergency"}) from None
-    if emergency.status == "closed":
-        raise Conflict("the emergency is closed", extra={"current_status": "closed"})
-    return emergency
-
-
-async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> None:
-    """Every problem at once: unknown types, credentials, country, request."""
+async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> list[str]:
+    """An open emergency (its affected nations are answered), then every other problem
+    at once: unknown types, credentials, country, request."""
     errors: dict[str, str] = {}
     facts = await store.facts(
         conn,
+        emergency_id=body.emergency_id,
         country=body.offering_country,
         types=[i.resource_type for i in body.items],
         credentials=sorted({c for i in body.items for c in i.credentials}),
         request_id=body.request_id,
     )
+    if facts["emergency_status"] is None:
+        raise Invalid("unknown emergency", errors={"emergency_id": "no such emergency"})
+    if facts["emergency_status"] == "closed":
+        raise Conflict("the emergency is closed", extra={"current_status": "closed"})
     if not facts["country_known"]:
         errors["offering_country"] = "not an Ally or partner"
     if body.request_id and facts["request_emergency"] != body.emergency_id:
@@ -203,3 +202,5 @@ async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> None:
             errors[f"items.{n}.credentials"] = problem
     if errors:
         raise Invalid(f"the offer has {len(errors)} problem(s)", errors=errors)
+    affected: list[str] = facts["affected"]
+    return affected

@@ -54,6 +54,7 @@ async def create(
 async def facts(
     conn: asyncpg.Connection,
     *,
+    emergency_id: str,
     country: str,
     types: list[str],
     credentials: list[str],
@@ -63,6 +64,7 @@ async def facts(
     row: asyncpg.Record = await conn.fetchrow(
         *q.bind(
             "offer_facts",
+            emergency_id=emergency_id,
             country=country,
             types=types,
             credentials=credentials,
