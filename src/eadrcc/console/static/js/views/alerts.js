@@ -1,5 +1,7 @@
 // The alert inbox: alerts of one event grouped together, groups by severity then
 // time; acknowledge, and promote or dismiss (guarded) the watch an alert opened.
+// A stale alert (stored, but too old to open a watch) says so and why; a group whose
+// earlier watch was closed names it (previous_emergency_ids, GET /alert-groups/{id}).
 import { run } from '../actions.js';
 import * as api from '../api.js';
 import { everyTick } from '../clock.js';
@@ -8,7 +10,7 @@ import { h, fill, setText, syncList, toggle } from '../dom.js';
 import { ago, country, dateTime, label } from '../format.js';
 import { t } from '../i18n.js';
 import { can } from '../session.js';
-import { state } from '../store.js';
+import { state, touch } from '../store.js';
 
 const SEVERITY = { Extreme: 0, Severe: 1, Moderate: 2, Minor: 3, Unknown: 4 };
 
@@ -41,6 +43,7 @@ export function mount(main) {
     syncList(groups, [...byGroup.values()], (list) => list[0].group_id, group, (el, list) => {
       const first = list[0];
       setText(el.querySelector('.group-title'), t('alerts.group', { event: first.event, count: list.length }));
+      fillHistory(el.querySelector('.group-history'), first.group_id, list);
       syncList(el.querySelector('.alerts'), list, (a) => a.id, alertRow, fillAlert);
     });
   }
@@ -52,7 +55,39 @@ function bySeverityThenTime(a, b) {
 }
 
 function group() {
-  return h('li', { class: 'alert-group' }, h('h3', { class: 'group-title' }), h('ol', { class: 'alerts' }));
+  return h('li', { class: 'alert-group' },
+    h('h3', { class: 'group-title' }), h('p', { class: 'group-history', hidden: true }), h('ol', { class: 'alerts' }));
+}
+
+// Group id → { key, previous } from GET /alert-groups/{id}. A group's earlier watches
+// change only when an alert joins it, so the group's alert ids are the cache key.
+const histories = new Map();
+
+/** "Earlier watches for this event: <title> (closed)", linked, once the hub has said. */
+function fillHistory(el, groupId, alerts) {
+  // Only a group that reached a watch can have had an earlier one.
+  const known = alerts.some((a) => a.emergency_id);
+  const key = alerts.map((a) => `${a.id}:${a.emergency_id || ''}`).sort().join(',');
+  let entry = histories.get(groupId);
+  if (known && (!entry || entry.key !== key)) {
+    entry = { key, previous: entry?.previous || [] };
+    histories.set(groupId, entry);
+    api.get(`/api/v1/alert-groups/${encodeURIComponent(groupId)}`).then((g) => {
+      entry.previous = g.previous_emergency_ids;
+      touch('alerts');
+    }, () => { entry.key = ''; }); // asked again at the next redraw
+  }
+  const previous = (known && entry?.previous) || [];
+  el.hidden = previous.length === 0;
+  const shown = JSON.stringify(previous.map((id) => [id, state.emergencies.get(id)?.title, state.emergencies.get(id)?.status]));
+  if (el.dataset.shown === shown) return;
+  el.dataset.shown = shown;
+  const links = previous.flatMap((id, i) => {
+    const e = state.emergencies.get(id);
+    const what = e ? `${e.title} (${label(e.status, 'status')})` : id;
+    return [i ? ', ' : '', h('a', { href: `#/e/${id}`, dataset: { emergencyId: id }, text: what })];
+  });
+  fill(el, t('alerts.previous', { count: previous.length }), ' ', links);
 }
 
 function alertRow(a) {
@@ -61,8 +96,10 @@ function alertRow(a) {
       h('span', { class: 'badge exercise', hidden: true, text: t('common.exercise') }),
       h('span', { class: 'badge level' }),
       h('span', { class: 'badge severity' }),
+      h('span', { class: 'badge stale', hidden: true, text: t('alerts.stale_badge') }),
       h('strong', { class: 'alert-title' })),
     h('p', { class: 'alert-meta' }),
+    h('p', { class: 'alert-stale', hidden: true }),
     h('p', { class: 'alert-watch' }),
     h('div', { class: 'alert-actions' },
       h('button', { type: 'button', class: 'ack', 'data-action': 'ack', text: t('alerts.ack'), onclick: (e) => ack(el, e.currentTarget) }),
@@ -92,6 +129,12 @@ function fillAlert(el, a) {
     a.status !== 'Actual' ? label(a.status.toLowerCase(), 'cap') : null,
   ].filter(Boolean).join(' · '));
   toggle(el, 'acknowledged', Boolean(a.acknowledged_at));
+  toggle(el, 'stale', Boolean(a.stale));
+  el.dataset.stale = a.stale ? 'true' : 'false';
+  el.querySelector('.badge.stale').hidden = !a.stale;
+  const stale = el.querySelector('.alert-stale');
+  stale.hidden = !a.stale;
+  setText(stale, a.stale ? staleText(a.stale) : '');
   const watchText = el.querySelector('.alert-watch');
   if (watch) {
     fill(watchText, t('alerts.opened'), ' ', h('a', { href: `#/e/${watch.id}`, text: watch.title }), ' — ',
@@ -114,6 +157,15 @@ function fillAlert(el, a) {
     delete slot.dataset.for;
     fill(slot);
   }
+}
+
+// The hub says why in English (alerts/rules.py stale_reason); the common reasons are
+// put in the reader's language, any other is shown as the hub wrote it.
+function staleText(reason) {
+  if (reason.startsWith('expired')) return t('alerts.stale_expired');
+  if (reason.includes('no longer current')) return t('alerts.stale_not_current');
+  if (reason.startsWith('sent more than')) return t('alerts.stale_old');
+  return t('alerts.stale_other', { reason });
 }
 
 const noteOf = (el) => el.querySelector(':scope > .action-note');
