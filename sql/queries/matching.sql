@@ -208,6 +208,46 @@ SELECT 'item', id, emergency_id, resource_type, request_id, quantity, allocated,
        credentials, self_sufficient, possible_duplicate_of, offering_country
 FROM locked_items;
 
+-- name: lock_needs_skip
+-- lock_sides' needs, for planning inside a decision, which already holds items: rows another
+-- transaction holds are passed over, never waited for (waiting here, out of the lock
+-- order, is what could deadlock). The request row is held too (the new proposal's
+-- foreign key needs it), and passed over the same way.
+WITH wanted AS (
+    SELECT unnest($1::text[]) AS id
+    UNION
+    SELECT need_id FROM matches
+    WHERE $3 AND offer_item_id = ANY($2::text[]) AND status = 'proposed'
+)
+SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
+       n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
+       r.requesting_country
+FROM wanted w
+JOIN needs n ON n.id = w.id
+JOIN requests r ON r.id = n.request_id
+ORDER BY n.id
+FOR UPDATE OF n SKIP LOCKED
+FOR KEY SHARE OF r SKIP LOCKED;
+
+-- name: lock_items_skip
+-- lock_sides' items, passing over held rows as lock_needs_skip does; an item whose offer is
+-- held (a withdrawal under way) is passed over too.
+WITH wanted AS (
+    SELECT unnest($1::text[]) AS id
+    UNION
+    SELECT offer_item_id FROM matches
+    WHERE $3 AND need_id = ANY($2::text[]) AND status = 'proposed'
+)
+SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
+       i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
+       i.status, i.possible_duplicate_of, o.offering_country, o.request_id
+FROM wanted w
+JOIN offer_items i ON i.id = w.id
+JOIN offers o ON o.id = i.offer_id
+ORDER BY i.id
+FOR UPDATE OF i SKIP LOCKED
+FOR KEY SHARE OF o SKIP LOCKED;
+
 -- name: lock_matches
 SELECT * FROM matches WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;
 

@@ -33,13 +33,24 @@ async def lock(
     item_ids: Iterable[str] = (),
     match_ids: Iterable[str] = (),
     other_sides: bool = False,
+    skip_locked: bool = False,
 ) -> Locked:
     """Lock needs → items → matches. With `other_sides`, also the item of every
     standing proposal of these needs and the need of every standing proposal of
-    these items: ending or shrinking those proposals moves that side's counter."""
+    these items: ending or shrinking those proposals moves that side's counter.
+
+    With `skip_locked`, needs and items another transaction holds are left out of
+    the answer instead of waited for. A transaction that already holds rows and
+    locks more out of order (planning inside a decision) must use it: it then never
+    waits while holding, so it can be in no cycle of waits."""
     needs, items = sorted(set(need_ids)), sorted(set(item_ids))
     locked: Locked = Locked(needs={}, items={}, matches={})
-    if needs or items:  # both sides in one round trip, needs first (lock_sides)
+    if skip_locked:
+        for r in await conn.fetch(q.lock_needs_skip, needs, items, other_sides):
+            locked.needs[r["id"]] = r
+        for r in await conn.fetch(q.lock_items_skip, items, needs, other_sides):
+            locked.items[r["id"]] = r
+    elif needs or items:  # both sides in one round trip, needs first (lock_sides)
         rows = await conn.fetch(
             *q.bind("lock_sides", need_ids=needs, item_ids=items, other_sides=other_sides)
         )

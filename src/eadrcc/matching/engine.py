@@ -41,23 +41,35 @@ async def plan(
     need_ids: Iterable[str] = (),
     actor: str,
     displacing: bool = True,
+    passed_over: set[str] | None = None,
 ) -> list[Match]:
     """Propose what these items have free and what these needs still lack; with
     `displacing`, an item may also take units from a clearly weaker standing proposal
-    (CLEAR_GAIN) on a need that has nothing left to propose."""
+    (CLEAR_GAIN) on a need that has nothing left to propose.
+
+    With `passed_over` (a set to fill), the caller already holds locks out of the
+    planning order (a decision's need and item): candidates another transaction
+    holds are passed over rather than waited for, and their ids added to the set.
+    """
     found = await _candidates(conn, list(item_ids), list(need_ids), displacing)
     pairs = {**found.full, **found.lacking}
     if not pairs:
         return []
+    wanted_needs, wanted_items = {n for n, _ in pairs}, {i for _, i in pairs}
     locked = await allocation.lock(
         conn,
-        need_ids={n for n, _ in pairs},
-        item_ids={i for _, i in pairs},
+        need_ids=wanted_needs,
+        item_ids=wanted_items,
         other_sides=bool(found.full),  # displaced proposals move their items' counters
+        skip_locked=passed_over is not None,
     )
+    if passed_over is not None:  # a pair missing a side is not proposed (_pairs)
+        passed_over.update(wanted_needs - locked.needs.keys(), wanted_items - locked.items.keys())
     written, displaced = await _propose(conn, locked, found, actor)
     if displaced:  # the items that gave way: planned again, without displacing in turn
-        written += await plan(conn, item_ids=displaced, actor=actor, displacing=False)
+        written += await plan(
+            conn, item_ids=displaced, actor=actor, displacing=False, passed_over=passed_over
+        )
     return written
 
 

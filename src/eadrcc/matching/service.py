@@ -3,11 +3,13 @@
 Every one locks through `allocation.lock` (need, then offer item, then match), so
 concurrent decisions queue instead of deadlocking, and the CHECK constraints on the
 counters stop any over-allocation or over-proposal that slipped past. Room a
-decision frees is re-planned in a second transaction (`rematch`).
+decision frees is re-planned in the deciding transaction (`replan`), so the
+decision and the proposals it makes possible commit together.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -33,20 +35,15 @@ OVER_ALLOCATION = {
 async def accept(
     *, pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None
 ) -> Match:
-    accepted, fitted = await retrying(lambda: _accept(pool, who, match_id, quantity))
+    accepted, freed = await retrying(lambda: _accept(pool, who, match_id, quantity))
     log.info("match_accepted", match_id=match_id, quantity=accepted.quantity)
-    await rematch(
-        pool=pool,
-        need_ids=[accepted.need_id, *(m.need_id for m in fitted)],
-        item_ids=[accepted.offer_item_id, *(m.offer_item_id for m in fitted)],
-        actor=who.actor,
-    )
+    await freed.finish(pool, who.actor)
     return accepted
 
 
 async def _accept(
     pool: asyncpg.Pool, who: Principal, match_id: str, quantity: int | None
-) -> tuple[Match, list[Match]]:
+) -> tuple[Match, Replanned]:
     try:
         async with transaction(pool) as conn:
             m = await _found(conn, match_id)
@@ -76,7 +73,13 @@ async def _accept(
             await allocation.allocate(conn, accepted, take)
             engine.emit(conn, [accepted], "match.accepted", who.actor)
             engine.emit_fitted(conn, fitted, who.actor)
-            return accepted, fitted
+            freed = await replan(
+                conn,
+                need_ids=[accepted.need_id, *(m.need_id for m in fitted)],
+                item_ids=[accepted.offer_item_id, *(m.offer_item_id for m in fitted)],
+                actor=who.actor,
+            )
+            return accepted, freed
     except asyncpg.CheckViolationError as exc:
         what = OVER_ALLOCATION.get(exc.constraint_name or "")
         if what is None:
@@ -99,6 +102,14 @@ def _check_room(take: int, need: asyncpg.Record, item: asyncpg.Record) -> None:
 
 
 async def decline(*, pool: asyncpg.Pool, who: Principal, match_id: str, reason: str) -> Match:
+    declined, freed = await retrying(lambda: _decline(pool, who, match_id, reason))
+    await freed.finish(pool, who.actor)
+    return declined
+
+
+async def _decline(
+    pool: asyncpg.Pool, who: Principal, match_id: str, reason: str
+) -> tuple[Match, Replanned]:
     async with transaction(pool) as conn:
         m = await _found(conn, match_id)
         authorize(who, "match.decide", [m.requesting_country])
@@ -107,9 +118,11 @@ async def decline(*, pool: asyncpg.Pool, who: Principal, match_id: str, reason: 
             conn, m.model_copy(update={"status": next_state("decline", m.status), "reason": reason})
         )
         engine.emit(conn, [declined], "match.declined", who.actor)
-    # What the decline freed goes to other pairings; this one never returns.
-    await rematch(pool=pool, need_ids=[m.need_id], item_ids=[m.offer_item_id], actor=who.actor)
-    return declined
+        # What the decline freed goes to other pairings; this one never returns.
+        freed = await replan(
+            conn, need_ids=[m.need_id], item_ids=[m.offer_item_id], actor=who.actor
+        )
+        return declined, freed
 
 
 async def dispatch(
@@ -182,15 +195,48 @@ async def release(
     return released
 
 
+@dataclass(frozen=True)
+class Replanned:
+    """What a decision's transaction planned for the room it freed, and what it had
+    to leave: the needs and items other transactions held at that moment."""
+
+    need_ids: list[str]
+    item_ids: list[str]
+    passed_over: frozenset[str]
+
+    async def finish(self, pool: asyncpg.Pool, actor: str) -> None:
+        """After commit, only if a candidate was passed over: plan again in a
+        transaction of its own, which may wait for it (rare; a crash before it
+        loses only those proposals, until the next change plans them)."""
+        if self.passed_over:
+            log.info("replan_after_commit", passed_over=len(self.passed_over))
+            await rematch(pool=pool, need_ids=self.need_ids, item_ids=self.item_ids, actor=actor)
+
+
+async def replan(
+    conn: asyncpg.Connection, *, need_ids: list[str], item_ids: list[str], actor: str
+) -> Replanned:
+    """Plan what a decision freed inside the deciding transaction, which holds the
+    decision's need and item. Planning locks candidate needs after those items, out
+    of the lock order, so it passes over rows another transaction holds instead of
+    waiting for them: it never waits while holding rows out of order, and so cannot
+    deadlock. The decision and its proposals commit together."""
+    passed_over: set[str] = set()
+    await engine.plan(
+        conn, item_ids=item_ids, need_ids=need_ids, actor=actor, passed_over=passed_over
+    )
+    return Replanned(list(need_ids), list(item_ids), frozenset(passed_over))
+
+
 async def rematch(
     *, pool: asyncpg.Pool, need_ids: list[str], item_ids: list[str], actor: str
 ) -> list[Match]:
     """Plan what a decision freed: items' free units to needs, needs' gaps to items.
 
-    Runs in its own transaction after the deciding one: planning locks candidate
-    needs, and those must come before the items the deciding transaction held.
-    Proposals are derived data, so losing this step to a crash loses nothing that
-    the next change to the need or item will not plan again.
+    Runs in its own transaction, holding nothing yet, so it may wait for every lock
+    in order: after a decision whose `replan` passed a candidate over, and after a
+    withdrawal or an amendment. Proposals are derived data, so losing this step to a
+    crash loses nothing that the next change to the need or item will not plan again.
     """
 
     async def propose() -> list[Match]:
