@@ -9,6 +9,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -20,6 +21,7 @@ from eadrcc import auth, db, logs
 from eadrcc.app import create_app
 from eadrcc.config import Settings
 from eadrcc.migrate import migrate
+from eadrcc.readtimeouts import HubRunner
 from eadrcc.seed import seed_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,11 +92,19 @@ def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, pool_min_size=1, pool_max_size=10)
 
 
+class HubTestServer(TestServer):
+    """aiohttp's TestServer serving the app as `eadrcc serve` does (HubRunner: with
+    the read deadlines)."""
+
+    async def _make_runner(self, **kwargs: Any) -> HubRunner:
+        return HubRunner(self.app, **kwargs)
+
+
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[TestClient[object, object]]:
     """The hub on a real loopback socket, with an HTTP client for it."""
     app = create_app(settings)
-    async with TestClient(TestServer(app)) as c:
+    async with TestClient(HubTestServer(app)) as c:
         yield c
 
 

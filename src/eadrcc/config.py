@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # per socket, which 5,000 idle consoles feel in CPU and memory.
     ws_ping_seconds: float = Field(default=30.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Read deadlines (readtimeouts.py): a request head must arrive within this many
+    # seconds of its first byte (or of the connection's start), a body within this
+    # many seconds of its head; else 408 and the connection is closed.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Resolved tokens kept per instance, forgotten whenever its hub reads a `token.`
     # event (revocation, rotation); 0 = off: one lookup per request.
     token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)

@@ -69,6 +69,10 @@ class NotAcceptable(EadrccError):
     status, title, slug = 406, "Not acceptable", "not-acceptable"
 
 
+class RequestTimeout(EadrccError):
+    status, title, slug = 408, "Request timeout", "request-timeout"
+
+
 class Conflict(EadrccError):
     status, title, slug = 409, "Conflict", "conflict"
 

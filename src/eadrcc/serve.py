@@ -14,6 +14,7 @@ from eadrcc import auth, db, demo
 from eadrcc.app import create_app
 from eadrcc.appkeys import POOL
 from eadrcc.config import ConfigError, Settings
+from eadrcc.readtimeouts import HubRunner
 from eadrcc.seed import seed_reference
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,7 @@ def _can_bind(host: str, port: int) -> bool:
 
 async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool, reuse_port: bool) -> None:
     app = create_app(settings, auto_migrate=auto_migrate)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = HubRunner(app, handle_signals=False, access_log=None)  # with read deadlines
     await runner.setup()  # starts the database, migrates, opens the pool
     try:
         if demo:

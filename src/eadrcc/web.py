@@ -25,9 +25,11 @@ from eadrcc.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     Unavailable,
     UnsupportedMediaType,
 )
+from eadrcc.readtimeouts import BodyTimeout
 
 log = structlog.get_logger("eadrcc.web")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -158,6 +160,9 @@ def _check_text(value: Any) -> None:
 async def read_body(request: web.Request) -> bytes:
     try:
         return await request.read()
+    except BodyTimeout:
+        timeout = request.app[SETTINGS].body_timeout_seconds
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
     except (ConnectionResetError, asyncio.IncompleteReadError):
         raise BadRequest("the client closed the connection before its body arrived") from None
     except web.HTTPRequestEntityTooLarge:
