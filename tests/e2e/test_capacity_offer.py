@@ -78,7 +78,7 @@ def test_a_poc_offers_a_declared_capacity_from_the_rfa_page(
     # The confirmation stays once Norway's capacity leaves the list (it has offered).
     done = need.locator(".could-help .offer-done")
     expect(done).to_have_text("Offered \u00d71")
-    expect(need.locator("form.capacity-offer")).to_have_count(0, timeout=10_000)
+    expect(need.locator("form.capacity-offer")).to_have_count(0)
     offer_id = done.get_attribute("data-offer-id")
     offer = story["officer"].ok("GET", f"/api/v1/offers/{offer_id}")
     (built,) = offer["items"]

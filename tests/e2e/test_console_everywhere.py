@@ -153,7 +153,7 @@ def test_every_view_fits_speaks_the_language_and_passes_axe(
             c = consoles[(role, country)] = console_in(role, country, lang, size)
         page = c.go(route.format(**story))
         page.wait_for_load_state("networkidle")
-        expect(page.locator("main .loading:visible")).to_have_count(0, timeout=10_000)
+        expect(page.locator("main .loading:visible")).to_have_count(0)
         expect(page.locator("html")).to_have_attribute("lang", lang)
         view = re.sub(r"[^a-z]+", "-", route.replace("{emergency}", "emergency")).strip("-")
         name = f"{lang}-{size['width']}-{role}-{view}"

@@ -49,7 +49,7 @@ def test_need_rows_equal_the_expected_figures_and_mark_late_and_at_risk(
         row = page.locator(f'li.need[data-need-id="{built["needs"][code]}"]')
         for field, value in figures.items():
             shown = str(value).lower() if isinstance(value, bool) else str(value)
-            expect(row).to_have_attribute(ATTRIBUTES[field], shown, timeout=10_000)
+            expect(row).to_have_attribute(ATTRIBUTES[field], shown)
         # The flags a duty officer sees, not only the data attributes.
         for flag, css, on in (
             ("late", r"\blate\b", figures["late"]),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Api, Console, Hub, TokenMaker, emergency_body
+from tests.e2e.conftest import EXPECT_MS, Api, Console, Hub, TokenMaker, emergency_body
 
 OpenConsole = Callable[..., Console]
 
@@ -52,14 +52,12 @@ def test_the_grid_updates_live_when_a_nation_opens_and_acknowledges(
 
     nor = open_console(token_for("poc", "NOR"))
     nor.go(f"#/e/{story['emergency']}")  # opening the RFA: Norway has seen it
-    expect(nor_row).to_have_attribute("data-state", "seen", timeout=5000)
+    expect(nor_row).to_have_attribute("data-state", "seen")
     expect(nor.page.locator(".response-answer")).to_have_attribute("data-state", "seen")
 
     nor.page.click("#response-ack")
-    expect(nor.page.locator(".response-answer")).to_have_attribute(
-        "data-state", "acknowledged", timeout=5000
-    )
-    expect(nor_row).to_have_attribute("data-state", "acknowledged", timeout=5000)
+    expect(nor.page.locator(".response-answer")).to_have_attribute("data-state", "acknowledged")
+    expect(nor_row).to_have_attribute("data-state", "acknowledged")
     expect(nor_row.locator('td[data-col="acknowledged"]')).to_have_class("current")
     expect(page.locator(".response-counts")).to_contain_text("Acknowledged 1")
     assert page.evaluate("window.__sameDocument") is True  # live, not reloaded
@@ -82,12 +80,12 @@ def test_unable_needs_a_reason_and_shows_in_french(
     expect(page.locator(".response-note")).to_have_text("Say why your nation is unable to assist")
     page.fill("#response-reason", "All our tents are deployed at home")
     page.click("#response-unable")
-    expect(panel).to_have_attribute("data-state", "unable", timeout=5000)
+    expect(panel).to_have_attribute("data-state", "unable")
     expect(page.locator(".response-state")).to_contain_text("All our tents are deployed at home")
 
     officer = open_console(token_for("duty_officer"))
     officer.page.goto(f"{hub.url}/console?lang=fr#/e/{story['emergency']}")
-    officer.page.wait_for_selector("#conn[data-state=live]", timeout=15_000)
+    officer.page.wait_for_selector("#conn[data-state=live]", timeout=EXPECT_MS)
     row = grid_row(officer, "DEU")
     expect(row).to_have_attribute("data-state", "unable")
     expect(officer.page.locator("#responses-title")).to_have_text("Réponses des nations")
