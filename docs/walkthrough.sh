@@ -90,8 +90,10 @@ call "$OFFICER" GET "/requests/$REQUEST" \
 say "8. The situation report: JSON, Markdown, CSV and printable HTML"
 SITREP=/emergencies/$EMERGENCY/sitrep
 call "$OFFICER" GET "$SITREP" | jq -c .summary
-call "$OFFICER" GET "$SITREP?format=md" | head -n 3
-call "$OFFICER" GET "$SITREP" '' -H "Accept: text/csv" | head -n 2
+# sed, not head: head exits early, and curl writing the rest into a closed pipe
+# fails the pipeline (pipefail) whenever the answer comes in more than one piece.
+call "$OFFICER" GET "$SITREP?format=md" | sed -n 1,3p
+call "$OFFICER" GET "$SITREP" '' -H "Accept: text/csv" | sed -n 1,2p
 call "$OFFICER" GET "$SITREP?format=html" | grep -c "<table" | sed 's/$/ HTML table(s)/'
 
 say "9. The event stream: the delivery as eadrcc tail saw it"
