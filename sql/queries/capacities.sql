@@ -144,3 +144,22 @@ RETURNING r.capacity_id;
 -- name: capacities_by_id
 SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
 FROM capacities WHERE id = ANY($1::text[]) ORDER BY id;
+
+-- name: declared_for_needs
+-- Per nation ($3; NULL: every nation), the open needs of emergency $1 — of RFAs $2
+-- only, NULL: all — that one of its active, unexpired declared capacities can fill
+-- (type_fills, as matching decides), with the readiest such capacity: what the
+-- nation said it holds for what it is asked. Never the requesting nation's own.
+SELECT DISTINCT ON (c.country, n.id)
+       c.country, n.request_id, n.position, n.id AS need_id, n.resource_type AS need_type,
+       c.id AS capacity_id, c.resource_type, c.quantity
+FROM needs n
+JOIN requests r ON r.id = n.request_id
+JOIN type_fills f ON f.need_type = n.resource_type
+JOIN capacities c ON c.resource_type = f.offer_type
+WHERE n.emergency_id = $1 AND n.status = 'open'
+  AND ($2::text[] IS NULL OR n.request_id = ANY ($2::text[]))
+  AND c.status = 'active' AND c.source = 'declared' AND c.valid_until > now()
+  AND c.country <> r.requesting_country
+  AND ($3::text[] IS NULL OR c.country = ANY ($3::text[]))
+ORDER BY c.country, n.id, c.readiness_hours, c.id;

@@ -4,6 +4,7 @@ per nation for every RFA and change, and the response matrix's rules."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -127,6 +128,84 @@ async def test_an_exercise_goes_to_nobody_until_its_list_is_set_and_says_exercis
         expect=200,
     )
     assert len(await events_of(nor, "request.circulated")) == 2
+
+
+# ---- what a nation declared it holds ---------------------------------------------
+
+
+def _capacity(country: str, resource_type: str) -> dict[str, Any]:
+    return {
+        "country": country,
+        "resource_type": resource_type,
+        "quantity": 2,
+        "readiness_hours": 10,
+        "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
+    }
+
+
+async def test_a_nation_is_asked_for_what_it_declared_and_the_matrix_marks_it(
+    officer: Api, tur: Api, nor: Api, pool: asyncpg.Pool
+) -> None:
+    heavy = await nor.post("/api/v1/capacities", _capacity("NOR", "usar.heavy"), expect=201)
+    slow = await nor.post(
+        "/api/v1/capacities", {**_capacity("NOR", "usar.heavy"), "readiness_hours": 40}
+    )
+    tents = await officer.post("/api/v1/capacities", _capacity("POL", "shelter.tent.family"))
+    stale = await officer.post("/api/v1/capacities", _capacity("DEU", "usar.heavy"))
+    await pool.execute(
+        "UPDATE capacities SET valid_until = now() - interval '1 day' WHERE id = $1", stale["id"]
+    )
+    em = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    rfa = await tur.post(
+        f"/api/v1/emergencies/{em['id']}/requests",
+        {
+            "requesting_country": "TUR",
+            "needs": [BLANKETS, {"resource_type": "usar.medium", "quantity": 1}],
+        },
+        expect=201,
+    )
+    usar = rfa["needs"][1]["id"]
+    asked = {
+        "need_id": usar,
+        "request_id": rfa["id"],
+        "need_type": "usar.medium",
+        "capacity_id": heavy["id"],  # the readier of Norway's two
+        "resource_type": "usar.heavy",
+        "quantity": 2,
+    }
+    (mine,) = await events_of(nor, "request.circulated")
+    assert mine["data"]["your_declared_capacities"] == [asked]
+    by_country = {e["data"]["country"]: e for e in await events_of(officer, "request.circulated")}
+    assert by_country["POL"]["data"]["your_declared_capacities"] == []  # tents fill nothing asked
+    assert by_country["DEU"]["data"]["your_declared_capacities"] == []  # expired
+    assert slow["id"] != heavy["id"] and tents["resource_type"] == "shelter.tent.family"
+
+    path = f"/api/v1/emergencies/{em['id']}/responses"
+    rows = {r["country"]: r for r in await officer.get(path)}
+    assert rows["NOR"]["declared_capacities"] == [asked]
+    assert [c for c, r in rows.items() if r["declared_capacities"]] == ["NOR"]
+    assert [r["declared_capacities"] for r in await nor.get(path)] == [[asked]]
+
+    # A need no longer open asks nothing: the change says so, and the mark goes.
+    await tur.call("PATCH", f"/api/v1/requests/{rfa['id']}/needs/{usar}", {"status": "cancelled"})
+    *_, cancelled = await events_of(nor, "request.circulated")
+    assert cancelled["data"]["change"] == "need_cancelled"
+    assert cancelled["data"]["your_declared_capacities"] == []
+    assert all(not r["declared_capacities"] for r in await officer.get(path))
+
+
+async def test_a_nation_added_to_the_list_is_asked_for_what_it_declared(
+    officer: Api, tur: Api, nor: Api
+) -> None:
+    await nor.post("/api/v1/capacities", _capacity("NOR", "shelter.blanket"), expect=201)
+    em, rfa = await file_rfa(officer, tur, exercise=True)
+    path = f"/api/v1/emergencies/{em['id']}/distribution"
+    await officer.call("PUT", path, {"countries": ["NOR", "DEU"]}, expect=200)
+    sent = {e["data"]["country"]: e["data"] for e in await events_of(officer, "request.circulated")}
+    assert [d["need_id"] for d in sent["NOR"]["your_declared_capacities"]] == [
+        rfa["needs"][0]["id"]
+    ]
+    assert sent["DEU"]["your_declared_capacities"] == []
 
 
 async def test_a_nation_taken_off_the_list_keeps_its_row_and_is_no_longer_chased(

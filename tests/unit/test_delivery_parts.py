@@ -135,3 +135,27 @@ def test_a_daily_report_goes_in_a_message_of_its_own() -> None:
     pending = [_event(1, "need.updated"), _event(2, mailtext.SITREP), _event(3, "need.updated")]
     assert [e["seq"] for e in batch_of(pending)] == [1]
     assert [e["seq"] for e in batch_of(pending[1:])] == [2]
+
+
+def test_a_circulated_rfa_names_what_the_nation_declared_for_it() -> None:
+    event = _event(6, "request.circulated")
+    event["data"] = {
+        "country": "NOR",
+        "your_declared_capacities": [
+            {
+                "need_id": "ned_1",
+                "request_id": "rfa_1",
+                "need_type": "usar.medium",
+                "capacity_id": "cap_1",
+                "resource_type": "usar.heavy",
+                "quantity": 1,
+            }
+        ],
+    }
+    text = mailtext.plain([event], "en", "sub_1", "NOR")
+    assert "You declared: usar.heavy x1 (cap_1), for need usar.medium (ned_1)" in text
+    staff = mailtext.plain([event], "en", "sub_1")
+    assert "NOR declared: usar.heavy x1 (cap_1), for need usar.medium (ned_1)" in staff
+    html = mailtext.html([event], "fr", "sub_1", "NOR")
+    assert "Vous avez déclaré : usar.heavy x1 (cap_1), pour le besoin usar.medium (ned_1)" in html
+    assert "declared" not in mailtext.plain([_event(7, "request.circulated")], "en", "sub_1")

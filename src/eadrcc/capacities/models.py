@@ -99,3 +99,15 @@ class CapacityOffer(Strict):
     quantity: Quantity
     channel: Channel = "direct"
     notes: LongText | None = None
+
+
+class DeclaredForNeed(BaseModel):
+    """An open need a nation is asked for and the capacity it declared that can fill
+    it (the readiest, if several)."""
+
+    need_id: str
+    request_id: str
+    need_type: str = Field(description="what the need asks for")
+    capacity_id: str
+    resource_type: str = Field(description="what the capacity holds")
+    quantity: int = Field(description="how many the capacity holds")

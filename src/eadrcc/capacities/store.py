@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from eadrcc.capacities.models import Capacity, CapacityQuery
+from eadrcc.capacities.models import Capacity, CapacityQuery, DeclaredForNeed
 from eadrcc.db import queries
 
 q = queries("capacities")
@@ -131,3 +131,21 @@ async def take_due_reminders(conn: asyncpg.Connection, limit: int) -> list[Capac
         return None
     ids = [r["capacity_id"] for r in await conn.fetch(q.take_due_reminders, limit)]
     return [capacity(r) for r in await conn.fetch(q.capacities_by_id, ids)]
+
+
+async def declared_for_needs(
+    conn: asyncpg.Connection,
+    emergency_id: str,
+    *,
+    request_ids: list[str] | None = None,
+    countries: list[str] | None = None,
+) -> dict[str, list[DeclaredForNeed]]:
+    """Per nation, the open needs it declared a capacity for (one statement for
+    every nation and RFA asked about), in need order."""
+    rows = await conn.fetch(q.declared_for_needs, emergency_id, request_ids, countries)
+    found: dict[str, list[DeclaredForNeed]] = {}
+    for r in sorted(rows, key=lambda r: (r["country"], r["request_id"], r["position"])):
+        found.setdefault(r["country"], []).append(
+            DeclaredForNeed.model_construct(**{k: r[k] for k in DeclaredForNeed.model_fields})
+        )
+    return found

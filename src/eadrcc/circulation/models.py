@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from eadrcc.capacities.models import DeclaredForNeed
 from eadrcc.circulation.states import State
 from eadrcc.models import ISO3, LongText, Strict
 
@@ -64,6 +65,16 @@ class Response(BaseModel):
     overdue: bool = Field(description="reported to staff as silent for too long, still unanswered")
     version: int
     updated_at: datetime
+
+
+class MatrixRow(Response):
+    """A row of GET /emergencies/{id}/responses."""
+
+    declared_capacities: list[DeclaredForNeed] = Field(
+        default=[],
+        description="open needs of this emergency the nation declared a capacity for, "
+        "each with the readiest such capacity",
+    )
 
 
 def response(row: dict[str, object]) -> Response:

@@ -16,11 +16,14 @@ import asyncpg
 import structlog
 
 from eadrcc.auth import Principal, Role
+from eadrcc.capacities import store as capacities
+from eadrcc.capacities.models import DeclaredForNeed
 from eadrcc.circulation import states, store
 from eadrcc.circulation.models import (
     EXERCISE_MARKING,
     Distribution,
     DistributionUpdate,
+    MatrixRow,
     Response,
     ResponseUpdate,
     response,
@@ -67,8 +70,13 @@ async def circulate(
     if not countries:
         return 0
     rows = await _ask(conn, emergency, countries, new_ask=change == "filed", actor=actor)
+    declared = await capacities.declared_for_needs(
+        conn, emergency["id"], request_ids=[request_id], countries=countries
+    )
     for country in countries:
-        _record_circulated(conn, emergency, rfa, rows[country], change, need_id, actor)
+        _record_circulated(
+            conn, emergency, rfa, rows[country], change, need_id, actor, declared.get(country, [])
+        )
     log.info("request_circulated", request_id=request_id, change=change, nations=len(countries))
     return len(countries)
 
@@ -143,7 +151,10 @@ def _record_circulated(
     change: str,
     need_id: str | None,
     actor: str,
+    declared: list[DeclaredForNeed],
 ) -> None:
+    """One nation's `request.circulated`; `your_declared_capacities` names the open
+    needs of this RFA it declared a capacity for, so it is asked for what it holds."""
     country = row["country"]
     events.record(
         conn,
@@ -164,6 +175,9 @@ def _record_circulated(
                 "needs": rfa["needs"],
             },
             "response": _json(row),
+            "your_declared_capacities": [
+                d.model_dump(mode="json") for d in declared if d.request_id == rfa["id"]
+            ],
         },
     )
 
@@ -286,9 +300,21 @@ async def _send_open_requests(
     if not open_rfas:
         return 0
     rows = await _ask(conn, emergency, added, new_ask=True, actor=actor)
+    declared = await capacities.declared_for_needs(
+        conn, emergency["id"], request_ids=[r["id"] for r in open_rfas], countries=added
+    )
     for rfa in open_rfas:
         for country in added:
-            _record_circulated(conn, emergency, rfa, rows[country], "distributed", None, actor)
+            _record_circulated(
+                conn,
+                emergency,
+                rfa,
+                rows[country],
+                "distributed",
+                None,
+                actor,
+                declared.get(country, []),
+            )
     return len(open_rfas) * len(added)
 
 
@@ -419,8 +445,9 @@ async def respond(
     return response(row)
 
 
-async def matrix(*, conn: asyncpg.Connection, who: Principal, emergency_id: str) -> list[Response]:
-    """The response matrix; a POC sees its own nation's row only."""
+async def matrix(*, conn: asyncpg.Connection, who: Principal, emergency_id: str) -> list[MatrixRow]:
+    """The response matrix; a POC sees its own nation's row only. Each row names the
+    open needs the nation declared a capacity for (one statement for all rows)."""
     authorize(who, "response.read")
     if await store.distribution(conn, emergency_id) is None:
         raise NotFound(f"no emergency {emergency_id!r}")
@@ -430,4 +457,13 @@ async def matrix(*, conn: asyncpg.Connection, who: Principal, emergency_id: str)
     if who.role is Role.POC and country is None:
         return []
     rows = await store.matrix(conn, emergency_id, country)
-    return [response(r) for r in rows if visible(who, circulation_audience(r["country"]))]
+    shown = [r for r in rows if visible(who, circulation_audience(r["country"]))]
+    if not shown:
+        return []
+    declared = await capacities.declared_for_needs(
+        conn, emergency_id, countries=[r["country"] for r in shown]
+    )
+    return [
+        MatrixRow(**response(r).model_dump(), declared_capacities=declared.get(r["country"], []))
+        for r in shown
+    ]

@@ -6,7 +6,13 @@ from aiohttp import web
 
 from eadrcc.appkeys import POOL
 from eadrcc.circulation import service
-from eadrcc.circulation.models import Distribution, DistributionUpdate, Response, ResponseUpdate
+from eadrcc.circulation.models import (
+    Distribution,
+    DistributionUpdate,
+    MatrixRow,
+    Response,
+    ResponseUpdate,
+)
 from eadrcc.errors import NotFound
 from eadrcc.web import Routes, parse_body, principal, respond
 
@@ -64,7 +70,7 @@ async def put_distribution(request: web.Request) -> web.Response:
 @routes.get(
     "/api/v1/emergencies/{id}/responses",
     summary="The response matrix: each nation the RFAs went to and how it answered",
-    response=list[Response],
+    response=list[MatrixRow],
 )
 async def get_responses(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:

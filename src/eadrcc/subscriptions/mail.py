@@ -134,8 +134,9 @@ class Mailer:
             seen = policy.audience(subscriber_principal(sub))
             text, page = await _sitrep(conn, batch[0], seen, language)
         else:
-            text = mailtext.plain(batch, language, sub["id"])
-            page = mailtext.html(batch, language, sub["id"])
+            reader = sub.get("country")
+            text = mailtext.plain(batch, language, sub["id"], reader)
+            page = mailtext.html(batch, language, sub["id"], reader)
         msg.set_content(text)
         msg.add_alternative(page, subtype="html")
         msg["Content-Language"] = language  # after the body: setting content drops Content-*

@@ -39,6 +39,8 @@ WORDS = {
         "intro": "What changed, oldest first (times in UTC):",
         "footer": "Sent by the EADRCC hub to the subscription {sub}; "
         "the same events are on the hub's API and console.",
+        "you_declared": "You declared: {what}, for need {need}",
+        "declared_by": "{country} declared: {what}, for need {need}",
     },
     "fr": {
         "several": "plusieurs urgences",
@@ -47,6 +49,8 @@ WORDS = {
         "intro": "Ce qui a changé, du plus ancien au plus récent (heures UTC) :",
         "footer": "Envoyé par le hub de l'EADRCC à l'abonnement {sub} ; "
         "les mêmes événements sont sur l'API et la console du hub.",
+        "you_declared": "Vous avez déclaré : {what}, pour le besoin {need}",
+        "declared_by": "{country} a déclaré : {what}, pour le besoin {need}",
     },
 }
 
@@ -95,21 +99,49 @@ def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, v[:200]) for k, v in found[:12]]
 
 
-def plain(events: list[dict[str, Any]], language: str, subscription_id: str) -> str:
+def _declared(data: dict[str, Any], language: str, reader: str | None) -> list[str]:
+    """What a circulated RFA asks of a nation that it said it holds: one line per
+    need it declared a capacity for ("You declared" when the reader is that nation)."""
+    words = WORDS[language]
+    country = str(data.get("country", ""))
+    template = words["you_declared"] if reader == country else words["declared_by"]
+    found = data.get("your_declared_capacities") or []
+    return [
+        template.format(
+            country=country,
+            what=f"{d['resource_type']} x{d['quantity']} ({d['capacity_id']})",
+            need=f"{d['need_type']} ({d['need_id']})",
+        )[:300]
+        for d in found[:20]
+        if isinstance(d, dict)
+    ]
+
+
+def plain(
+    events: list[dict[str, Any]], language: str, subscription_id: str, reader: str | None = None
+) -> str:
+    """`reader`: the nation whose POC view the subscription receives (None: staff)."""
     words = WORDS[language]
     lines = [words["intro"], ""]
     for e in events:
         lines.append(f"- {_when(e['at'])}  {label(e['kind'], language)}  (#{e['seq']})")
+        lines.extend(f"    {line}" for line in _declared(e["data"], language, reader))
         lines.extend(f"    {k}: {v}" for k, v in _details(e["data"]))
     lines += ["", "-- ", words["footer"].format(sub=subscription_id)]
     return "\n".join(lines) + "\n"
 
 
-def html(events: list[dict[str, Any]], language: str, subscription_id: str) -> str:
+def html(
+    events: list[dict[str, Any]], language: str, subscription_id: str, reader: str | None = None
+) -> str:
     words = WORDS[language]
     items = []
     for e in events:
-        details = "".join(
+        declared = "".join(
+            f"<li><strong>{escape(line)}</strong></li>"
+            for line in _declared(e["data"], language, reader)
+        )
+        details = declared + "".join(
             f"<li><code>{escape(k)}</code>: {escape(v)}</li>" for k, v in _details(e["data"])
         )
         items.append(
