@@ -135,7 +135,11 @@ async def _event_hub(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[ops.READINESS_CHECKS]["event_listener"] = hub.ready
     app[METRICS].add_gauges("eadrcc_event_hub", "Event hub state and counters", hub.gauges())
-    tokens = TokenCache(size=app[SETTINGS].token_cache_size, live=hub.live)
+    tokens = TokenCache(
+        size=app[SETTINGS].token_cache_size,
+        live=hub.live,
+        ttl=app[SETTINGS].token_cache_seconds,
+    )
     hub.on_read.append(tokens.read)
     hub.on_lost.append(tokens.forget)
     hub.on_token.append(app[TOKEN_SOCKETS].act)  # revoked tokens' sockets close (4001)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Resolved tokens kept per instance, forgotten whenever its hub reads a `token.`
     # event (revocation, rotation); 0 = off: one lookup per request.
     token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
+    # ...and each is trusted this long at most, whatever happens to the hub's reading:
+    # the bound on how long a revoked token or replaced secret can still be accepted.
+    token_cache_seconds: float = Field(default=1.0, gt=0, le=60)
     # Alert feeds, polled by one instance at a time; unset = off (closed networks).
     gdacs_url: str | None = None
     usgs_url: str | None = None

@@ -14,10 +14,18 @@ Two guards keep a stale answer out:
   (`generation`);
 - while the hub is not following the log live (its LISTEN connection is down and
   it only polls), the cache is neither read nor filled.
+
+What they cannot close: between another instance's commit and this hub reading its
+event (milliseconds; the next slow poll if a notification is lost, longer if the
+hub's reads stall), an entry still answers. So an entry is also trusted only for
+`ttl` seconds from the moment its lookup began (EADRCC_TOKEN_CACHE_SECONDS, 1 s):
+whatever fails, a revoked token or a replaced secret is never accepted longer than
+that after the commit. A client sending several requests a second still hits.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 import asyncpg
@@ -29,20 +37,24 @@ TOKEN_EVENTS = "token."  # the prefix of every event that changes a token
 
 
 class TokenCache:
-    def __init__(self, *, size: int, live: Callable[[], bool]) -> None:
-        self._size, self._live = size, live
-        self._entries: dict[bytes, Principal] = {}
+    def __init__(self, *, size: int, live: Callable[[], bool], ttl: float = 1.0) -> None:
+        self._size, self._live, self._ttl = size, live, ttl
+        # digest -> (principal, monotonic time its lookup began)
+        self._entries: dict[bytes, tuple[Principal, float]] = {}
         self.generation = 0
         self.counters = {"token_cache_hits": 0, "token_cache_misses": 0}
 
     async def principal(self, pool: asyncpg.Pool, token: str) -> Principal:
         """The principal behind `token` (401 if unknown or revoked), from the cache
-        when the log says nothing changed since it was looked up."""
+        when the log says nothing changed since it was looked up, less than `ttl` ago."""
         digest = auth.hash_token(token)
         usable = self._size > 0 and self._live()
+        began = time.monotonic()
         if usable and (hit := self._entries.get(digest)) is not None:
-            self.counters["token_cache_hits"] += 1
-            return hit
+            principal, looked_up = hit
+            if began - looked_up < self._ttl:
+                self.counters["token_cache_hits"] += 1
+                return principal
         self.counters["token_cache_misses"] += 1
         generation = self.generation
         async with pool.acquire() as conn:
@@ -50,7 +62,7 @@ class TokenCache:
         if usable and generation == self.generation and self._live():
             if len(self._entries) >= self._size:
                 self._entries.clear()  # a crude bound; the working set refills at once
-            self._entries[digest] = found
+            self._entries[digest] = (found, began)
         return found
 
     def read(self, kinds: Iterable[str]) -> None:
