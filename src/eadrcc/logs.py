@@ -7,6 +7,7 @@ an uncaught exception is one log record too, never a bare traceback."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -15,8 +16,33 @@ import structlog
 
 # Keys whose values must never reach a log line, whatever the caller passes.
 _SECRET_KEYS = frozenset(
-    {"token", "secret", "secrets", "authorization", "password", "signature", "database_url"}
+    {
+        "token",
+        "secret",
+        "secrets",
+        "authorization",
+        "password",
+        "signature",
+        "database_url",
+        "smtp_url",
+    }
 )
+
+# Secrets inside text: aiohttp quotes the raw header line it could not parse (an
+# Authorization header with it), and an exception's message may quote a URL with
+# credentials in its user part or its query.
+_SECRET_TEXT = [
+    (re.compile(r"(?i)\b(bearer\s+)[^\s'\"\\]{12,}"), r"\1[redacted]"),
+    (re.compile(r"eadrcc_[A-Za-z0-9_-]{40,}"), "[redacted]"),  # our tokens, anywhere
+    (re.compile(r"sha256=[0-9a-fA-F]{64}"), "sha256=[redacted]"),  # signatures
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]*@"), r"\1[redacted]@"),
+    (
+        re.compile(
+            r"(?i)([?&;][a-z0-9_.-]*(?:token|secret|key|pass|pwd|sig|auth)[a-z0-9_.-]*=)[^&#\s'\"]+"
+        ),
+        r"\1[redacted]",
+    ),
+]
 
 
 def scrub_secrets(
@@ -26,6 +52,27 @@ def scrub_secrets(
         if key.lower() in _SECRET_KEYS:
             event[key] = "[redacted]"
     return event
+
+
+def scrub_secret_text(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """After the exception is formatted: secrets quoted inside any text value."""
+    for key, value in event.items():
+        event[key] = _scrub(value)
+    return event
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        for pattern, replacement in _SECRET_TEXT:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    return value
 
 
 def configure(level: str = "info", fmt: str = "json") -> None:
@@ -44,7 +91,7 @@ def configure(level: str = "info", fmt: str = "json") -> None:
         scrub_secrets,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, scrub_secret_text, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
@@ -63,6 +110,7 @@ def _route_standard_logging(shared: list[Any], renderer: Any, level: str) -> Non
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                scrub_secret_text,
                 renderer,
             ],
         )
