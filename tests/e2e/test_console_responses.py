@@ -5,6 +5,7 @@ the silence filter and the counts follow. One hub and one browser for the module
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -90,3 +91,52 @@ def test_unable_needs_a_reason_and_shows_in_french(
     expect(row).to_have_attribute("data-state", "unable")
     expect(officer.page.locator("#responses-title")).to_have_text("Réponses des nations")
     expect(officer.page.locator(".response-counts")).to_contain_text("Dans l'incapacité d'aider")
+
+
+def test_the_grid_marks_a_nation_asked_for_what_it_declared(
+    hub: Hub, token_for: TokenMaker, open_console: OpenConsole
+) -> None:
+    """Norway declared a heavy USAR team; an RFA asking for USAR marks Norway's row,
+    France's stays plain; cancelling the need takes the mark off live, and a new RFA
+    it fits puts it back, both without a reload."""
+    officer = Api(hub.url, token_for("duty_officer"))
+    officer.ok(
+        "POST",
+        "/api/v1/capacities",
+        {
+            "country": "NOR",
+            "resource_type": "usar.heavy",
+            "quantity": 1,
+            "readiness_hours": 10,
+            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
+        },
+    )
+    emergency = officer.ok("POST", "/api/v1/emergencies", emergency_body(exercise=True))["id"]
+    officer.ok(
+        "PUT", f"/api/v1/emergencies/{emergency}/distribution", {"countries": ["FRA", "NOR"]}
+    )
+    usar = {"resource_type": "usar.medium", "quantity": 1}
+    rfa = officer.ok(
+        "POST",
+        f"/api/v1/emergencies/{emergency}/requests",
+        {"requesting_country": "TUR", "needs": [usar]},
+    )
+    console = open_console(token_for("duty_officer"))
+    page = console.go(f"#/e/{emergency}")
+    mark = grid_row(console, "NOR").locator('td[data-col="declared"] .declared-mark')
+    expect(mark).to_have_text("declared: Heavy USAR team \u00d71")
+    expect(mark).to_have_attribute("title", "Heavy USAR team \u00d71 for need Medium USAR team")
+    expect(grid_row(console, "FRA")).to_have_attribute("data-state", "notified")
+    expect(grid_row(console, "FRA").locator(".declared-mark")).to_have_count(0)
+    page.evaluate("window.__sameDocument = true")
+
+    need = rfa["needs"][0]["id"]
+    officer.ok("PATCH", f"/api/v1/requests/{rfa['id']}/needs/{need}", {"status": "cancelled"})
+    expect(mark).to_have_count(0)
+    officer.ok(
+        "POST",
+        f"/api/v1/emergencies/{emergency}/requests",
+        {"requesting_country": "TUR", "needs": [usar]},
+    )
+    expect(mark).to_have_count(1)
+    assert page.evaluate("window.__sameDocument") is True

@@ -95,13 +95,28 @@ export function putAlert(a, seq) {
   if (put(state.alerts, a, seq)) touch('alerts');
 }
 
-/** A response-matrix row; its version decides, so an older copy never wins. */
+/**
+ * A response-matrix row; its version decides, so an older copy never wins. Rows in
+ * events carry no declared_capacities (only GET .../responses does): the last known
+ * list stays until a request.circulated says otherwise.
+ */
 export function putResponse(row, seq) {
   if (!row || !row.country) return;
   const id = `${row.emergency_id}:${row.country}`;
   const current = state.responses.get(id);
   if (current && current.version > row.version) return;
-  state.responses.set(id, { ...row, id, _seq: seq });
+  const declared = row.declared_capacities ?? current?.declared_capacities ?? [];
+  state.responses.set(id, { ...row, declared_capacities: declared, id, _seq: seq });
+  touch(`e:${row.emergency_id}`, 'responses');
+}
+
+/** A request.circulated: the nation's row, and what it declared for that RFA's open needs. */
+function putCirculated(data, seq) {
+  putResponse(data.response, seq);
+  const row = data.response && state.responses.get(`${data.response.emergency_id}:${data.country}`);
+  if (!row || !Array.isArray(data.your_declared_capacities)) return;
+  const others = (row.declared_capacities || []).filter((d) => d.request_id !== data.request?.id);
+  state.responses.set(row.id, { ...row, declared_capacities: [...others, ...data.your_declared_capacities] });
   touch(`e:${row.emergency_id}`, 'responses');
 }
 
@@ -136,7 +151,7 @@ export function apply(event) {
   else if (kind.startsWith('offer.')) putOffer(data, seq);
   else if (kind.startsWith('match.')) putMatch(data, seq);
   else if (kind.startsWith('alert.')) putAlert(data, seq);
-  else if (kind === 'request.circulated') putResponse(data.response, seq);
+  else if (kind === 'request.circulated') putCirculated(data, seq);
   else if (kind === 'response.updated') putResponse(data, seq);
   else if (kind === 'response.reminder' || kind === 'response.overdue') putResponse(data.response, seq);
   else if (kind === 'subscription.suspended') putSuspended([data]);

@@ -14,6 +14,7 @@ import { needsPanel } from './needs.js';
 import { offersTable } from './offers.js';
 import { proposalsPanel } from './proposals.js';
 import { responsesSection } from './responses.js';
+import './declared-mark.js'; // adds its column to the response grid
 import { visualsPanel } from './visuals.js';
 
 export function mount(main, { id }) {
