@@ -87,7 +87,8 @@ async def test_a_write_from_a_process_without_a_hub_is_pushed_at_once(
     token = await make_token("duty_officer")
     async with TestClient(TestServer(create_app(settings))) as client:
         url = str(client.make_url("/ws")).replace("http", "ws", 1)
-        async with websockets.connect(url) as ws, asyncio.timeout(20):  # well under 60 s
+        # Room for a slow subprocess start, and still under the 60 s poll.
+        async with websockets.connect(url) as ws, asyncio.timeout(45):
             await ws.send(json.dumps({"type": "hello", "token": token}))  # live only
             assert json.loads(await ws.recv())["type"] == "welcome"
             proc = await asyncio.create_subprocess_exec(

@@ -17,7 +17,7 @@ from eadrcc.app import create_app
 from eadrcc.appkeys import SOCKETS
 from eadrcc.config import Settings
 from eadrcc.events import log as events
-from tests.conftest import TokenFactory
+from tests.conftest import TokenFactory, wait_ready
 from tests.integration.ops_helpers import api, emergency_body
 from tests.integration.ws_helpers import next_message, stream
 
@@ -26,7 +26,8 @@ Client = TestClient  # type: ignore[type-arg]
 
 async def _line(proc: asyncio.subprocess.Process) -> dict:  # type: ignore[type-arg]
     assert proc.stdout is not None
-    raw = await asyncio.wait_for(proc.stdout.readline(), 15)
+    # A fresh process (its imports) and a resume after a drop: slow on a loaded machine.
+    raw = await asyncio.wait_for(proc.stdout.readline(), 60)
     assert raw, "tail ended early"
     return json.loads(raw)  # type: ignore[no-any-return]
 
@@ -134,19 +135,18 @@ async def test_the_hub_survives_the_database_dropping_every_connection(
             await admin.close()
         assert dropped >= 2  # the hub's pool and its listener at least
         created = await _eventually_created(officer)
-        message = await next_message(ws, timeout=15)
+        message = await next_message(ws)
     assert message["kind"] == "emergency.created" and message["emergency_id"] == created
-    ready = await client.get("/readyz")
-    assert ready.status == 200, await ready.text()
+    # Ready again once its listener is back (it may still be reconnecting right now).
+    await wait_ready(str(client.make_url("")).rstrip("/"), timeout=30)
 
 
 async def _eventually_created(officer) -> str:  # type: ignore[no-untyped-def]
-    """The first request after the drop may find a dead pooled connection: it must
-    get a clear 503 (never a 500) and a retry must succeed."""
-    for _ in range(5):
-        resp = await officer.call("POST", "/api/v1/emergencies", emergency_body())
-        if resp.get("status") == 503:
-            continue
-        assert "id" in resp, resp
-        return str(resp["id"])
-    raise AssertionError("the hub did not recover")
+    """A request after the drop may find a dead pooled connection (as many as the pool
+    held): it must get a clear 503 (never a 500), and a retry must succeed."""
+    async with asyncio.timeout(30):
+        while True:
+            resp = await officer.call("POST", "/api/v1/emergencies", emergency_body())
+            if resp.get("status") != 503:
+                assert "id" in resp, resp
+                return str(resp["id"])
