@@ -1,6 +1,7 @@
-"""Room a decision frees is planned in the deciding transaction: the decision and the
-proposals it makes possible commit together (their events share one transaction),
-so no crash between two transactions can leave the room unplanned. A candidate
+"""Room a decision (or a withdrawal, or an amendment) frees is planned in the same
+transaction: the change and the proposals it makes possible commit together (their
+events share one transaction), so no crash between two transactions can leave the
+room unplanned. A candidate
 another transaction holds is passed over, not waited for, and planned right after
 the commit instead."""
 
@@ -102,6 +103,54 @@ async def test_an_accept_and_the_proposals_of_what_it_left_commit_together(
     proposed = [e for e in events if e["kind"] == "match.proposed"]
     assert sum(p["data"]["quantity"] for p in proposed) == 50
     assert {e["tx"] for e in events} == {accepted["tx"]}
+
+
+async def test_a_withdrawal_and_the_proposal_that_replaces_it_commit_together(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    need = await _tents(officer, emergency["id"], 100)
+    germany = await _offer(officer, emergency["id"], "DEU", 100)
+    await officer.post(f"/api/v1/matches/{germany['matches'][0]['id']}/accept", expect=200)
+    assert (await _offer(officer, emergency["id"], "FRA", 100))["matches"] == []
+    before = await _head(pool)
+
+    await officer.post(f"/api/v1/offers/{germany['id']}/withdraw", {"reason": "x"}, expect=200)
+
+    events = await _events_since(pool, before)
+    [withdrawn] = [e for e in events if e["kind"] == "offer.withdrawn"]
+    proposed = [e for e in events if e["kind"] == "match.proposed"]
+    assert [(p["data"]["need_id"], p["data"]["offering_country"]) for p in proposed] == [
+        (need["id"], "FRA")
+    ]
+    assert {e["tx"] for e in events} == {withdrawn["tx"]}
+
+
+async def test_an_amendment_and_the_proposal_it_makes_room_for_commit_together(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    need = await _tents(officer, emergency["id"], 100)
+    await _offer(officer, emergency["id"], "DEU", 100)
+    assert (await _offer(officer, emergency["id"], "FRA", 50))["matches"] == []
+    before = await _head(pool)
+
+    await officer.call(
+        "PATCH",
+        f"/api/v1/requests/{need['request_id']}/needs/{need['id']}",
+        {"quantity": 150},
+        expect=200,
+    )
+
+    events = await _events_since(pool, before)
+    [amended] = [e for e in events if e["kind"] == "need.updated"]
+    proposed = [e for e in events if e["kind"] == "match.proposed"]
+    assert [(p["data"]["offering_country"], p["data"]["quantity"]) for p in proposed] == [
+        ("FRA", 50)
+    ]
+    assert {e["tx"] for e in events} == {amended["tx"]}
 
 
 async def test_a_candidate_held_elsewhere_is_passed_over_then_planned_after_commit(

@@ -234,8 +234,8 @@ async def rematch(
     """Plan what a decision freed: items' free units to needs, needs' gaps to items.
 
     Runs in its own transaction, holding nothing yet, so it may wait for every lock
-    in order: after a decision whose `replan` passed a candidate over, and after a
-    withdrawal or an amendment. Proposals are derived data, so losing this step to a
+    in order: after a decision, withdrawal or amendment whose `replan` passed a
+    candidate over. Proposals are derived data, so losing this step to a
     crash loses nothing that the next change to the need or item will not plan again.
     """
 

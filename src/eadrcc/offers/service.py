@@ -1,5 +1,5 @@
-"""Offer rules. Each public function owns one transaction (plus a re-matching one
-after a withdrawal, see matching.service.rematch)."""
+"""Offer rules. Each public function owns one transaction; a withdrawal re-plans in
+it (see matching.service.replan)."""
 
 from __future__ import annotations
 
@@ -104,14 +104,14 @@ async def withdraw(
 ) -> Offer:
     """Withdraw an offer: its proposals lapse, and allocations nothing has moved yet
     are given back to their needs (which are then re-matched)."""
-    withdrawn, need_ids = await retrying(lambda: _withdraw(pool, who, offer_id, reason))
-    await matching.rematch(pool=pool, need_ids=need_ids, item_ids=[], actor=who.actor)
+    withdrawn, freed = await retrying(lambda: _withdraw(pool, who, offer_id, reason))
+    await freed.finish(pool, who.actor)
     return withdrawn
 
 
 async def _withdraw(
     pool: asyncpg.Pool, who: Principal, offer_id: str, reason: str | None
-) -> tuple[Offer, list[str]]:
+) -> tuple[Offer, matching.Replanned]:
     async with transaction(pool) as conn:
         offer = await _get(conn, offer_id)
         authorize(who, "offer.withdraw", [offer.offering_country])
@@ -135,7 +135,10 @@ async def _withdraw(
         await circulation.offer_withdrawn(
             conn, emergency_id=offer.emergency_id, country=offer.offering_country, actor=who.actor
         )
-        return withdrawn, sorted({*(m.need_id for m in live), *(m.need_id for m in fitted)})
+        # Last: planning may take rows out of the lock order (never waiting for them).
+        need_ids = sorted({*(m.need_id for m in live), *(m.need_id for m in fitted)})
+        freed = await matching.replan(conn, need_ids=need_ids, item_ids=[], actor=who.actor)
+        return withdrawn, freed
 
 
 async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Offer:

@@ -1,5 +1,5 @@
-"""RFA rules. Each public function owns one transaction (amendments that free
-offers add a re-matching one, see matching.service.rematch)."""
+"""RFA rules. Each public function owns one transaction; an amendment re-plans in
+it (see matching.service.replan)."""
 
 from __future__ import annotations
 
@@ -143,16 +143,16 @@ async def amend(
 ) -> Need:
     """Change quantity, priority or deadline, or cancel; history keeps every version."""
     freed = await retrying(lambda: _amend(pool, who, request_id, need_id, body))
-    item_ids = [m.offer_item_id for m in freed]
-    await matching.rematch(pool=pool, need_ids=[need_id], item_ids=item_ids, actor=who.actor)
+    await freed.finish(pool, who.actor)
     async with pool.acquire() as conn:
         return (await store.pictures(conn, need_ids=[need_id]))[0]
 
 
 async def _amend(
     pool: asyncpg.Pool, who: Principal, request_id: str, need_id: str, body: NeedUpdate
-) -> list[Match]:
-    """Returns the matches whose items got room back (released or fitted)."""
+) -> matching.Replanned:
+    """Amends, then plans in the same transaction what the need and the items that
+    got room back (released or fitted) can now be proposed."""
     async with transaction(pool) as conn:
         need = await store.lock_need(conn, request_id, need_id)
         if need is None:
@@ -194,7 +194,9 @@ async def _amend(
             need_id=need_id,
             actor=who.actor,
         )
-        return [*released, *fitted]
+        # Last: planning may take rows out of the lock order (never waiting for them).
+        item_ids = [m.offer_item_id for m in [*released, *fitted]]
+        return await matching.replan(conn, need_ids=[need_id], item_ids=item_ids, actor=who.actor)
 
 
 async def _live_allocations(conn: asyncpg.Connection, need_id: str) -> list[Match]:
