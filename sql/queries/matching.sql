@@ -29,7 +29,7 @@ SELECT code, unit FROM resource_types WHERE code = ANY($1::text[]);
 SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 
 -- name: candidate_needs
--- One type's shortlist, as item_candidates computes it per item (bench/matching_cost.py
+-- One type's shortlist, as lock_sides finds it per planned item (bench/matching_cost.py
 -- explains this one). Open needs of this emergency that an item of type $1 can fill and that still lack
 -- something after standing proposals: per fillable type, the $4 most urgent straight
 -- from needs_lacking_by_type (no sort of every open need), then the $4 most urgent
@@ -54,90 +54,6 @@ WHERE f.offer_type = $1
 ORDER BY c.rank, c.needed_by, c.id
 LIMIT $4;
 
--- name: item_candidates
--- For each of the items :item_ids that is open, countable and has something free: the
--- needs candidate_needs would give it (full = false) and, with :displacing, those
--- candidate_full_needs would (full = true); in one round trip for all the items.
-SELECT f.id AS item_id, c.id AS need_id, c.how, false AS full
-FROM offer_items f
-JOIN offers o ON o.id = f.offer_id
-CROSS JOIN LATERAL (
-    SELECT x.id, t.how
-    FROM type_fills t
-    CROSS JOIN LATERAL (
-        SELECT n.id, n.needed_by,
-               array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
-        FROM needs n
-        WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
-          AND n.status = 'open' AND n.allocated + n.proposed < n.quantity
-          AND (o.request_id IS NULL OR n.request_id = o.request_id)
-          AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
-                                WHERE offer_item_id = f.id AND status = 'declined'))
-        ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
-                 n.needed_by, n.id
-        LIMIT :shortlist
-    ) x
-    WHERE t.offer_type = f.resource_type
-    ORDER BY x.rank, x.needed_by, x.id
-    LIMIT :shortlist
-) c
-WHERE f.id = ANY(:item_ids::text[]) AND f.status = 'open'
-  AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL
-UNION ALL
-SELECT f.id, c.id, c.how, true
-FROM offer_items f
-JOIN offers o ON o.id = f.offer_id
-CROSS JOIN LATERAL (
-    SELECT x.id, t.how
-    FROM type_fills t
-    CROSS JOIN LATERAL (
-        SELECT n.id, n.needed_by,
-               array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
-        FROM needs n
-        WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
-          AND n.status = 'open' AND n.allocated < n.quantity
-          AND n.allocated + n.proposed >= n.quantity
-          AND (o.request_id IS NULL OR n.request_id = o.request_id)
-          AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
-                                WHERE offer_item_id = f.id AND status = 'declined'))
-        ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
-                 n.needed_by, n.id
-        LIMIT :shortlist
-    ) x
-    WHERE t.offer_type = f.resource_type
-    ORDER BY x.rank, x.needed_by, x.id
-    LIMIT :shortlist
-) c
-WHERE :displacing AND f.id = ANY(:item_ids::text[]) AND f.status = 'open'
-  AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL;
-
--- name: need_candidates
--- For each of the needs :need_ids that is open and still lacks something after
--- standing proposals: the items candidate_items would give it, in one round trip.
-SELECT n.id AS need_id, c.id AS item_id, c.how
-FROM needs n
-CROSS JOIN LATERAL (
-    SELECT x.id, t.how
-    FROM type_fills t
-    CROSS JOIN LATERAL (
-        SELECT i.id, i.available_from
-        FROM offer_items i JOIN offers o ON o.id = i.offer_id
-        WHERE i.emergency_id = n.emergency_id AND i.resource_type = t.offer_type
-          AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
-          AND i.possible_duplicate_of IS NULL
-          AND (o.request_id IS NULL OR o.request_id = n.request_id)
-          AND i.id <> ALL(ARRAY(SELECT offer_item_id FROM matches
-                                WHERE need_id = n.id AND status = 'declined'))
-        ORDER BY i.available_from, i.id
-        LIMIT :shortlist
-    ) x
-    WHERE t.need_type = n.resource_type
-    ORDER BY x.available_from, x.id
-    LIMIT :shortlist
-) c
-WHERE n.id = ANY(:need_ids::text[]) AND n.status = 'open'
-  AND n.allocated + n.proposed < n.quantity;
-
 -- name: standing_proposals
 -- Locked after the needs and items (matching.allocation's order).
 SELECT id, need_id, offer_item_id, quantity, score FROM matches
@@ -161,15 +77,118 @@ RETURNING m.*;
 -- then offer items, then matches, each in id order (matching.allocation.lock). Needs
 -- and items are locked here in one round trip: the items' scan waits on the needs'
 -- (an InitPlan over locked_needs), so all needs are locked before any item.
--- With :other_sides, also the needs that standing proposals of the items point at, and
--- the items that standing proposals of the needs point at. (The ids are gathered
--- first so the primary key finds the rows: an OR here scanned every need.)
--- One row shape for both sides (`side` says which; the other side's columns are null).
-WITH wanted_needs AS (
-    SELECT unnest(:need_ids::text[]) AS id
+--
+-- Planning (matching.engine.plan) finds its candidates in the same statement and
+-- locks them: for each item of :plan_items that is open, countable and has something
+-- free, the :shortlist most urgent needs it can fill that still lack something
+-- (is_full = false) and, with :displacing, those with room by acceptance but nothing left
+-- to propose (is_full = true: a clearly better item may displace a standing proposal);
+-- for each need of :plan_needs that still lacks something, the :shortlist soonest
+-- available items that can fill it. Each shortlist is taken per fillable type
+-- straight from the partial indexes (no sort of every open need or item), then cut
+-- to the best :shortlist; pairings declined once never come back.
+--
+-- Locked: :need_ids, :item_ids and (with :lock_found) both sides of every candidate;
+-- with :other_sides
+-- (or any full candidate: a displaced proposal moves its item's counter), also the
+-- needs that standing proposals of those items point at, and the items that
+-- standing proposals of those needs point at. (The ids are gathered first so the
+-- primary key finds the rows: an OR here scanned every need.)
+-- One row shape for all (`side`: candidate, need or item; other columns are null).
+WITH lacking_for_items AS (
+    SELECT f.id AS item_id, c.id AS need_id, c.how, false AS is_full
+    FROM offer_items f
+    JOIN offers o ON o.id = f.offer_id
+    CROSS JOIN LATERAL (
+        SELECT x.id, t.how
+        FROM type_fills t
+        CROSS JOIN LATERAL (
+            SELECT n.id, n.needed_by,
+                   array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority)
+                       AS rank
+            FROM needs n
+            WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
+              AND n.status = 'open' AND n.allocated + n.proposed < n.quantity
+              AND (o.request_id IS NULL OR n.request_id = o.request_id)
+              AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
+                                    WHERE offer_item_id = f.id AND status = 'declined'))
+            ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                     n.needed_by, n.id
+            LIMIT :shortlist
+        ) x
+        WHERE t.offer_type = f.resource_type
+        ORDER BY x.rank, x.needed_by, x.id
+        LIMIT :shortlist
+    ) c
+    WHERE f.id = ANY(:plan_items::text[]) AND f.status = 'open'
+      AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL
+), full_for_items AS (
+    SELECT f.id AS item_id, c.id AS need_id, c.how, true AS is_full
+    FROM offer_items f
+    JOIN offers o ON o.id = f.offer_id
+    CROSS JOIN LATERAL (
+        SELECT x.id, t.how
+        FROM type_fills t
+        CROSS JOIN LATERAL (
+            SELECT n.id, n.needed_by,
+                   array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority)
+                       AS rank
+            FROM needs n
+            WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
+              AND n.status = 'open' AND n.allocated < n.quantity
+              AND n.allocated + n.proposed >= n.quantity
+              AND (o.request_id IS NULL OR n.request_id = o.request_id)
+              AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
+                                    WHERE offer_item_id = f.id AND status = 'declined'))
+            ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                     n.needed_by, n.id
+            LIMIT :shortlist
+        ) x
+        WHERE t.offer_type = f.resource_type
+        ORDER BY x.rank, x.needed_by, x.id
+        LIMIT :shortlist
+    ) c
+    WHERE :displacing AND f.id = ANY(:plan_items::text[]) AND f.status = 'open'
+      AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL
+), lacking_for_needs AS (
+    SELECT c.id AS item_id, n.id AS need_id, c.how, false AS is_full
+    FROM needs n
+    CROSS JOIN LATERAL (
+        SELECT x.id, t.how
+        FROM type_fills t
+        CROSS JOIN LATERAL (
+            SELECT i.id, i.available_from
+            FROM offer_items i JOIN offers o ON o.id = i.offer_id
+            WHERE i.emergency_id = n.emergency_id AND i.resource_type = t.offer_type
+              AND i.status = 'open' AND i.allocated + i.proposed < i.quantity
+              AND i.possible_duplicate_of IS NULL
+              AND (o.request_id IS NULL OR o.request_id = n.request_id)
+              AND i.id <> ALL(ARRAY(SELECT offer_item_id FROM matches
+                                    WHERE need_id = n.id AND status = 'declined'))
+            ORDER BY i.available_from, i.id
+            LIMIT :shortlist
+        ) x
+        WHERE t.need_type = n.resource_type
+        ORDER BY x.available_from, x.id
+        LIMIT :shortlist
+    ) c
+    WHERE n.id = ANY(:plan_needs::text[]) AND n.status = 'open'
+      AND n.allocated + n.proposed < n.quantity
+), candidates AS MATERIALIZED (
+    SELECT * FROM lacking_for_items
+    UNION ALL SELECT * FROM full_for_items
+    UNION ALL SELECT * FROM lacking_for_needs
+), sides AS MATERIALIZED (
+    SELECT ARRAY(SELECT unnest(:need_ids::text[])
+                 UNION SELECT need_id FROM candidates WHERE :lock_found) AS need_ids,
+           ARRAY(SELECT unnest(:item_ids::text[])
+                 UNION SELECT item_id FROM candidates WHERE :lock_found) AS item_ids,
+           :other_sides OR EXISTS (SELECT 1 FROM candidates WHERE is_full) AS other_sides
+), wanted_needs AS (
+    SELECT unnest(need_ids) AS id FROM sides
     UNION
-    SELECT need_id FROM matches
-    WHERE :other_sides AND offer_item_id = ANY(:item_ids::text[]) AND status = 'proposed'
+    SELECT m.need_id FROM matches m, sides s
+    WHERE s.other_sides AND m.offer_item_id = ANY(s.item_ids) AND m.status = 'proposed'
 ), locked_needs AS MATERIALIZED (
     SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
            n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
@@ -180,10 +199,10 @@ WITH wanted_needs AS (
     ORDER BY n.id
     FOR UPDATE OF n
 ), wanted_items AS (
-    SELECT unnest(:item_ids::text[]) AS id
+    SELECT unnest(item_ids) AS id FROM sides
     UNION
-    SELECT offer_item_id FROM matches
-    WHERE :other_sides AND need_id = ANY(:need_ids::text[]) AND status = 'proposed'
+    SELECT m.offer_item_id FROM matches m, sides s
+    WHERE s.other_sides AND m.need_id = ANY(s.need_ids) AND m.status = 'proposed'
 ), locked_items AS MATERIALIZED (
     SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
            i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
@@ -195,17 +214,25 @@ WITH wanted_needs AS (
     ORDER BY i.id
     FOR UPDATE OF i
 )
-SELECT 'need' AS side, id, emergency_id, resource_type, request_id, quantity, allocated,
-       proposed, status, priority, needed_by, delivery_lat, delivery_lon, requesting_country,
-       NULL::text AS offer_id, NULL::timestamptz AS available_from,
-       NULL::float8 AS origin_lat, NULL::float8 AS origin_lon, NULL::text[] AS credentials,
-       NULL::bool AS self_sufficient, NULL::text AS possible_duplicate_of,
-       NULL::text AS offering_country
+SELECT 'candidate' AS side, need_id AS id, NULL::text AS emergency_id,
+       NULL::text AS resource_type, NULL::text AS request_id, NULL::int AS quantity,
+       NULL::int AS allocated, NULL::int AS proposed, NULL::text AS status,
+       NULL::text AS priority, NULL::timestamptz AS needed_by, NULL::float8 AS delivery_lat,
+       NULL::float8 AS delivery_lon, NULL::text AS requesting_country, NULL::text AS offer_id,
+       NULL::timestamptz AS available_from, NULL::float8 AS origin_lat,
+       NULL::float8 AS origin_lon, NULL::text[] AS credentials, NULL::bool AS self_sufficient,
+       NULL::text AS possible_duplicate_of, NULL::text AS offering_country,
+       item_id, how, is_full
+FROM candidates
+UNION ALL
+SELECT 'need', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
+       status, priority, needed_by, delivery_lat, delivery_lon, requesting_country,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM locked_needs
 UNION ALL
 SELECT 'item', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
        status, NULL, NULL, NULL, NULL, NULL, offer_id, available_from, origin_lat, origin_lon,
-       credentials, self_sufficient, possible_duplicate_of, offering_country
+       credentials, self_sufficient, possible_duplicate_of, offering_country, NULL, NULL, NULL
 FROM locked_items;
 
 -- name: lock_needs_skip

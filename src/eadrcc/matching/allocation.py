@@ -10,7 +10,7 @@ over-allocation or over-proposal that slipped past (DESIGN invariant 1).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -51,15 +51,74 @@ async def lock(
         for r in await conn.fetch(q.lock_items_skip, items, needs, other_sides):
             locked.items[r["id"]] = r
     elif needs or items:  # both sides in one round trip, needs first (lock_sides)
-        rows = await conn.fetch(
-            *q.bind("lock_sides", need_ids=needs, item_ids=items, other_sides=other_sides)
-        )
-        for r in rows:
-            (locked.needs if r["side"] == "need" else locked.items)[r["id"]] = r
+        _sort(locked, await _lock_sides(conn, needs, items, other_sides, Plan((), (), 0, False)))
     if matches := sorted(set(match_ids)):
         for r in await conn.fetch(q.lock_matches, matches):
             locked.matches[r["id"]] = match(r)
     return locked
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the planner looks for candidates for (lock_sides explains which)."""
+
+    item_ids: Sequence[str]
+    need_ids: Sequence[str]
+    shortlist: int
+    displacing: bool
+
+
+async def find_and_lock(
+    conn: asyncpg.Connection, plan: Plan
+) -> tuple[list[asyncpg.Record], Locked]:
+    """The planner's candidate pairs, and both sides of every pair locked as `lock`
+    would (with `other_sides` when any candidate need is full), in one round trip."""
+    rows = await _lock_sides(conn, (), (), False, plan)
+    locked = Locked(needs={}, items={}, matches={})
+    return _sort(locked, rows), locked
+
+
+async def candidates(conn: asyncpg.Connection, plan: Plan) -> list[asyncpg.Record]:
+    """The planner's candidate pairs, nothing locked (for `lock(skip_locked=True)`)."""
+    return await _lock_sides(conn, (), (), False, plan, lock_found=False)
+
+
+async def _lock_sides(
+    conn: asyncpg.Connection,
+    need_ids: Sequence[str],
+    item_ids: Sequence[str],
+    other_sides: bool,
+    plan: Plan,
+    *,
+    lock_found: bool = True,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        *q.bind(
+            "lock_sides",
+            need_ids=list(need_ids),
+            item_ids=list(item_ids),
+            other_sides=other_sides,
+            plan_items=list(plan.item_ids),
+            plan_needs=list(plan.need_ids),
+            shortlist=plan.shortlist,
+            displacing=plan.displacing,
+            lock_found=lock_found,
+        )
+    )
+    return rows
+
+
+def _sort(locked: Locked, rows: list[asyncpg.Record]) -> list[asyncpg.Record]:
+    """Locked rows into `locked` by side; the candidate rows are returned."""
+    candidates = []
+    for r in rows:
+        if r["side"] == "need":
+            locked.needs[r["id"]] = r
+        elif r["side"] == "item":
+            locked.items[r["id"]] = r
+        else:
+            candidates.append(r)
+    return candidates
 
 
 def need_room(need: asyncpg.Record) -> int:

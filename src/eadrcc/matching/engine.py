@@ -51,19 +51,31 @@ async def plan(
     planning order (a decision's need and item): candidates another transaction
     holds are passed over rather than waited for, and their ids added to the set.
     """
-    found = await _candidates(conn, list(item_ids), list(need_ids), displacing)
-    pairs = {**found.full, **found.lacking}
-    if not pairs:
+    item_ids, need_ids = list(item_ids), list(need_ids)
+    if not item_ids and not need_ids:
         return []
-    wanted_needs, wanted_items = {n for n, _ in pairs}, {i for _, i in pairs}
-    locked = await allocation.lock(
-        conn,
-        need_ids=wanted_needs,
-        item_ids=wanted_items,
-        other_sides=bool(found.full),  # displaced proposals move their items' counters
-        skip_locked=passed_over is not None,
-    )
-    if passed_over is not None:  # a pair missing a side is not proposed (_pairs)
+    wanted = allocation.Plan(item_ids, need_ids, SHORTLIST, displacing)
+    if passed_over is None:
+        # The candidates and their locks in one round trip; room is judged under the
+        # locks (in _propose), not as the candidate search saw it.
+        rows, locked = await allocation.find_and_lock(conn, wanted)
+        found = _found(rows)
+        if not found.full and not found.lacking:
+            return []
+    else:
+        found = _found(await allocation.candidates(conn, wanted))
+        pairs = {**found.full, **found.lacking}
+        if not pairs:
+            return []
+        wanted_needs, wanted_items = {n for n, _ in pairs}, {i for _, i in pairs}
+        locked = await allocation.lock(
+            conn,
+            need_ids=wanted_needs,
+            item_ids=wanted_items,
+            other_sides=bool(found.full),  # displaced proposals move their items' counters
+            skip_locked=True,
+        )
+        # a pair missing a side is not proposed (_pairs)
         passed_over.update(wanted_needs - locked.needs.keys(), wanted_items - locked.items.keys())
     written, displaced = await _propose(conn, locked, found, actor)
     if displaced:  # the items that gave way: planned again, without displacing in turn
@@ -80,24 +92,11 @@ class Candidates:
     full: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
-async def _candidates(
-    conn: asyncpg.Connection, item_ids: list[str], need_ids: list[str], displacing: bool
-) -> Candidates:
-    """One round trip per side asked about (none for a side with no ids)."""
+def _found(rows: list[asyncpg.Record]) -> Candidates:
     found = Candidates()
-    if item_ids:
-        rows = await conn.fetch(
-            *q.bind(
-                "item_candidates", item_ids=item_ids, shortlist=SHORTLIST, displacing=displacing
-            )
-        )
-        for r in rows:
-            side = found.full if r["full"] else found.lacking
-            side[(r["need_id"], r["item_id"])] = r["how"] == "substitute"
-    if need_ids:
-        rows = await conn.fetch(*q.bind("need_candidates", need_ids=need_ids, shortlist=SHORTLIST))
-        for r in rows:
-            found.lacking[(r["need_id"], r["item_id"])] = r["how"] == "substitute"
+    for r in rows:  # candidate rows: `id` is the need's
+        side = found.full if r["is_full"] else found.lacking
+        side[(r["id"], r["item_id"])] = r["how"] == "substitute"
     return found
 
 
