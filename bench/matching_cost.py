@@ -439,7 +439,7 @@ class CapacityResult:
 
 
 async def measure_capacities(admin_url: str, needs: int, count: int) -> CapacityResult:
-    from eadrcc.capacities.providers import SHORTLIST, cutoff
+    from eadrcc.capacities.providers import SHORTLIST, cutoff, scored
     from eadrcc.capacities.store import NO_BOUND
     from eadrcc.capacities.store import q as capacities_q
     from eadrcc.requests import service as requests_service
@@ -471,7 +471,7 @@ async def measure_capacities(admin_url: str, needs: int, count: int) -> Capacity
             )
             shortlists: dict[str, list[Any]] = {i: [] for i in need_ids}
             for row in await conn.fetch(capacities_q.likely_providers, *first_read):
-                shortlists[row["need_id"]].append(row)
+                shortlists[row["need_id"]].append(scored(row))
             again = sum(1 for rows in shortlists.values() if cutoff(rows, SHORTLIST))
             result = await conn.fetchval(
                 "EXPLAIN (ANALYZE, FORMAT JSON) " + capacities_q.likely_providers, *first_read

@@ -12,6 +12,7 @@ from eadrcc.capacities.providers import (
     cutoff,
     rank,
     ready_in_hours,
+    scored,
 )
 from eadrcc.capacities.service import build_offer
 from eadrcc.csvsafe import cell
@@ -64,28 +65,28 @@ def test_at_most_the_best_few_per_need() -> None:
 
 def test_a_shortlist_shorter_than_asked_is_every_candidate() -> None:
     rows = [row(capacity_id=f"c{n}", readiness_hours=n, home_lat=None) for n in range(5)]
-    assert cutoff(rows, 20) is None
+    assert cutoff([scored(r) for r in rows], 20) is None
 
 
 def test_a_shortlist_proves_its_best_when_the_rest_arrive_later() -> None:
     # Ten arrive by 12 + 9 h; whoever was left out is ready at 19 h at the earliest.
     rows = [row(capacity_id=f"c{n:02}", readiness_hours=n) for n in range(20)]
-    assert cutoff(rows, 20) is None
+    assert cutoff([scored(r) for r in rows], 20) is None
 
 
 def test_ten_declared_read_leave_the_public_ones_out() -> None:
     rows = [row(capacity_id=f"d{n:02}", readiness_hours=n, home_lat=None) for n in range(10)]
     rows += [row(capacity_id=f"p{n:02}", source="public", readiness_hours=n) for n in range(10)]
-    assert cutoff(rows, 20) is None
+    assert cutoff([scored(r) for r in rows], 20) is None
 
 
 def test_an_unproven_shortlist_names_the_bound_to_read_up_to() -> None:
     # Far teams ready in 0..19 h arrive 48 h later; the tenth best arrives at 57 h,
     # so a team ready in 45 h next door could still tie it: read up to 45.
     rows = [row(capacity_id=f"c{n:02}", readiness_hours=n, home_lat=None) for n in range(20)]
-    assert cutoff(rows, 20) == ("declared", 57 - int(MIN_TRANSIT_HOURS))
+    assert cutoff([scored(r) for r in rows], 20) == ("declared", 57 - int(MIN_TRANSIT_HOURS))
     public = [{**r, "source": "public"} for r in rows]
-    assert cutoff(public, 20) == ("public", 57 - int(MIN_TRANSIT_HOURS))
+    assert cutoff([scored(r) for r in public], 20) == ("public", 57 - int(MIN_TRANSIT_HOURS))
 
 
 def test_csv_cells_that_could_run_as_formulas_are_neutralised() -> None:

@@ -3,6 +3,7 @@ and how soon they could be there (pure logic; the candidates come from SQL)."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -36,12 +37,18 @@ def ready_in_hours(row: Mapping[str, Any]) -> float:
     return round(hours, 1)
 
 
-def _key(r: Mapping[str, Any], hours: float) -> tuple[Any, ...]:
+# A candidate with its ranking key and hours, computed once per row read.
+Scored = tuple[tuple[Any, ...], Mapping[str, Any], float]
+
+
+def scored(r: Mapping[str, Any]) -> Scored:
     """Best first: declared before public, then soonest, then largest."""
-    return (r["source"] != "declared", hours, -r["quantity"], r["country"], r["capacity_id"])
+    hours = ready_in_hours(r)
+    key = (r["source"] != "declared", hours, -r["quantity"], r["country"], r["capacity_id"])
+    return key, r, hours
 
 
-def cutoff(rows: Sequence[Mapping[str, Any]], shortlist: int) -> tuple[str, int] | None:
+def cutoff(found: Sequence[Scored], shortlist: int) -> tuple[str, int] | None:
     """For one need's shortlist (the first `shortlist` candidates in (source,
     readiness) order): None when no candidate left out can be among the best
     MAX_PER_NEED; else the (source, readiness) bound to read every candidate up to.
@@ -51,11 +58,10 @@ def cutoff(rows: Sequence[Mapping[str, Any]], shortlist: int) -> tuple[str, int]
     MIN_TRANSIT_HOURS. It cannot win when that already puts it behind the
     MAX_PER_NEED-th best read: then the shortlist is proof enough.
     """
-    if len(rows) < shortlist:
+    if len(found) < shortlist:
         return None  # every candidate was read
-    last = max(rows, key=lambda r: (r["source"], r["readiness_hours"]))
-    worst_kept = sorted(_key(r, ready_in_hours(r)) for r in rows)[MAX_PER_NEED - 1]
-    public_kept, hours = worst_kept[0], worst_kept[1]
+    last = max((r for _, r, _ in found), key=lambda r: (r["source"], r["readiness_hours"]))
+    public_kept, hours = heapq.nsmallest(MAX_PER_NEED, (key for key, _, _ in found))[-1][:2]
     if not public_kept and last["source"] == "public":
         return None  # the rest are public, behind ten declared
     if last["readiness_hours"] + MIN_TRANSIT_HOURS > hours:
@@ -64,17 +70,18 @@ def cutoff(rows: Sequence[Mapping[str, Any]], shortlist: int) -> tuple[str, int]
     return ("public" if public_kept else "declared", math.floor(hours - MIN_TRANSIT_HOURS + 1e-9))
 
 
+def best(found: Iterable[Scored]) -> list[LikelyProvider]:
+    """The best MAX_PER_NEED of one need, best first (keys are unique: the capacity
+    id is in them). Models are built for the kept ones only."""
+    return [_provider(r, hours) for _, r, hours in heapq.nsmallest(MAX_PER_NEED, found)]
+
+
 def rank(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[LikelyProvider]]:
-    """Per need, the best MAX_PER_NEED, best first. Models are built for the kept
-    ones only (an RFA read ranks thousands of rows)."""
-    keyed: dict[str, list[tuple[tuple[Any, ...], Mapping[str, Any], float]]] = {}
+    """Per need, the best MAX_PER_NEED, best first."""
+    found: dict[str, list[Scored]] = {}
     for r in rows:
-        hours = ready_in_hours(r)
-        keyed.setdefault(r["need_id"], []).append((_key(r, hours), r, hours))
-    return {
-        need_id: [_provider(r, hours) for _, r, hours in sorted(found)[:MAX_PER_NEED]]
-        for need_id, found in keyed.items()
-    }
+        found.setdefault(r["need_id"], []).append(scored(r))
+    return {need_id: best(f) for need_id, f in found.items()}
 
 
 def _provider(r: Mapping[str, Any], hours: float) -> LikelyProvider:

@@ -18,7 +18,14 @@ from eadrcc.capacities.models import (
     CapacityQuery,
     CapacityUpdate,
 )
-from eadrcc.capacities.providers import SHORTLIST, LikelyProvider, cutoff, rank
+from eadrcc.capacities.providers import (
+    SHORTLIST,
+    LikelyProvider,
+    Scored,
+    best,
+    cutoff,
+    scored,
+)
 from eadrcc.db import transaction
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -158,18 +165,18 @@ async def likely_providers(
     wanted = [n.id for n in needs if n.status == "open" and n.uncovered_quantity > 0]
     if not wanted:
         return {}
-    found: dict[str, list[Any]] = {i: [] for i in wanted}
+    found: dict[str, list[Scored]] = {i: [] for i in wanted}
     for r in await store.fitting(conn, dict.fromkeys(wanted, store.NO_BOUND), SHORTLIST):
-        found[r["need_id"]].append(r)
+        found[r["need_id"]].append(scored(r))
     # A need whose shortlist cannot prove its best is read again, up to a bound
     # past which no candidate can win: one more statement, only when needed.
-    unproven = {i: b for i, rows in found.items() if (b := cutoff(rows, SHORTLIST))}
+    unproven = {i: b for i, f in found.items() if (b := cutoff(f, SHORTLIST))}
     if unproven:
         for i in unproven:
             found[i] = []
         for r in await store.fitting(conn, unproven, None):
-            found[r["need_id"]].append(r)
-    return rank(r for rows in found.values() for r in rows)
+            found[r["need_id"]].append(scored(r))
+    return {i: best(f) for i, f in found.items() if f}
 
 
 async def send_due_reminders(*, pool: asyncpg.Pool, limit: int = 100) -> int | None:
