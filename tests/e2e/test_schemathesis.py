@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_ready
 from tests.integration.test_cli import eadrcc
 
 
@@ -57,14 +55,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[t
         stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
     try:
+        # Ready, or the fixture fails here (not later, as every request failing).
+        asyncio.run(wait_ready(url))
         import json
 
         yield url, json.loads(token)["token"]
