@@ -138,3 +138,7 @@ def test_a_need_turns_late_when_its_needed_by_passes_without_any_event(
     expect(row).to_have_class(re.compile(r"\blate\b"))
     expect(row.locator(".flag-late")).to_be_visible()
     expect(page.locator(".kpi.bad", has_text="Late").locator(".kpi-value")).to_have_text("1")
+    # The board's card counts it too, by the same clock.
+    page = console.go("#/")
+    card = page.locator(".emergency-card", has=page.locator(f'a[href="#/e/{eid}"]'))
+    expect(card).to_have_attribute("data-late", "1", timeout=10_000)
