@@ -150,16 +150,29 @@ FROM capacities WHERE id = ANY($1::text[]) ORDER BY id;
 -- only, NULL: all — that one of its active, unexpired declared capacities can fill
 -- (type_fills, as matching decides), with the readiest such capacity: what the
 -- nation said it holds for what it is asked. Never the requesting nation's own.
-SELECT DISTINCT ON (c.country, n.id)
-       c.country, n.request_id, n.position, n.id AS need_id, n.resource_type AS need_type,
-       c.id AS capacity_id, c.resource_type, c.quantity
-FROM needs n
-JOIN requests r ON r.id = n.request_id
-JOIN type_fills f ON f.need_type = n.resource_type
-JOIN capacities c ON c.resource_type = f.offer_type
-WHERE n.emergency_id = $1 AND n.status = 'open'
-  AND ($2::text[] IS NULL OR n.request_id = ANY ($2::text[]))
-  AND c.status = 'active' AND c.source = 'declared' AND c.valid_until > now()
-  AND c.country <> r.requesting_country
-  AND ($3::text[] IS NULL OR c.country = ANY ($3::text[]))
-ORDER BY c.country, n.id, c.readiness_hours, c.id;
+-- Each fitting capacity is read once (the readiest per nation and type is kept),
+-- then joined to the needs: the cost follows capacities + needs × nations marked,
+-- not needs × capacities.
+WITH asked AS (
+    SELECT n.id, n.request_id, n.position, n.resource_type, r.requesting_country
+    FROM needs n
+    JOIN requests r ON r.id = n.request_id
+    WHERE n.emergency_id = $1 AND n.status = 'open'
+      AND ($2::text[] IS NULL OR n.request_id = ANY ($2::text[]))
+), held AS (
+    SELECT DISTINCT ON (c.country, c.resource_type)
+           c.country, c.resource_type, c.id, c.quantity, c.readiness_hours
+    FROM capacities c
+    WHERE c.resource_type IN (SELECT f.offer_type FROM type_fills f
+                              WHERE f.need_type IN (SELECT resource_type FROM asked))
+      AND c.status = 'active' AND c.source = 'declared' AND c.valid_until > now()
+      AND ($3::text[] IS NULL OR c.country = ANY ($3::text[]))
+    ORDER BY c.country, c.resource_type, c.readiness_hours, c.id
+)
+SELECT DISTINCT ON (h.country, a.id)
+       h.country, a.request_id, a.position, a.id AS need_id, a.resource_type AS need_type,
+       h.id AS capacity_id, h.resource_type, h.quantity
+FROM asked a
+JOIN type_fills f ON f.need_type = a.resource_type
+JOIN held h ON h.resource_type = f.offer_type AND h.country <> a.requesting_country
+ORDER BY h.country, a.id, h.readiness_hours, h.id;
