@@ -176,19 +176,9 @@ export function picture(need, now = clockNow()) {
   const request = state.requests.get(need.request_id);
   const who = me();
   const seesAll = isStaff() || (request && who?.country === request.requesting_country);
-  const etas = etasOf(need);
-  if (!seesAll || !state.loaded.has(need.emergency_id)) return { ...need, ...flags(need, now), etas };
+  if (!seesAll || !state.loaded.has(need.emergency_id)) return { ...need, ...flags(need, now) };
   const matches = [...(state.byNeed.get(need.id) || [])].map((id) => state.matches.get(id));
-  return { ...figures(need, matches, emergencyOffers(need.emergency_id), now), etas };
-}
-
-const ALLOCATED = new Set(['accepted', 'in_transit', 'delivered']);
-
-/** The ETAs of what is accepted or moving towards a need and not yet delivered, earliest first. */
-function etasOf(need) {
-  return [...(state.byNeed.get(need.id) || [])].map((id) => state.matches.get(id))
-    .filter((m) => m && ALLOCATED.has(m.status) && m.eta && m.delivered < m.quantity)
-    .map((m) => m.eta).sort((a, b) => Date.parse(a) - Date.parse(b));
+  return figures(need, matches, emergencyOffers(need.emergency_id), now);
 }
 
 export const emergencyRequests = (id) =>
