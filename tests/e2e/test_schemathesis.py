@@ -1,16 +1,27 @@
 """Property-based requests over the whole OpenAPI spec (schemathesis), signed in as a
-duty officer: no answer may be a 5xx, and every answer must match the spec."""
+duty officer: no answer may be a 5xx, and every answer must match the spec.
+
+Besides what schemathesis generates, every operation is sent the input that once
+answered 500 (#12) as explicit examples: a NUL and an invalid UTF-8 sequence (what
+a lone surrogate becomes on the wire: the client cannot encode one itself) in each
+path and query parameter; JSON bodies with a 5,000-digit integer, NaN, 1e400, an
+escaped lone surrogate, the instant 9999-12-31T23:59:59-14:00 (past year 9999 in
+UTC) in each date-time field, and UTF-16 text; and a non-ASCII X-EADRCC-Signature.
+Those values inside otherwise valid bodies (an offer, a CAP alert) are driven by
+tests/integration/test_hostile_input.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from tests.conftest import free_port, wait_ready
 from tests.integration.test_cli import eadrcc
@@ -68,6 +79,57 @@ def hub(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[t
         asyncio.run(_drop(server_url, name))
 
 
+ODD_TEXT = ["\x00", "%ED%A0%80"]  # a NUL; a lone surrogate (U+D800) as UTF-8 would spell it
+HUGE = b"9" * 5000
+ODD_JSON = [
+    b'{"n": ' + HUGE + b"}",
+    b'{"items": [{"quantity": ' + HUGE + b"}]}",
+    b'{"n": NaN}',
+    b'{"location": {"lat": 1e400, "lon": 1}}',
+    b'{"title": "\\ud800"}',
+    '{"title": "UTF-16"}'.encode("utf-16"),
+]
+LATE = "9999-12-31T23:59:59-14:00"
+
+
+def odd_cases(operation: Any) -> list[schemathesis.Case]:
+    """#12's hostile values as explicit cases of this operation."""
+    cases = []
+    paths = {p.name: "x" for p in operation.path_parameters}
+    for name in paths:
+        cases += [operation.Case(path_parameters={**paths, name: odd}) for odd in ODD_TEXT]
+    for param in operation.query:
+        cases += [
+            operation.Case(path_parameters=paths, query={param.name: odd}) for odd in ODD_TEXT
+        ]
+    if any(body.media_type == "application/json" for body in operation.body):
+        bodies = [*ODD_JSON, *(json.dumps({f: LATE}).encode() for f in _date_fields(operation))]
+        cases += [
+            operation.Case(path_parameters=paths, body=raw, media_type="application/json")
+            for raw in bodies
+        ]
+    if operation.method.upper() == "POST" and operation.path == "/api/v1/alerts":
+        signed = {"X-EADRCC-Timestamp": "1", "X-EADRCC-Signature": "sha256=\u00e9"}
+        cases.append(operation.Case(headers=signed, body=b"{}", media_type="application/json"))
+    return cases
+
+
+def _date_fields(operation: Any) -> set[str]:
+    """Names of date-time properties anywhere in the operation's JSON body schema."""
+    found: set[str] = set()
+    stack = [b.definition for b in operation.body if b.media_type == "application/json"]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in (node.get("properties") or {}).items():
+                if isinstance(value, dict) and value.get("format") == "date-time":
+                    found.add(key)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 def test_no_5xx_and_every_answer_matches_the_spec(hub: tuple[str, str]) -> None:
     url, token = hub
     schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json")
@@ -100,5 +162,7 @@ def test_no_5xx_and_every_answer_matches_the_spec(hub: tuple[str, str]) -> None:
             except Exception as exc:  # collect every operation's problems, then fail once
                 failures.append(f"{case.method} {case.formatted_path}: {str(exc)[:300]}")
 
+        for odd in odd_cases(operation):
+            check = example(case=odd)(check)
         check()
     assert not failures, "\n".join(sorted(set(failures))[:40])

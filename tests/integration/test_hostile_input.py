@@ -41,6 +41,7 @@ def _problem(status: int, body: str, what: Any) -> None:
         "/api/v1/offers/%00",
         "/api/v1/emergencies/%00",
         "/api/v1/alerts?hazard=%00",
+        "/api/v1/partners/%ED%A0%80",  # U+D800 (a lone surrogate) as UTF-8 would spell it
         "/api/v1/emergencies?status=%00",
         "/api/v1/capacities?country=%00",
         "/console/static/%00/js/app.js",
