@@ -81,6 +81,8 @@ async def daily_sitreps(app: web.Application) -> AsyncIterator[None]:
                 await send_due(app[POOL], hour=app[SETTINGS].sitrep_hour_utc)
             except DB_ERRORS as exc:
                 log.warning("sitrep_daily_failed", error=type(exc).__name__)
+            except Exception as exc:  # a bug must not end the daily reports for good
+                log.error("sitrep_daily_crashed", exc_info=exc)
             await asyncio.sleep(CHECK_EVERY)
 
     task = asyncio.create_task(run(), name="sitrep-daily")

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 import asyncpg
+import structlog
 
 from eadrcc import policy
 from eadrcc.config import Settings
@@ -28,6 +29,7 @@ from eadrcc.subscriptions import mailtext, store
 from eadrcc.subscriptions.mailtext import SITREP
 from eadrcc.subscriptions.service import subscriber_principal
 
+log = structlog.get_logger(__name__)
 MAX_BATCH = 200
 sitrep_q = queries("sitrep")
 
@@ -113,8 +115,13 @@ class Mailer:
             raise MailError("no SMTP server: EADRCC_SMTP_URL is not set")
         try:
             return await self.compose(conn, sub, batch)
-        except (ValueError, KeyError) as exc:
-            raise MailError(f"cannot compose the message: {exc}") from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            raise  # the database is away: the delivery loop waits and reads again
+        except Exception as exc:
+            # Whatever it is, it goes to the delivery log and is retried with backoff
+            # (and suspended in the end): never a silent loop with an empty log.
+            log.error("mail_compose_failed", subscription_id=sub["id"], exc_info=exc)
+            raise MailError(f"cannot compose the message: {type(exc).__name__}: {exc}") from None
 
     async def compose(
         self, conn: asyncpg.Connection, sub: dict[str, Any], batch: list[dict[str, Any]]
