@@ -31,6 +31,13 @@ from eadrcc.subscriptions.service import subscriber_principal
 
 log = structlog.get_logger(__name__)
 MAX_BATCH = 200
+# Lost connections, not refused queries: those pass by, the rest is the message's.
+DATABASE_AWAY = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
 sitrep_q = queries("sitrep")
 
 
@@ -115,11 +122,12 @@ class Mailer:
             raise MailError("no SMTP server: EADRCC_SMTP_URL is not set")
         try:
             return await self.compose(conn, sub, batch)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-            raise  # the database is away: the delivery loop waits and reads again
+        except DATABASE_AWAY:
+            raise  # the delivery loop waits and reads again
         except Exception as exc:
-            # Whatever it is, it goes to the delivery log and is retried with backoff
-            # (and suspended in the end): never a silent loop with an empty log.
+            # Whatever else (a bug, a query the database refuses), it goes to the
+            # delivery log and is retried with backoff, suspended in the end: never a
+            # silent loop that leaves the log empty and the address without mail.
             log.error("mail_compose_failed", subscription_id=sub["id"], exc_info=exc)
             raise MailError(f"cannot compose the message: {type(exc).__name__}: {exc}") from None
 
