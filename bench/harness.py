@@ -86,10 +86,11 @@ def free_port() -> int:
 def processes(
     commands: Sequence[tuple[list[str], dict[str, str]]],
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
+    # BENCH_HUB_LOG=<file>: the hubs' log (JSON lines) goes there, to find out why.
+    log_path = os.environ.get("BENCH_HUB_LOG")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     procs = [
-        subprocess.Popen(
-            cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log, stderr=log)
         for cmd, env in commands
     ]
     try:
@@ -100,6 +101,8 @@ def processes(
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=20)
+        if log_path:
+            log.close()  # type: ignore[union-attr]
 
 
 def hub_command(db_url: str, port: int) -> tuple[list[str], dict[str, str]]:
