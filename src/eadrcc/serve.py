@@ -57,7 +57,9 @@ def _can_bind(host: str, port: int) -> bool:
 
 async def _serve(settings: Settings, *, demo: bool, auto_migrate: bool, reuse_port: bool) -> None:
     app = create_app(settings, auto_migrate=auto_migrate)
-    runner = HubRunner(app, handle_signals=False, access_log=None)  # with read deadlines
+    # With read deadlines; an idle keep-alive connection closes after 75 s (what
+    # aiohttp's run_app uses), not the 3,630 s a bare runner would allow.
+    runner = HubRunner(app, handle_signals=False, access_log=None, keepalive_timeout=75.0)
     await runner.setup()  # starts the database, migrates, opens the pool
     try:
         if demo:
