@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from eadrcc.capacities import service
-from eadrcc.capacities.providers import MIN_TRANSIT_HOURS, SHORTLIST
+from eadrcc.capacities import service, store
+from eadrcc.capacities.providers import MAX_PER_NEED, MIN_TRANSIT_HOURS, SHORTLIST, rank
 from eadrcc.matching.scoring import distance_km, transit
 from tests.conftest import TokenFactory, bearer
 from tests.integration.ops_helpers import Api, api, emergency_body, item
@@ -337,6 +337,44 @@ async def test_a_close_nation_outside_the_shortlist_by_readiness_still_comes_fir
     assert providers[0]["ready_in_hours"] == SHORTLIST + 1 + MIN_TRANSIT_HOURS
     # The rest are the readiest nine of the far ones, in order.
     assert [p["ready_in_hours"] for p in providers[1:]] == [h + 48.0 for h in range(1, 10)]
+
+
+async def test_likely_providers_equal_a_ranking_of_every_candidate(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """Hundreds of capacities, dense in readiness and spread from next door to the
+    far side of the world (and some with no home base): what the hub answers, after
+    its shortlist and any bounded second read, is the ranking of all candidates."""
+    officer = await api(client, make_token, "duty_officer")
+    tur = await api(client, make_token, "poc", "TUR")
+    await pool.execute(
+        """
+        INSERT INTO capacities (id, country, resource_type, quantity, readiness_hours,
+                                home_lat, home_lon, valid_until, source, created_by)
+        SELECT format('cap_prop_%s', g),
+               (ARRAY['NOR', 'DEU', 'FRA', 'POL', 'ITA', 'ESP'])[1 + g % 6],
+               (ARRAY['usar.heavy', 'usar.medium', 'shelter.tent.family'])[1 + g % 3],
+               1 + g % 5, (g * 7919) % 30,
+               CASE WHEN g % 9 = 0 THEN NULL ELSE -60 + (g * 37) % 120 END,
+               CASE WHEN g % 9 = 0 THEN NULL ELSE -170 + (g * 53) % 340 END,
+               now() + interval '30 days', 'declared', 'test'
+        FROM generate_series(1, 600) AS g
+        """
+    )
+    _, rfa = await _rfa(
+        officer, tur, _need("usar.medium"), _need("usar.heavy"), _need("shelter.tent.family")
+    )
+    needs = (await officer.get(f"/api/v1/requests/{rfa['id']}"))["needs"]
+    async with pool.acquire() as conn:
+        everything = await store.fitting(
+            conn, dict.fromkeys((n["id"] for n in needs), store.NO_BOUND), None
+        )
+    assert len(everything) > 10 * SHORTLIST  # far more candidates than one shortlist
+    expected = rank(everything)
+    for need in needs:
+        got = [(p["capacity_id"], p["ready_in_hours"]) for p in need["likely_providers"]]
+        want = [(p.capacity_id, p.ready_in_hours) for p in expected[need["id"]]]
+        assert got == want and len(got) == MAX_PER_NEED
 
 
 # ---- the one-step offer ----------------------------------------------------------
