@@ -41,6 +41,3 @@ SELECT pg_notification_queue_usage();
 
 -- name: notify
 NOTIFY eadrcc_events;
-
--- name: append_many
-SELECT append_events($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]);

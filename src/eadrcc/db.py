@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
+import secrets
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -166,6 +168,9 @@ async def connect(url: str, *, name: str = "eadrcc") -> asyncpg.Connection:
 
 
 Hook = Callable[[asyncpg.Connection], Awaitable[None]]
+# A transaction's last statement, written out with its values, from the state its
+# owner kept for the transaction (see with_commit).
+Closing = Callable[[dict[str, Any]], str | None]
 
 
 @dataclass
@@ -173,6 +178,7 @@ class _Open:
     """An open transaction's hooks, and state the hooks' owners keep for it."""
 
     before: list[Hook] = field(default_factory=list)
+    closing: list[Closing] = field(default_factory=list)
     after: list[Hook] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -191,16 +197,27 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 @asynccontextmanager
 async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction on a connection the caller holds (the same rules as above)."""
+    """A transaction on a connection the caller holds (the same rules as above).
+
+    BEGIN and COMMIT are sent by hand, not through asyncpg's Transaction, so that the
+    statements registered with `with_commit` travel with the COMMIT in one round trip.
+    """
     tx = _Open()
-    async with conn.transaction():
-        _OPEN[conn] = tx
-        try:
-            yield conn
-            for hook in tx.before:
-                await hook(conn)
-        finally:
-            del _OPEN[conn]
+    await conn.execute("BEGIN")
+    _OPEN[conn] = tx
+    try:
+        yield conn
+        for hook in tx.before:
+            await hook(conn)
+        last = [sql for make in tx.closing if (sql := make(tx.state))]
+        await conn.execute(";\n".join([*last, "COMMIT"]))  # simple protocol: one trip
+    except BaseException:
+        if not conn.is_closed() and conn.is_in_transaction():
+            with contextlib.suppress(Exception):  # the error that got us here is the news
+                await conn.execute("ROLLBACK")
+        raise
+    finally:
+        del _OPEN[conn]
     # Committed (a failure above rolled back and raised past this point). What
     # follows a commit must not turn it into an error: the change is already made.
     for hook in tx.after:
@@ -217,6 +234,31 @@ def before_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
     if hook not in tx.before:
         tx.before.append(hook)
     return tx.state
+
+
+def with_commit(conn: asyncpg.Connection, closing: Closing) -> dict[str, Any]:
+    """Send the statement `closing(state)` returns (None: nothing) with this
+    transaction's COMMIT, in one round trip: for work that should hold its locks for
+    as short a time as possible (the event log's append). Its values must be written
+    into the text (`literal`): the simple protocol that carries several statements
+    takes no parameters. Returns the transaction's state, as before_commit does."""
+    tx = _open(conn, "with_commit")
+    if closing not in tx.closing:
+        tx.closing.append(closing)
+    return tx.state
+
+
+def literal(value: str | None) -> str:
+    """`value` as an SQL literal, dollar-quoted with a tag the value does not contain
+    (so no character in it, quote or backslash, means anything to the parser)."""
+    if value is None:
+        return "NULL"
+    if "\x00" in value:
+        raise ValueError("a NUL character cannot be sent to PostgreSQL")
+    tag = "$v$"
+    while tag in value:
+        tag = f"$v{secrets.token_hex(4)}$"
+    return f"{tag}{value}{tag}"
 
 
 def after_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 
 from eadrcc import db
 from eadrcc.events import log as events
+from eadrcc.events.models import Event
 
 WRITERS = 8
 PER_WRITER = 60
@@ -87,3 +88,73 @@ async def test_audience_filters_and_next_since_skips_invisible(pool: asyncpg.Poo
     assert [e.kind for e in tur.events] == ["a", "c"]
     assert [e.kind for e in staff.events] == ["a", "b", "c", "d"]
     assert after.events == [] and after.next_since == last
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def _recorder(pool: asyncpg.Pool, n: int, committed: list[tuple[int, int]]) -> None:
+    """Queued events (events.record), appended with the COMMIT (db.with_commit)."""
+    for i in range(PER_WRITER):
+        try:
+            async with db.transaction(pool) as conn:
+                for part in (0, 1):
+                    events.record(conn, kind="test.queued", actor=f"r{n}", data={"i": i, "p": part})
+                await asyncio.sleep(random.random() * 0.004)
+                if i % 10 == 9:
+                    raise _Rollback
+        except _Rollback:
+            continue
+        committed.append((n, i))
+
+
+async def test_queued_events_commit_in_seq_order_and_rollbacks_leave_none(
+    pool: asyncpg.Pool,
+) -> None:
+    committed: list[tuple[int, int]] = []
+    seen: list[Event] = []
+    done = asyncio.Event()
+    async with pool.acquire() as conn:
+        start = await events.head(conn)
+
+    async def reader() -> None:
+        since = start
+        while True:
+            finished = done.is_set()
+            async with pool.acquire() as conn:
+                page = await events.read_since(conn, since=since, limit=7, audience=None)
+            seen.extend(page.events)
+            since = page.next_since
+            if finished and not page.events:
+                return
+
+    read = asyncio.create_task(reader())
+    await asyncio.gather(*(_recorder(pool, n, committed) for n in range(WRITERS)))
+    done.set()
+    await asyncio.wait_for(read, timeout=30)
+
+    seqs = [e.seq for e in seen]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    assert seqs == list(range(start + 1, start + 1 + len(seqs))), "a gap in the log"
+    got = [(int(e.actor[1:]), e.data["i"], e.data["p"]) for e in seen]
+    assert sorted(got) == sorted((n, i, p) for n, i in committed for p in (0, 1))
+    # Each transaction's two events are adjacent: its append is one statement.
+    assert all(got[k][:2] == got[k + 1][:2] for k in range(0, len(got), 2))
+
+
+async def test_queued_event_text_is_stored_exactly(pool: asyncpg.Pool) -> None:
+    """The append is written into the COMMIT's text: no value may change its meaning."""
+    nasty = "it's $v$ $v1$ $$ \\ \\' '' ; COMMIT; DROP TABLE events; -- ç 中 \U0001f600"
+    async with db.transaction(pool) as conn:
+        start = await events.head(conn)
+        events.record(
+            conn, kind=nasty, actor=nasty, data={"text": nasty, nasty: [nasty]}, visibility=[nasty]
+        )
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT kind, actor, data, visibility FROM events WHERE seq > $1", start
+        )
+    assert row["kind"] == nasty and row["actor"] == nasty
+    assert row["data"] == {"text": nasty, nasty: [nasty]}
+    assert list(row["visibility"]) == [nasty]

@@ -73,20 +73,27 @@ def record(
 ) -> None:
     """Queue an event; all queued events are appended in one go just before commit.
 
-    Prefer this to `append`: the event-order lock is then held only for that last
-    statement and the commit, not while the rest of the transaction works.
+    Prefer this to `append`: the append travels with the COMMIT (db.with_commit), so
+    the event-order lock is held for no round trip at all, only for that append and
+    the commit, and never while the rest of the transaction works.
     """
-    queued: list[tuple[Any, ...]] = db.before_commit(conn, _flush).setdefault("events", [])
+    queued: list[tuple[str | None, ...]]
+    queued = db.with_commit(conn, _append_sql).setdefault("events", [])
     db.after_commit(conn, _committed)
     text = json.dumps(data, separators=(",", ":"), default=str)
     queued.append((kind, emergency_id, ",".join(visibility), actor, text))
 
 
-async def _flush(conn: asyncpg.Connection) -> None:
-    queued = db.before_commit(conn, _flush).get("events", [])
-    if queued:
-        columns = list(zip(*queued, strict=True))
-        await conn.execute(q.append_many, *(list(c) for c in columns))
+def _append_sql(state: dict[str, Any]) -> str | None:
+    """append_events (migration 0005) with the queued events written in."""
+    queued = state.get("events")
+    if not queued:
+        return None
+    columns = (
+        "ARRAY[" + ",".join(db.literal(v) for v in column) + "]::text[]"
+        for column in zip(*queued, strict=True)
+    )
+    return f"SELECT append_events({', '.join(columns)})"
 
 
 async def read_since(
