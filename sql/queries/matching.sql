@@ -287,8 +287,10 @@ INSERT INTO matches (id, emergency_id, need_id, offer_item_id, offer_id, request
                      score_parts, status, eta)
 SELECT u.id, u.emergency_id, u.need_id, u.item_id, u.offer_id, u.request_id, u.rc, u.oc,
        u.rt, u.qty, u.score, u.parts::jsonb, 'proposed', u.eta
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::text[], $10::int[], $11::float8[], $12::text[], $13::timestamptz[])
+FROM unnest(:ids::text[], :emergency_ids::text[], :need_ids::text[], :item_ids::text[],
+            :offer_ids::text[], :request_ids::text[], :requesting_countries::text[],
+            :offering_countries::text[], :resource_types::text[], :quantities::int[],
+            :scores::float8[], :score_parts::text[], :etas::timestamptz[])
      AS u(id, emergency_id, need_id, item_id, offer_id, request_id, rc, oc, rt, qty, score,
           parts, eta)
 -- Read under the caller's locks: a pairing declined since the candidates were

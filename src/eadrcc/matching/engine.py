@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -118,7 +119,7 @@ async def _propose(
     emit_fitted(conn, displaced, actor)
     written: list[Match] = []
     if chosen:
-        rows = await conn.fetch(q.write_proposals, *_columns(locked, chosen))
+        rows = await conn.fetch(*q.bind("write_proposals", **_columns(locked, chosen)))
         written = [match(r) for r in rows]
         emit(conn, written, "match.proposed", actor)
     return written, sorted({m.offer_item_id for m in displaced})
@@ -158,28 +159,25 @@ async def _give_way(
     return [match(r) for r in changed], freed
 
 
-def _columns(locked: Locked, chosen: list[Choice]) -> list[list[object]]:
-    rows = []
-    for c in chosen:
-        need, item = locked.needs[c.need_id], locked.items[c.item_id]
-        rows.append(
-            (
-                new_id("mat"),
-                need["emergency_id"],
-                c.need_id,
-                c.item_id,
-                item["offer_id"],
-                need["request_id"],
-                need["requesting_country"],
-                item["offering_country"],
-                item["resource_type"],
-                c.quantity,
-                c.score.total,
-                json.dumps(c.score.parts),
-                c.score.eta,
-            )
-        )
-    return [list(col) for col in zip(*rows, strict=True)]
+def _columns(locked: Locked, chosen: list[Choice]) -> dict[str, list[Any]]:
+    """write_proposals' arrays, one value per chosen pair in each."""
+    needs = [locked.needs[c.need_id] for c in chosen]
+    items = [locked.items[c.item_id] for c in chosen]
+    return {
+        "ids": [new_id("mat") for _ in chosen],
+        "emergency_ids": [n["emergency_id"] for n in needs],
+        "need_ids": [c.need_id for c in chosen],
+        "item_ids": [c.item_id for c in chosen],
+        "offer_ids": [i["offer_id"] for i in items],
+        "request_ids": [n["request_id"] for n in needs],
+        "requesting_countries": [n["requesting_country"] for n in needs],
+        "offering_countries": [i["offering_country"] for i in items],
+        "resource_types": [i["resource_type"] for i in items],
+        "quantities": [c.quantity for c in chosen],
+        "scores": [c.score.total for c in chosen],
+        "score_parts": [json.dumps(c.score.parts) for c in chosen],
+        "etas": [c.score.eta for c in chosen],
+    }
 
 
 def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor: str) -> None:
