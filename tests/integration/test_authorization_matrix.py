@@ -375,7 +375,7 @@ async def _kinds_over_long_poll(client: Client, world: dict[str, Any], who: str)
 async def _kinds_over_ws(client: Client, world: dict[str, Any], who: str) -> set[str]:
     url = str(client.make_url("/ws")).replace("http", "ws", 1)
     kinds: set[str] = set()
-    async with websockets.connect(url) as ws, asyncio.timeout(10):
+    async with websockets.connect(url) as ws, asyncio.timeout(30):  # room for a loaded machine
         await ws.send(json.dumps({"type": "hello", "token": world["tokens"][who], "since": 0}))
         assert json.loads(await ws.recv())["type"] == "welcome"
         while True:  # the backlog, up to the public marker written last
