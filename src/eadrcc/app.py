@@ -40,6 +40,7 @@ from eadrcc.matching import views as matching_views
 from eadrcc.metrics import Metrics
 from eadrcc.migrate import MigrationError, migrate, pending
 from eadrcc.offers import views as offer_views
+from eadrcc.parsepool import parse_pool
 from eadrcc.partners import views as partner_views
 from eadrcc.requests import views as request_views
 from eadrcc.sitrep import views as sitrep_views
@@ -91,7 +92,8 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app.on_startup.append(geography.index_at_start)  # country shapes, indexed once
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
-    app.cleanup_ctx.append(feed_pollers)  # after the hub: pollers poke it
+    app.cleanup_ctx.append(parse_pool)  # large documents read in worker processes
+    app.cleanup_ctx.append(feed_pollers)  # after the hub and the parse pool: pollers use both
     app.cleanup_ctx.append(capacity_reminders)  # after the hub: its events wake it
     app.cleanup_ctx.append(console_receipts)  # after the hub: it watches what the hub pushes
     app.cleanup_ctx.append(response_scheduler)

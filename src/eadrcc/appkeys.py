@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from eadrcc.events.hub import EventHub
     from eadrcc.events.socket import TokenSockets
     from eadrcc.metrics import Metrics
+    from eadrcc.parsepool import ParsePool
     from eadrcc.subscriptions.outbound import Guard
     from eadrcc.tokencache import TokenCache
 
@@ -29,6 +30,7 @@ RECEIPTS: web.AppKey[Receipts] = web.AppKey("receipts")
 WEBHOOK_GUARD: web.AppKey[Guard] = web.AppKey("webhook_guard")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 TOKEN_SOCKETS: web.AppKey[TokenSockets] = web.AppKey("token_sockets")
+PARSER: web.AppKey[ParsePool] = web.AppKey("parser")
 
 # Per request
 REQUEST_ID = web.RequestKey("request_id", str)

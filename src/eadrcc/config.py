@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -97,6 +98,12 @@ class Settings(BaseSettings):
     mail_from: str = "eadrcc@localhost"
     mail_batch_seconds: float = Field(default=60.0, ge=0, le=86_400)
     sitrep_hour_utc: int = Field(default=17, ge=0, le=23)
+    # Inbound documents (CAP, EDXL-RM, feeds) from this size up are read in worker
+    # processes, each within parse_seconds (past it: 422, and the worker is replaced).
+    # 0 workers = always inline (the loop waits on every document).
+    parse_workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1), ge=0, le=64)
+    parse_seconds: float = Field(default=5.0, gt=0, le=600)
+    parse_inline_below_bytes: int = Field(default=16 * 1024, ge=0)
 
     @property
     def allowed_webhook_hosts(self) -> frozenset[str]:

@@ -133,7 +133,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(kind, encoder=_dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class JsonText(str):
+    """JSON encoded already (a large alert area, by the worker that read it): sent to
+    PostgreSQL as it is, not encoded again on the event loop."""
+
+
 def _dumps(value: Any) -> str:
+    if isinstance(value, JsonText):
+        return str(value)
     return json.dumps(value, separators=(",", ":"), default=str)
 
 

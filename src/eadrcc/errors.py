@@ -45,6 +45,12 @@ class Invalid(EadrccError):
     status, title, slug = 422, "Validation failed", "validation"
 
 
+class TooSlowToRead(EadrccError):
+    """A document whose reading (parse, schema validation) ran past the time budget."""
+
+    status, title, slug = 422, "Document took too long to read", "too-slow-to-read"
+
+
 class Unauthorized(EadrccError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 

@@ -94,6 +94,12 @@ def _version(root: Element) -> tuple[str, str]:
     return NAMESPACES[ns]
 
 
+def warm() -> None:
+    """Compile the schemas now (a worker at start) rather than on the first alert."""
+    for _version, xsd in NAMESPACES.values():
+        _schema(xsd)
+
+
 @cache
 def _schema(xsd: str) -> xmlschema.XMLSchema:
     # "sandbox": local files beside the schema only; nothing is ever fetched.

@@ -29,14 +29,16 @@ from aiohttp import web
 from eadrcc import __version__, db
 from eadrcc.alerts import service
 from eadrcc.alerts.feeds import FeedError, FeedItem, read_gdacs_rss, read_usgs_geojson
-from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, POOL, SETTINGS
+from eadrcc.appkeys import DATABASE_URL, HUB, METRICS, PARSER, POOL, SETTINGS
 from eadrcc.config import Settings
-from eadrcc.errors import EadrccError
+from eadrcc.errors import EadrccError, TooSlowToRead, Unavailable
 from eadrcc.events.hub import EventHub
+from eadrcc.parsepool import ParsePool
 
 log = structlog.get_logger(__name__)
 q = db.queries("feeds")
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+READ_ERRORS = (TooSlowToRead, Unavailable)  # the parse pool: over budget, or a worker died
 COUNTERS = (
     "polls",
     "not_modified",
@@ -74,7 +76,14 @@ async def feed_pollers(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: a poller per configured feed, with its gauges in /metrics."""
     settings = app[SETTINGS]
     pollers = [
-        FeedPoller(feed, pool=app[POOL], db_url=app[DATABASE_URL], hub=app[HUB], settings=settings)
+        FeedPoller(
+            feed,
+            pool=app[POOL],
+            db_url=app[DATABASE_URL],
+            hub=app[HUB],
+            parser=app[PARSER],
+            settings=settings,
+        )
         for feed in configured(settings)
     ]
     for poller in pollers:
@@ -93,9 +102,17 @@ class FetchError(Exception):
 
 class FeedPoller:
     def __init__(
-        self, feed: Feed, *, pool: asyncpg.Pool, db_url: str, hub: EventHub, settings: Settings
+        self,
+        feed: Feed,
+        *,
+        pool: asyncpg.Pool,
+        db_url: str,
+        hub: EventHub,
+        parser: ParsePool,
+        settings: Settings,
     ) -> None:
         self.feed, self._pool, self._db_url, self._hub = feed, pool, db_url, hub
+        self._parser = parser
         self._interval = settings.feed_interval_seconds
         self._max_backoff = settings.feed_max_backoff_seconds
         self._timeout = settings.feed_timeout_seconds
@@ -174,10 +191,9 @@ class FeedPoller:
         self.counters["polls"] += 1
         try:
             await self._poll(http)
-        except (aiohttp.ClientError, FetchError, FeedError, *DB_ERRORS) as exc:
-            self._failed(
-                type(exc).__name__, str(exc) if isinstance(exc, FeedError | FetchError) else ""
-            )
+        except (aiohttp.ClientError, FetchError, FeedError, *READ_ERRORS, *DB_ERRORS) as exc:
+            readable = isinstance(exc, FeedError | FetchError | TooSlowToRead | Unavailable)
+            self._failed(type(exc).__name__, str(exc) if readable else "")
             return
         except Exception as exc:  # a bug must not end the poller: log it, back off, go on
             log.error("feed_poll_crashed", feed=self.feed.name, exc_info=exc)
@@ -216,7 +232,7 @@ class FeedPoller:
                 raise FetchError(f"HTTP {resp.status}")
             body = await self._read_body(resp)
             validators = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
-        items = self.feed.read(body)
+        items = await self._parser.run(self.feed.read, body)  # a large feed: off the loop
         await self._ingest(items)
         # Remembered only once everything is stored: after a failure, fetch it all again.
         self._etag, self._last_modified = validators

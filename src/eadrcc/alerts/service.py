@@ -37,13 +37,19 @@ async def ingest(
     actor: str,
     raw: str,
     max_age: timedelta = rules.DEFAULT_MAX_AGE,
+    touched: list[str] | None = None,
+    area_json: str | None = None,
 ) -> tuple[Alert, bool]:
     """Store an alert; (the stored alert, True) if new, (the first copy, False) if seen.
-    Alerts sent longer than `max_age` ago are stored but open no watch."""
-    # Shapes first, off the event loop and outside the transaction: a large polygon
-    # may take a moment, and holds no lock meanwhile.
-    touched = await asyncio.to_thread(_countries_of_area, alert)
-    return await retrying(lambda: _ingest(pool, alert, actor, raw, max_age, touched))
+    Alerts sent longer than `max_age` ago are stored but open no watch.
+
+    From a document reader (reading.py): `touched`, the countries its area touches,
+    and `area_json`, its area as JSON text (the alert then has none of its own)."""
+    if touched is None:
+        # Shapes first, off the event loop and outside the transaction: a large polygon
+        # may take a moment, and holds no lock meanwhile.
+        touched = await asyncio.to_thread(countries_of_area, alert)
+    return await retrying(lambda: _ingest(pool, alert, actor, raw, max_age, touched, area_json))
 
 
 async def _ingest(
@@ -53,6 +59,7 @@ async def _ingest(
     raw: str,
     max_age: timedelta,
     touched: list[str],
+    area_json: str | None,
 ) -> tuple[Alert, bool]:
     async with transaction(pool) as conn:
         await store.lock(conn, f"alert:{alert.sender}|{alert.identifier}|{alert.sent.timestamp()}")
@@ -88,6 +95,7 @@ async def _ingest(
             raw=raw,
             actor=actor,
             stale=stale,
+            area_json=area_json,
             pending_references=_pending(alert, referenced),
         )
         await watching.dismiss_if_cancelled(conn, alert, referenced, actor)
@@ -140,7 +148,7 @@ async def _normalise(conn: asyncpg.Connection, alert: AlertIn, touched: list[str
     return alert.model_copy(update={"hazard": hazard, "countries": countries[:50]})
 
 
-def _countries_of_area(alert: AlertIn) -> list[str]:
+def countries_of_area(alert: AlertIn) -> list[str]:
     point = (alert.location.lat, alert.location.lon) if alert.location else None
     area = alert.area
     polygons = [[(p.lat, p.lon) for p in ring] for ring in area.polygons] if area else []

@@ -3,13 +3,14 @@ sql/queries/alerts.sql writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from eadrcc.alerts.models import Alert, AlertIn, AlertQuery
-from eadrcc.db import queries
+from eadrcc.db import JsonText, queries
 
 q = queries("alerts")
 
@@ -159,6 +160,7 @@ async def insert(
     actor: str,
     stale: str | None,
     pending_references: list[str],
+    area_json: str | None = None,
 ) -> Alert:
     lat, lon = (a.location.lat, a.location.lon) if a.location else (None, None)
     row = await conn.fetchrow(
@@ -187,7 +189,7 @@ async def insert(
             references=references,
             group_id=group_id,
             emergency_id=emergency_id,
-            body=a.model_dump(mode="json"),
+            body=_body(a, area_json),
             raw=raw,
             received_by=actor,
             stale=stale,
@@ -196,6 +198,15 @@ async def insert(
         ),
     )
     return alert(row)
+
+
+def _body(a: AlertIn, area_json: str | None) -> Any:
+    """The alert as JSON; an area read apart (JSON text already) is spliced in, since
+    encoding tens of thousands of points here would hold the event loop."""
+    if area_json is None:
+        return a.model_dump(mode="json")
+    head = json.dumps(a.model_dump(mode="json", exclude={"area"}), separators=(",", ":"))
+    return JsonText(f'{head[:-1]},"area":{area_json}}}')
 
 
 async def list_alerts(conn: asyncpg.Connection, f: AlertQuery) -> list[Alert]:

@@ -1,20 +1,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from eadrcc.alerts import cap, service, signature, store
-from eadrcc.alerts.feeds import geojson_problem
+from eadrcc.alerts import reading, service, signature, store
 from eadrcc.alerts.models import Alert, AlertIn, AlertQuery
 from eadrcc.alerts.ratelimit import RateLimiter
-from eadrcc.appkeys import POOL, SETTINGS
+from eadrcc.alerts.reading import ReadAlert
+from eadrcc.appkeys import PARSER, POOL, SETTINGS
 from eadrcc.auth import Role
-from eadrcc.errors import BadRequest, Invalid, NotFound, UnsupportedMediaType
+from eadrcc.errors import NotFound, UnsupportedMediaType
 from eadrcc.policy import authorize
-from eadrcc.web import Routes, invalid_from, loads, parse_query, principal, read_body, respond
+from eadrcc.web import Routes, parse_query, principal, read_body, respond
 
 routes = Routes("alerts")
 LIMITER = web.AppKey("alert_limiter", RateLimiter)
@@ -42,7 +41,9 @@ class AlertGroup(BaseModel):
     extra_responses={
         200: "Already received (same sender, identifier, sent)",
         415: "Not XML or JSON",
+        422: "Not a valid alert, or it took longer than EADRCC_PARSE_SECONDS to read",
         429: "Rate limited (Retry-After)",
+        503: "The document reader stopped while reading it (Retry-After); nothing stored",
     },
 )
 async def receive_alert(request: web.Request) -> web.Response:
@@ -66,35 +67,29 @@ async def receive_alert(request: web.Request) -> web.Response:
             signature=sig or "",
             window_seconds=settings.signature_window_seconds,
         )
-    alert, text = _parse(request.content_type, raw)
+    read, text = await _read(request, raw)
     stored, created = await service.ingest(
         pool=request.app[POOL],
-        alert=alert,
+        alert=read.alert,
         actor=who.actor,
         raw=text,
         max_age=timedelta(hours=settings.alert_max_age_hours),
+        touched=read.touched,
+        area_json=read.area_json,
     )
     return respond(
         stored, status=201 if created else 200, headers={"Location": f"/api/v1/alerts/{stored.id}"}
     )
 
 
-def _parse(content_type: str, raw: bytes) -> tuple[AlertIn, str]:
-    if content_type in XML_TYPES:
-        try:
-            return cap.parse(raw), raw.decode("utf-8", errors="replace")
-        except cap.Unsafe as exc:
-            raise BadRequest(str(exc)) from None
-        except cap.Problems as exc:
-            raise Invalid("the CAP message is not valid", errors=exc.problems) from None
-    if content_type == "application/json":
-        data: Any = loads(raw)
-        if problem := geojson_problem(data):  # a feed's document, not one alert
-            raise Invalid(problem)
-        try:
-            return AlertIn.model_validate(data), raw.decode()  # loads() proved it UTF-8
-        except ValidationError as exc:
-            raise invalid_from(exc) from None
+async def _read(request: web.Request, raw: bytes) -> tuple[ReadAlert, str]:
+    """The alert and the text stored as sent; large documents are read off the loop."""
+    if request.content_type in XML_TYPES:
+        read = await request.app[PARSER].run(reading.read_cap, raw)
+        return read, raw.decode("utf-8", errors="replace")
+    if request.content_type == "application/json":
+        read = await request.app[PARSER].run(reading.read_json, raw)
+        return read, raw.decode()  # read_json proved it UTF-8
     raise UnsupportedMediaType("send application/cap+xml, application/xml or application/json")
 
 

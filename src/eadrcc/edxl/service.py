@@ -19,6 +19,7 @@ from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.matching import service as matching
 from eadrcc.matching import store as matching_store
 from eadrcc.offers import service as offers
+from eadrcc.parsepool import ParsePool
 from eadrcc.policy import authorize
 from eadrcc.requests import service as requests
 from eadrcc.requests import store as requests_store
@@ -28,11 +29,12 @@ COMMITTED = ("accepted", "in_transit", "delivered")
 
 
 async def import_message(
-    *, pool: asyncpg.Pool, who: Principal, raw: bytes, query: ImportQuery
+    *, pool: asyncpg.Pool, parser: ParsePool, who: Principal, raw: bytes, query: ImportQuery
 ) -> tuple[int, dict[str, Any]]:
     """An RFA from a RequestResource, an offer from an OfferUnsolicitedResource or
-    ResponseToRequestResource; (status, our JSON with an `edxl` receipt)."""
-    msg = parse.read(raw)
+    ResponseToRequestResource; (status, our JSON with an `edxl` receipt). A large
+    message is read in the parse pool, off the event loop."""
+    msg = await parser.run(parse.read, raw)
     if msg.kind == "RequestResource":
         status, answer = await _import_request(pool, who, msg, query)
     elif msg.kind == "CommitResource":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eadrcc.appkeys import POOL
+from eadrcc.appkeys import PARSER, POOL
 from eadrcc.edxl import service
 from eadrcc.edxl.models import ImportQuery, OfferImported, RequestImported
 from eadrcc.errors import UnsupportedMediaType
@@ -27,6 +27,8 @@ EXPORT = {404: "Unknown, or not visible to the caller"}
         400: "Not well-formed XML, or XML with a DTD (entities, external references)",
         409: "MessageID already imported with another content, or the emergency is closed",
         415: "Not XML",
+        422: "Not a message this hub takes, or it took longer than EADRCC_PARSE_SECONDS to read",
+        503: "The document reader stopped while reading it (Retry-After); nothing stored",
     },
 )
 async def import_message(request: web.Request) -> web.Response:
@@ -34,7 +36,11 @@ async def import_message(request: web.Request) -> web.Response:
         raise UnsupportedMediaType(f"expected one of {', '.join(XML_TYPES)}")
     query = parse_query(request, ImportQuery)
     status, answer = await service.import_message(
-        pool=request.app[POOL], who=principal(request), raw=await read_body(request), query=query
+        pool=request.app[POOL],
+        parser=request.app[PARSER],
+        who=principal(request),
+        raw=await read_body(request),
+        query=query,
     )
     where = "requests" if answer["edxl"]["message_type"] == "RequestResource" else "offers"
     return respond(answer, status=status, headers={"Location": f"/api/v1/{where}/{answer['id']}"})

@@ -1,0 +1,90 @@
+"""The parse pool with real worker processes (no database): results and our errors
+cross the process boundary intact, a read past the budget is refused and its
+worker replaced, and a worker dying mid-read fails that read only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from eadrcc.errors import Invalid, TooSlowToRead, Unavailable
+from eadrcc.parsepool import ParsePool
+
+
+def shout(raw: bytes) -> tuple[str, int]:
+    return raw.decode().upper(), os.getpid()
+
+
+def refuse(raw: bytes) -> None:
+    raise Invalid("not valid", errors={"alert.sent": raw.decode()})
+
+
+def never_finish(raw: bytes) -> None:
+    time.sleep(3600)  # a document the reader never gets through
+
+
+def crash(raw: bytes) -> None:
+    os._exit(3)  # as a parser's segfault would end the process
+
+
+@pytest.fixture
+async def parser() -> AsyncIterator[ParsePool]:
+    # Warming up with os.getpid alone: these tests read no CAP.
+    pool = ParsePool(workers=2, budget_seconds=1.0, inline_below_bytes=4, warm_up=os.getpid)
+    yield pool
+    await pool.close()
+
+
+async def test_small_documents_are_read_inline(parser: ParsePool) -> None:
+    assert await parser.run(shout, b"abc") == ("ABC", os.getpid())
+    assert parser.pids() == []
+
+
+async def test_large_documents_are_read_in_a_worker(parser: ParsePool) -> None:
+    results = await asyncio.gather(*(parser.run(shout, b"x" * 100) for _ in range(4)))
+    assert {text for text, _ in results} == {"X" * 100}
+    assert {pid for _, pid in results} <= set(parser.pids())
+    assert os.getpid() not in parser.pids()
+    assert parser.counters["offloaded"] == 4
+
+
+async def test_our_errors_keep_their_fields_across_processes(parser: ParsePool) -> None:
+    with pytest.raises(Invalid) as caught:
+        await parser.run(refuse, b"yesterday")
+    assert caught.value.errors == {"alert.sent": "yesterday"}
+    assert caught.value.status == 422
+
+
+async def test_over_budget_is_refused_and_the_worker_replaced(parser: ParsePool) -> None:
+    await asyncio.gather(parser.run(shout, b"warm up"), parser.run(shout, b"both"))
+    before = set(parser.pids())
+    assert len(before) == 2
+    with pytest.raises(TooSlowToRead, match="longer than 1 s"):
+        await parser.run(never_finish, b"pathological")
+    [stuck] = before - set(parser.pids())
+    with pytest.raises(ProcessLookupError):
+        os.kill(stuck, 0)  # killed and reaped
+    # Both slots read again, the stuck one with a new process.
+    results = await asyncio.gather(*(parser.run(shout, b"after") for _ in range(4)))
+    assert all(text == "AFTER" for text, _ in results)
+    assert parser.counters["over_budget"] == 1
+
+
+async def test_a_crashing_read_fails_alone_and_the_pool_recovers(parser: ParsePool) -> None:
+    slow = asyncio.create_task(parser.run(shout, b"neighbour"))
+    with pytest.raises(Unavailable) as caught:
+        await parser.run(crash, b"poison")
+    assert caught.value.headers == {"Retry-After": "1"}
+    assert (await slow)[0] == "NEIGHBOUR"
+    assert (await parser.run(shout, b"again"))[0] == "AGAIN"
+    assert parser.counters["crashed"] == 1
+
+
+async def test_zero_workers_reads_everything_inline() -> None:
+    pool = ParsePool(workers=0, budget_seconds=1.0, inline_below_bytes=0)
+    assert await pool.run(shout, b"x" * 100) == ("X" * 100, os.getpid())
+    await pool.close()
