@@ -4,8 +4,9 @@ against reading inline, with a quiet baseline, all in the same run.
 Everything is a real process: a scratch database (`eadrcc seed`), one hub
 (`eadrcc serve`) per mode, and the alert poster, a child process of this script
 (aiohttp) that builds six large valid CAP 1.2 alerts (tests/bigcap.py), then posts
-them at once as a duty officer. This process samples GET /healthz one request
-after another on one keep-alive connection:
+them at once as a duty officer. This process sends GET /healthz every
+--interval-ms (20 ms), whether or not the previous answer is in, and times each
+from the moment it was due (so a stall counts once per request it delays):
 
 - quiet:   for --quiet-seconds with no alert in flight (the baseline);
 - loaded:  from the moment the poster starts sending until its six answers are in.
@@ -16,7 +17,7 @@ Each hub first reads one large alert unmeasured, so that the pool's workers have
 started and every import is done. The goal (issue #12): loaded p99 < 100 ms.
 
     .venv/bin/python bench/parse_offloop.py [--database-url URL] [--rounds 3]
-        [--alerts 6] [--quiet-seconds 3]
+        [--alerts 6] [--quiet-seconds 3] [--interval-ms 20]
 
 Prints a table and writes bench/results/parse_offloop.json.
 """
@@ -68,24 +69,42 @@ async def post_alerts(url: str, token: str, prefix: str, count: int) -> None:
 # -- the sampler ---------------------------------------------------------------------
 
 
-async def healthz_once(http: aiohttp.ClientSession, url: str) -> float:
-    start = time.perf_counter()
-    async with http.get(f"{url}/healthz") as resp:
-        await resp.read()
-        assert resp.status == 200, resp.status
-    return (time.perf_counter() - start) * 1000
+class Sampler:
+    """GET /healthz on a fixed schedule (every `interval` s), each request timed from
+    the moment it was due, not from when it was sent: a stall of the hub then counts
+    once per missed slot, as a monitoring probe would see it, instead of once."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, interval: float) -> None:
+        self.http, self.url, self.interval = http, url, interval
+        self.samples: list[float] = []
+
+    async def _one(self, due: float) -> None:
+        async with self.http.get(f"{self.url}/healthz") as resp:
+            await resp.read()
+            assert resp.status == 200, resp.status
+        self.samples.append((time.perf_counter() - due) * 1000)
+
+    async def until(self, done: asyncio.Future[Any] | None, seconds: float = 0.0) -> list[float]:
+        """Sample until `done` is done, or for `seconds`; the latencies in ms."""
+        start = time.perf_counter()
+        pending: set[asyncio.Task[None]] = set()
+        n = 0
+        while (done is None and time.perf_counter() - start < seconds) or (
+            done is not None and not done.done()
+        ):
+            due = start + n * self.interval
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            task = asyncio.create_task(self._one(due))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            n += 1
+        if pending:
+            await asyncio.gather(*pending)
+        samples, self.samples = self.samples, []
+        return samples
 
 
-async def quiet(http: aiohttp.ClientSession, url: str, seconds: float) -> list[float]:
-    samples, end = [], time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        samples.append(await healthz_once(http, url))
-    return samples
-
-
-async def loaded(
-    http: aiohttp.ClientSession, url: str, token: str, prefix: str, count: int
-) -> dict[str, Any]:
+async def loaded(sampler: Sampler, url: str, token: str, prefix: str, count: int) -> dict[str, Any]:
     """Healthz samples from the poster's first byte until its last answer."""
     poster = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -100,10 +119,8 @@ async def loaded(
     assert poster.stdout is not None
     line = await poster.stdout.readline()
     assert line.decode().strip() == POSTING, line
-    result = asyncio.create_task(poster.stdout.readline())
-    samples = []
-    while not result.done():
-        samples.append(await healthz_once(http, url))
+    result = asyncio.ensure_future(poster.stdout.readline())
+    samples = await sampler.until(result)
     await poster.wait()
     report = json.loads(await result)
     return {"samples": samples, **report}
@@ -124,6 +141,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "machine": harness.machine(),
         "alerts": args.alerts,
         "rounds": args.rounds,
+        "interval_ms": args.interval_ms,
         "modes": {},
     }
     async with harness.scratch_database(server, "parse") as db_url:
@@ -135,15 +153,17 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             with harness.processes([(cmd, {**base_env, **env})]):
                 await harness.wait_ready(url)
                 async with aiohttp.ClientSession() as http:
+                    sampler = Sampler(http, url, args.interval_ms / 1000)
                     print(f"{mode}: warming up ...", file=sys.stderr)
-                    warm = await loaded(http, url, officer, f"{mode}-warm", 1)
-                    assert warm["answers"][0]["status"] == 201, warm
+                    # Two at once, so that both default workers have started.
+                    warm = await loaded(sampler, url, officer, f"{mode}-warm", 2)
+                    assert {a["status"] for a in warm["answers"]} == {201}, warm
                     rounds = []
                     for n in range(args.rounds):
                         print(f"{mode}: round {n + 1}", file=sys.stderr)
                         noise = harness.machine_noise()
-                        calm = await quiet(http, url, args.quiet_seconds)
-                        busy = await loaded(http, url, officer, f"{mode}-{n}", args.alerts)
+                        calm = await sampler.until(None, args.quiet_seconds)
+                        busy = await loaded(sampler, url, officer, f"{mode}-{n}", args.alerts)
                         rounds.append(
                             {
                                 **noise,
@@ -190,6 +210,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--alerts", type=int, default=6)
     parser.add_argument("--quiet-seconds", type=float, default=3.0)
+    parser.add_argument("--interval-ms", type=float, default=20.0)
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     report(results)

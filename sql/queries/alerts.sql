@@ -3,10 +3,20 @@
 SELECT pg_advisory_xact_lock(hashtextextended(:key, 0));
 
 -- name: find
-SELECT * FROM alerts WHERE sender = :sender AND identifier = :identifier AND sent = :sent;
+-- Every query that answers an Alert names its columns: never body or raw, which for a
+-- large alert are a megabyte or two that the event loop would decode for nothing.
+SELECT id, source, cap_version, identifier, sender, sent, status, msg_type, scope, event, hazard,
+       severity, certainty, urgency, headline, lat, lon, countries, level, external_ids,
+       "references", group_id, emergency_id, received_at, stale, acknowledged_at,
+       acknowledged_by
+FROM alerts WHERE sender = :sender AND identifier = :identifier AND sent = :sent;
 
 -- name: get
-SELECT * FROM alerts WHERE id = :id;
+SELECT id, source, cap_version, identifier, sender, sent, status, msg_type, scope, event, hazard,
+       severity, certainty, urgency, headline, lat, lon, countries, level, external_ids,
+       "references", group_id, emergency_id, received_at, stale, acknowledged_at,
+       acknowledged_by
+FROM alerts WHERE id = :id;
 
 -- name: referenced
 -- The messages an Update/Cancel refers to, of its own status only (a Test Cancel never
@@ -29,7 +39,10 @@ UPDATE alerts
 SET "references" = array_append("references", :alert_id),
     pending_references = array_remove(pending_references, :key)
 WHERE id = ANY(:early_ids::text[])
-RETURNING *;
+RETURNING id, source, cap_version, identifier, sender, sent, status, msg_type, scope, event, hazard,
+          severity, certainty, urgency, headline, lat, lon, countries, level, external_ids,
+          "references", group_id, emergency_id, received_at, stale, acknowledged_at,
+          acknowledged_by;
 
 -- name: candidate_groups
 SELECT * FROM alert_groups
@@ -85,10 +98,17 @@ VALUES (:id, :source, :cap_version, :identifier, :sender, :sent, :status, :msg_t
         :event, :hazard, :severity, :certainty, :urgency, :headline, :lat, :lon, :countries,
         :level, :external_ids, :references, :group_id, :emergency_id, :body, :raw,
         :received_by, :stale, :expires, :pending_references)
-RETURNING *;
+RETURNING id, source, cap_version, identifier, sender, sent, status, msg_type, scope, event, hazard,
+          severity, certainty, urgency, headline, lat, lon, countries, level, external_ids,
+          "references", group_id, emergency_id, received_at, stale, acknowledged_at,
+          acknowledged_by;
 
 -- name: list
-SELECT * FROM alerts
+SELECT id, source, cap_version, identifier, sender, sent, status, msg_type, scope, event, hazard,
+       severity, certainty, urgency, headline, lat, lon, countries, level, external_ids,
+       "references", group_id, emergency_id, received_at, stale, acknowledged_at,
+       acknowledged_by
+FROM alerts
 WHERE (:status::text IS NULL OR status = :status)
   AND (:severity::text IS NULL OR severity = :severity)
   AND (:hazard::text IS NULL OR hazard = :hazard)
@@ -100,7 +120,10 @@ LIMIT :limit;
 -- name: acknowledge
 UPDATE alerts SET acknowledged_at = now(), acknowledged_by = :actor
 WHERE id = :id AND acknowledged_at IS NULL
-RETURNING *;
+RETURNING id, source, cap_version, identifier, sender, sent, status, msg_type, scope, event, hazard,
+          severity, certainty, urgency, headline, lat, lon, countries, level, external_ids,
+          "references", group_id, emergency_id, received_at, stale, acknowledged_at,
+          acknowledged_by;
 
 -- name: remember_signature
 INSERT INTO seen_signatures (token_id, signature) VALUES (:token_id, :signature)

@@ -48,8 +48,11 @@ def _start_worker(level: str, fmt: str) -> None:
 def warm() -> int:
     """Pay the one-off costs (imports, schema compilation, the country index) before
     the first document, so the budget measures documents only; the worker's pid."""
+    # Every module whose functions the hub sends here, imported now rather than with
+    # the first document (whose budget would pay for it).
     import eadrcc.alerts.feeds
-    import eadrcc.edxl.parse  # noqa: F401  (imported now rather than with the first message)
+    import eadrcc.alerts.reading
+    import eadrcc.edxl.parse  # noqa: F401
     from eadrcc.alerts import cap, geography
 
     cap.warm()
