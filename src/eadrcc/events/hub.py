@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,9 @@ log = structlog.get_logger(__name__)
 TOKEN_EVENTS = "token."
 CHANNEL = "eadrcc_events"  # the same name as in sql/queries/events.sql
 PAGE = 1000
+# The last events read, (seq, visibility, kind), for waiters that only care about
+# some of them (a delivery loop: what its subscription may see).
+RECENT = 20_000
 LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it apart
 
 
@@ -60,6 +64,7 @@ class EventHub:
         self._first_listen = asyncio.Event()
         self._notify_wanted = asyncio.Event()
         self._advanced = asyncio.Condition()
+        self._recent: deque[tuple[int, frozenset[str], str]] = deque(maxlen=RECENT)
         self._tasks: list[asyncio.Task[None]] = []
         self._unhook: Callable[[], None] | None = None
         # What else follows the log on this instance (the token cache): called with
@@ -138,6 +143,38 @@ class EventHub:
                     self._advanced.wait_for(lambda: self.last_seq > seq), timeout
                 )
 
+    async def wait_for_news(
+        self, after: int, wanted: Callable[[frozenset[str], str], bool], timeout: float
+    ) -> None:
+        """Return once the hub has read an event after `after` that `wanted(visibility,
+        kind)` accepts, or after `timeout` seconds. An event older than those the hub
+        keeps counts as news: the caller reads the log and sees for itself.
+
+        A delivery loop waits here rather than in wait_past: an event for one nation
+        (its request.circulated, its response row) then wakes that nation's loops,
+        not every subscription's, so each commit costs reads in proportion to who
+        receives it."""
+
+        checked = after  # each wake looks only at what was read since the last one
+
+        def news() -> bool:
+            nonlocal checked
+            if self.last_seq <= checked:
+                return False
+            found = True  # unless seen otherwise: past what is kept, or before this hub
+            for seq, visibility, kind in reversed(self._recent):
+                if seq <= checked:
+                    found = False
+                    break
+                if wanted(visibility, kind):
+                    break
+            checked = self.last_seq
+            return found
+
+        async with self._advanced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait_for(news), timeout)
+
     def live(self) -> bool:
         """Following the log as it grows (notified), not only polling it."""
         return self.listening and self.reading
@@ -197,6 +234,9 @@ class EventHub:
                 for observer in self.on_read:
                     observer([row["kind"] for row in rows])
                 self.last_seq = rows[-1]["seq"]
+                self._recent.extend(
+                    (row["seq"], frozenset(row["visibility"] or ()), row["kind"]) for row in rows
+                )
                 self.counters["events_read"] += len(rows)
                 self._tell_watchers(rows)
                 async with self._advanced:

@@ -57,7 +57,8 @@ class SubscriptionLoop:
         # The SQL side of policy.visible: the same audience /ws filters with.
         self.audience = policy.audience(subscriber_principal(row))
         self.stats: dict[str, float] = dict.fromkeys(
-            ("delivered", "failures", "lag_events", "last_latency_seconds", "attempts"), 0.0
+            ("delivered", "failures", "lag_events", "last_latency_seconds", "attempts", "reads"),
+            0.0,
         )
         self.stats["attempts"] = row["attempts"]
         self._task: asyncio.Task[None] | None = None
@@ -101,14 +102,24 @@ class SubscriptionLoop:
         head, pending = await self._read()
         self.stats["lag_events"] = len(pending)
         if not pending:
-            # Nothing for us up to `head`: sleep until this instance's hub reads past it
-            # (woken at once by a commit here, by NOTIFY from elsewhere, or by its poll).
-            await self.worker.hub.wait_past(head, self.worker.settings.event_poll_seconds)
+            # Nothing for us up to `head`: sleep until this instance's hub reads an event
+            # past it that we may receive (woken at once by a commit here, by NOTIFY
+            # from elsewhere, or by its poll), or for a poll interval at most.
+            await self.worker.hub.wait_for_news(
+                head, self._wants, self.worker.settings.event_poll_seconds
+            )
             return
         if self.row["kind"] == "webhook":
             await self._send_webhooks(pending)
         else:
             await self._send_mail(pending)
+
+    def _wants(self, visibility: frozenset[str], kind: str) -> bool:
+        """Would `pending_events` return this event? (Its visibility and kind filters.)"""
+        if self.audience is not None and visibility.isdisjoint(self.audience):
+            return False
+        prefixes = self.row["events"]
+        return not prefixes or any(kind.startswith(p) for p in prefixes)
 
     async def _wait_for_retry_time(self) -> None:
         due: datetime | None = self.row["next_attempt_at"]
@@ -118,6 +129,7 @@ class SubscriptionLoop:
                 await asyncio.sleep(wait)
 
     async def _read(self) -> tuple[int, list[dict[str, Any]]]:
+        self.stats["reads"] += 1
         async with self.worker.pool.acquire() as conn:
             return await store.pending_events(
                 conn,

@@ -151,6 +151,7 @@ GAUGES = {
     "lag_events": "Events the subscription's audience may see that it has not received",
     "last_latency_seconds": "Time the receiver took to answer the last attempt",
     "attempts": "Attempts at the event now at the head of its queue",
+    "reads": "Reads of the log for it since this instance took it (woken by its own news)",
 }
 
 
