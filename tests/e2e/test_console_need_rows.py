@@ -96,7 +96,7 @@ def test_need_rows_show_eta_duplicate_pairs_and_alternatives(
     page = console.go(f"#/e/{eid}")
     row = page.locator(f'li.need[data-need-id="{tents}"]')
     alternatives = row.locator(".need-alts")
-    expect(alternatives).to_be_visible(timeout=10_000)
+    expect(alternatives).to_be_visible()
     expect(alternatives).to_contain_text("Could also fill it (not counted):")
     expect(alternatives.locator("li")).to_have_count(1)
     expect(alternatives.locator("li")).to_have_text(re.compile(r"^France: 50 .*could arrive"))
@@ -129,21 +129,21 @@ def test_a_need_turns_late_when_its_needed_by_passes_without_any_event(
     page = console.go(f"#/e/{eid}")
     row = page.locator(f'li.need[data-need-id="{need}"]')
     # Due in 10 minutes with nothing accepted: at risk, not yet late.
-    expect(row).to_have_attribute("data-at-risk", "true", timeout=10_000)
+    expect(row).to_have_attribute("data-at-risk", "true")
     expect(row).to_have_attribute("data-late", "false")
     expect(row.locator(".flag-late")).to_be_hidden()
     # The row's last redraw on loading: the RFA's details are in (the could-help cell
     # was drawn with the answer). From here only the clock's tick redraws it.
     expect(row.locator(".could-help")).to_have_attribute(
-        "data-shown", re.compile(r"^\[\["), timeout=10_000
+        "data-shown", re.compile(r"^\[\[")
     )
     # The console's clock moves 20 minutes on; nothing is sent, nothing reloaded.
     page.evaluate("() => { window.__eadrccNow = () => Date.now() + 20 * 60 * 1000; }")
-    expect(row).to_have_attribute("data-late", "true", timeout=(TICK_S * 2 + 5) * 1000)
+    expect(row).to_have_attribute("data-late", "true", timeout=(TICK_S * 2 + 30) * 1000)
     expect(row).to_have_class(re.compile(r"\blate\b"))
     expect(row.locator(".flag-late")).to_be_visible()
     expect(page.locator(".kpi.bad", has_text="Late").locator(".kpi-value")).to_have_text("1")
     # The board's card counts it too, by the same clock.
     page = console.go("#/")
     card = page.locator(".emergency-card", has=page.locator(f'a[href="#/e/{eid}"]'))
-    expect(card).to_have_attribute("data-late", "1", timeout=10_000)
+    expect(card).to_have_attribute("data-late", "1")

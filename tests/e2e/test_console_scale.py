@@ -113,6 +113,8 @@ def test_a_thousand_needs_and_five_thousand_events(
     expect(page.locator("li.need")).to_have_count(2 * NEEDS_PER_RFA)
     expect(page.locator("li.proposal")).to_have_count(150)  # proposals.js shows the best 150
     worst = page.evaluate("Math.max(...window.__gaps.slice(1))")
-    assert worst < 1500, f"a frame took {worst:.0f} ms while events streamed"
+    # A freeze guard, not a speed figure: redrawing every need per event froze this
+    # page for many seconds; 5 s leaves room for a CI machine starving Chromium.
+    assert worst < 5000, f"a frame took {worst:.0f} ms while events streamed"
     nodes = page.evaluate("document.getElementsByTagName('*').length")
     assert nodes < 40_000, nodes
