@@ -75,12 +75,17 @@ ORDER BY r.country
 FOR UPDATE OF r;
 
 -- name: lock_pairs
--- Rows named by (emergency, country) pairs, locked in that order.
-SELECT r.*, now() AS now, (SELECT count(*) FROM offers o
-             WHERE o.emergency_id = r.emergency_id AND o.offering_country = r.country
-               AND o.status = 'open')::int AS offers
+-- Rows named by (emergency, country) pairs, locked in that order; with :count_offers,
+-- each with its nation's open offers (a count that grows with them: an offer's own
+-- transaction, which only needs the state, skips it).
+SELECT r.*, now() AS now,
+       CASE WHEN :count_offers THEN
+           (SELECT count(*) FROM offers o
+            WHERE o.emergency_id = r.emergency_id AND o.offering_country = r.country
+              AND o.status = 'open')::int
+       END AS offers
 FROM responses r
-JOIN unnest($1::text[], $2::text[]) AS p (emergency_id, country)
+JOIN unnest(:emergency_ids::text[], :countries::text[]) AS p (emergency_id, country)
   ON r.emergency_id = p.emergency_id AND r.country = p.country
 ORDER BY r.emergency_id, r.country
 FOR UPDATE OF r;

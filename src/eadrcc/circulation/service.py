@@ -328,12 +328,14 @@ async def signal(
     pairs: Sequence[tuple[str, str]],
     actor: str,
     reason: str | None = None,
+    count_offers: bool = True,
 ) -> tuple[dict[tuple[str, str], Row], list[Row]]:
     """Apply one signal to the rows of (emergency, country) pairs, in the caller's
     transaction: rows it moves are written with their history and a
     `response.updated` each. Answers every existing row named (moved or not) by
-    pair, and the rows it moved."""
-    rows = await store.lock_pairs(conn, pairs)
+    pair, and the rows it moved (without `count_offers`, the rows it did not move
+    have `offers` None; moved rows are counted as written)."""
+    rows = await store.lock_pairs(conn, pairs, count_offers=count_offers)
     changed: list[Row] = []
     for old in rows:
         new = _moved(old, signal, actor, reason)
@@ -385,7 +387,9 @@ async def mark_delivered_many(
 
 async def offered(conn: asyncpg.Connection, *, emergency_id: str, country: str, actor: str) -> None:
     """The nation has help on offer in the emergency (inside the offer's transaction)."""
-    await signal(conn, signal="offered", pairs=[(emergency_id, country)], actor=actor)
+    await signal(
+        conn, signal="offered", pairs=[(emergency_id, country)], actor=actor, count_offers=False
+    )
 
 
 async def offer_withdrawn(

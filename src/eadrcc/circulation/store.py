@@ -46,9 +46,19 @@ async def lock_rows(
     return {r["country"]: dict(r) for r in rows}
 
 
-async def lock_pairs(conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]]) -> list[Row]:
+async def lock_pairs(
+    conn: asyncpg.Connection, pairs: Sequence[tuple[str, str]], *, count_offers: bool = True
+) -> list[Row]:
+    """The rows of these pairs, locked; without `count_offers`, their `offers` is None."""
     ordered = sorted(set(pairs))
-    rows = await conn.fetch(q.lock_pairs, [p[0] for p in ordered], [p[1] for p in ordered])
+    rows = await conn.fetch(
+        *q.bind(
+            "lock_pairs",
+            emergency_ids=[p[0] for p in ordered],
+            countries=[p[1] for p in ordered],
+            count_offers=count_offers,
+        )
+    )
     return [dict(r) for r in rows]
 
 
