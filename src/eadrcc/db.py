@@ -263,7 +263,9 @@ def literal(value: str | None) -> str:
     if "\x00" in value:
         raise ValueError("a NUL character cannot be sent to PostgreSQL")
     tag = "$v$"
-    while tag in value:
+    # The tag may not occur in the value, nor be completed by the value's end
+    # ("...$v" then "$v$" would close early).
+    while (value + tag).find(tag) != len(value):
         tag = f"$v{secrets.token_hex(4)}$"
     return f"{tag}{value}{tag}"
 

@@ -145,16 +145,19 @@ async def test_queued_events_commit_in_seq_order_and_rollbacks_leave_none(
 
 async def test_queued_event_text_is_stored_exactly(pool: asyncpg.Pool) -> None:
     """The append is written into the COMMIT's text: no value may change its meaning."""
-    nasty = "it's $v$ $v1$ $$ \\ \\' '' ; COMMIT; DROP TABLE events; -- ç 中 \U0001f600"
-    async with db.transaction(pool) as conn:
-        start = await events.head(conn)
-        events.record(
-            conn, kind=nasty, actor=nasty, data={"text": nasty, nasty: [nasty]}, visibility=[nasty]
-        )
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT kind, actor, data, visibility FROM events WHERE seq > $1", start
-        )
-    assert row["kind"] == nasty and row["actor"] == nasty
-    assert row["data"] == {"text": nasty, nasty: [nasty]}
-    assert list(row["visibility"]) == [nasty]
+    for nasty in (
+        "it's $v$ $v1$ $$ \\ \\' '' ; COMMIT; DROP TABLE events; -- ç 中 \U0001f600",
+        "ends in the tag's start $v",  # would close "$v$" early
+        "$",
+    ):
+        async with db.transaction(pool) as conn:
+            start = await events.head(conn)
+            data = {"text": nasty, nasty: [nasty]}
+            events.record(conn, kind=nasty, actor=nasty, data=data, visibility=[nasty])
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT kind, actor, data, visibility FROM events WHERE seq > $1", start
+            )
+        assert row["kind"] == nasty and row["actor"] == nasty
+        assert row["data"] == data
+        assert list(row["visibility"]) == [nasty]
