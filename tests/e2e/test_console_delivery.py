@@ -62,6 +62,9 @@ def test_a_suspended_channel_shows_as_a_banner_and_on_the_partner_page(
         resume = f'#delivery-banner button[data-subscription="{sub["id"]}"]'
         page.locator(resume).click()
         expect(banner).to_be_hidden(timeout=30_000)
+        feed = page.locator("#feed-list")
+        expect(feed).to_contain_text("Delivery suspended: Norway")
+        expect(feed).to_contain_text("Delivery resumed: Norway's webhook channel")
         found = [s for s in api.ok("GET", "/api/v1/subscriptions") if s["id"] == sub["id"]]
         assert found[0]["status"] == "active"
 

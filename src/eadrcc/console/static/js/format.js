@@ -89,6 +89,11 @@ export function summary(event) {
     case 'response.updated': return t('event.response_updated', { country: country(d.country), state: t(`responses.state.${d.state}`) });
     case 'response.reminder': return t('event.response_reminder', { country: country(d.country) });
     case 'response.overdue': return t('event.response_overdue', { country: country(d.country) });
+    case 'subscription.suspended':
+    case 'subscription.resumed':
+      return t(`event.${event.kind.replace('.', '_')}`, {
+        country: d.country ? country(d.country) : t('delivery.staff_view'), kind: t(`delivery.kind_${d.kind}`),
+      });
     default:
       if (event.kind.startsWith('capacity.')) {
         return t(`event.${event.kind.replace('.', '_')}`, {
