@@ -2,7 +2,7 @@
 models) in worker processes, so that a large CAP alert, EDXL-RM message or feed
 never holds the event loop.
 
-Each worker is a one-process `ProcessPoolExecutor` (a "slot"). A document is only
+Each worker is one process with a pipe of its own (a "slot"). A document is only
 handed to an idle slot, so the time budget measures reading it, not queueing; a
 document over the budget gets a 422 and its process is killed and replaced, which
 a shared multi-process executor could not do without failing its neighbours'
@@ -18,11 +18,13 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
@@ -60,13 +62,98 @@ def warm() -> int:
     return os.getpid()
 
 
+def _serve(conn: Connection, level: str, fmt: str, warm_up: Callable[[], int]) -> None:
+    """A worker's life: warm up, then read one document at a time until the hub's end
+    of the pipe closes (or the hub kills it)."""
+    _start_worker(level, fmt)
+    conn.send(warm_up())
+    while True:
+        try:
+            read, raw = conn.recv()
+        except EOFError:
+            return
+        try:
+            answer: tuple[bool, Any] = (True, read(raw))
+        except Exception as exc:
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            conn.send((False, RuntimeError(f"unpicklable answer: {exc!r}")))
+
+
+class _Died(Exception):
+    """The worker's end of the pipe closed: it exited or was killed."""
+
+
+class _Worker:
+    """One process and the only other end of its pipe, so that its death reads as
+    EOF here at once. (ProcessPoolExecutor's shared result pipe, whose write end the
+    hub also holds, can leave a reader blocked for good when a worker is killed
+    halfway through sending a result; a stuck reader then hangs shutdown.)"""
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process, self.conn = process, conn
+        self.pid: int = process.pid or 0
+
+    @classmethod
+    def start(cls, log: tuple[str, str], warm_up: Callable[[], int]) -> _Worker:
+        """Blocking (run in a thread): start the process, wait until it has warmed up."""
+        # "spawn": a fresh interpreter, never a fork of this threaded, running hub.
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_serve, args=(theirs, *log, warm_up), name="eadrcc-parse", daemon=True
+        )
+        process.start()
+        theirs.close()  # the worker's end lives in the worker only
+        worker = cls(process, ours)
+        if not ours.poll(WARM_SECONDS):
+            worker.kill()
+            raise _Died("no answer while warming up")
+        worker.pid = worker.call_raw()
+        return worker
+
+    def call(self, read: Callable[[bytes], T], raw: bytes) -> tuple[bool, Any]:
+        """Blocking (run in a thread): send a document, wait for the answer."""
+        try:
+            self.conn.send((read, raw))
+        except OSError as exc:  # BrokenPipeError: it died while idle
+            raise _Died(str(exc)) from None
+        answer: tuple[bool, Any] = self.call_raw()
+        return answer
+
+    def call_raw(self) -> Any:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise _Died(type(exc).__name__) from None
+
+    def kill(self) -> None:
+        """Blocking (run in a thread): SIGKILL, then reap. The pipe is left to be closed
+        when the last reference goes: a thread may still be reading it, and closing
+        its descriptor under it could hand that number to another file."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.join(STOP_SECONDS)
+
+    def stop(self) -> None:
+        """Blocking (run in a thread): SIGTERM (a worker holds nothing worth finishing),
+        then SIGKILL if it has not gone within STOP_SECONDS."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.terminate()
+        self.process.join(STOP_SECONDS)
+        if self.process.is_alive():
+            self.kill()
+
+
 class _Slot:
-    """One worker process; `pid` is None until it has started and warmed up."""
+    """A place for one worker; empty until a document needs it, and again once its
+    worker was killed (the next document starts another)."""
 
     def __init__(self, number: int) -> None:
         self.number = number
-        self.executor: ProcessPoolExecutor | None = None
-        self.pid: int | None = None
+        self.worker: _Worker | None = None
 
 
 class ParsePool:
@@ -89,6 +176,8 @@ class ParsePool:
         self._slots = [_Slot(n) for n in range(workers)]
         for slot in self._slots:
             self._idle.put_nowait(slot)
+        # One thread per slot waits on its pipe; the loop's default executor stays free.
+        self._threads = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="eadrcc-parse")
         self.busy = 0
         self.counters = dict.fromkeys(COUNTERS, 0)
 
@@ -97,7 +186,7 @@ class ParsePool:
 
     def pids(self) -> list[int]:
         """The live workers' process ids (for /metrics and tests)."""
-        return [s.pid for s in self._slots if s.pid is not None]
+        return [s.worker.pid for s in self._slots if s.worker is not None]
 
     def gauges(self) -> dict[str, float]:
         return {
@@ -120,20 +209,21 @@ class ParsePool:
         slot = await self._idle.get()
         self.busy += 1
         try:
-            return await self._on(slot, read, raw)
+            ok, value = await self._on(slot, read, raw)
         finally:
             self.busy -= 1
             self._idle.put_nowait(slot)
+        if not ok:
+            raise value
+        result: T = value
+        return result
 
-    async def _on(self, slot: _Slot, read: Callable[[bytes], T], raw: bytes) -> T:
-        executor = await self._ready(slot)
+    async def _on(self, slot: _Slot, read: Callable[[bytes], T], raw: bytes) -> tuple[bool, Any]:
+        loop = asyncio.get_running_loop()
+        worker = await self._ready(slot)
+        call = loop.run_in_executor(self._threads, worker.call, read, raw)
         try:
-            future = executor.submit(read, raw)
-        except BrokenProcessPool:  # died while idle (OOM killer, kill): not this document's doing
-            await self._replace(slot, "died_idle")
-            future = (await self._ready(slot)).submit(read, raw)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.budget)
+            return await asyncio.wait_for(call, self.budget)
         except asyncio.CancelledError:  # the request went away: its document's work too
             await self._replace(slot, "cancelled")
             raise
@@ -144,7 +234,7 @@ class ParsePool:
                 f"the document took longer than {self.budget:g} s to read (parse and "
                 "validate); nothing was stored"
             ) from None
-        except BrokenProcessPool:
+        except _Died:
             self.counters["crashed"] += 1
             await self._replace(slot, "crashed")
             raise Unavailable(
@@ -153,64 +243,45 @@ class ParsePool:
                 headers={"Retry-After": "1"},
             ) from None
 
-    async def _ready(self, slot: _Slot) -> ProcessPoolExecutor:
-        if slot.executor is not None:
-            return slot.executor
-        # "spawn": a fresh interpreter, never a fork of this threaded, running hub.
-        executor = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=self._log,
-        )
+    async def _ready(self, slot: _Slot) -> _Worker:
+        if slot.worker is not None and slot.worker.process.is_alive():
+            return slot.worker
+        if slot.worker is not None:  # died while idle (OOM killer, kill): not a document's doing
+            await self._replace(slot, "died_idle")
+        loop = asyncio.get_running_loop()
         try:
-            # submit() starts the process: a fork and exec, kept off the loop too.
-            started = await asyncio.to_thread(executor.submit, self._warm_up)
-            pid = await asyncio.wait_for(asyncio.wrap_future(started), WARM_SECONDS)
-        except (TimeoutError, BrokenProcessPool, OSError) as exc:
-            await _stop(executor, None)
-            log.error("parse_worker_start_failed", slot=slot.number, error=type(exc).__name__)
+            worker = await loop.run_in_executor(
+                self._threads, _Worker.start, self._log, self._warm_up
+            )
+        except (_Died, OSError) as exc:
+            log.error("parse_worker_start_failed", slot=slot.number, error=str(exc))
             raise Unavailable(
                 "no document reader could be started; nothing was stored",
                 headers={"Retry-After": "5"},
             ) from None
-        slot.executor, slot.pid = executor, pid
+        slot.worker = worker
         self.counters["started"] += 1
-        log.info("parse_worker_started", slot=slot.number, pid=pid)
-        return executor
+        log.info("parse_worker_started", slot=slot.number, pid=worker.pid)
+        return worker
 
     async def _replace(self, slot: _Slot, why: str) -> None:
         """Kill the slot's process; the slot's next document starts a new one."""
-        executor, pid = slot.executor, slot.pid
-        slot.executor, slot.pid = None, None
-        log.warning("parse_worker_replaced", slot=slot.number, pid=pid, reason=why)
-        if executor is not None:
-            await _stop(executor, pid)
+        worker, slot.worker = slot.worker, None
+        if worker is None:
+            return
+        log.warning("parse_worker_replaced", slot=slot.number, pid=worker.pid, reason=why)
+        # Killed from this thread at once (a signal); joined off the loop.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)
+        await asyncio.get_running_loop().run_in_executor(None, worker.kill)
 
     async def close(self) -> None:
+        loop = asyncio.get_running_loop()
         for slot in self._slots:
-            executor, pid, slot.executor, slot.pid = slot.executor, slot.pid, None, None
-            if executor is not None:
-                await _stop(executor, pid, kill=False)
-
-
-async def _stop(executor: ProcessPoolExecutor, pid: int | None, *, kill: bool = True) -> None:
-    """Stop a slot's process: killed at once (stuck or broken), or asked to finish
-    its document and exit, then killed if it has not within STOP_SECONDS."""
-    if kill and pid is not None:
-        _kill(pid)
-    try:
-        await asyncio.wait_for(
-            asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True), STOP_SECONDS
-        )
-    except TimeoutError:
-        if pid is not None:
-            _kill(pid)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+            worker, slot.worker = slot.worker, None
+            if worker is not None:
+                await loop.run_in_executor(None, worker.stop)
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
 
 async def parse_pool(app: web.Application) -> AsyncIterator[None]:

@@ -93,3 +93,19 @@ async def test_zero_workers_reads_everything_inline() -> None:
     pool = ParsePool(workers=0, budget_seconds=1.0, inline_below_bytes=0)
     assert await pool.run(shout, b"x" * 100) == ("X" * 100, os.getpid())
     await pool.close()
+
+
+def huge(raw: bytes) -> bytes:
+    return raw * 64_000_000  # 64 MB to send back: killed while computing or sending it
+
+
+async def test_a_worker_killed_while_answering_never_hangs_the_pool() -> None:
+    pool = ParsePool(workers=1, budget_seconds=0.05, inline_below_bytes=0, warm_up=warm)
+    for _ in range(3):
+        with pytest.raises(TooSlowToRead):
+            await pool.run(huge, b"x")
+    pool.budget = 30.0
+    assert (await pool.run(shout, b"still here"))[0] == "STILL HERE"
+    async with asyncio.timeout(30):
+        await pool.close()
+    assert pool.pids() == []
