@@ -126,9 +126,17 @@ class DeliveryWorker:
                 self._run(dict(row))
 
     def _run(self, row: dict[str, Any]) -> None:
+        sub_id = row["id"]
         loop = SubscriptionLoop(row, worker=self)
-        self.loops[row["id"]] = loop
-        loop.start(on_end=lambda: self.loops.pop(row["id"], None))
+        self.loops[sub_id] = loop
+
+        def ended() -> None:
+            # Only if still the one listed: a loop that ended late must not unlist its
+            # successor (which would then get a twin at the next claim).
+            if self.loops.get(sub_id) is loop:
+                del self.loops[sub_id]
+
+        loop.start(on_end=ended)
 
     async def _drop(self, sub_id: str) -> None:
         loop = self.loops.pop(sub_id, None)
