@@ -1,7 +1,8 @@
 """Large inbound documents are read in the parse pool, off the event loop: a real hub
 on a real socket keeps answering /healthz while several ~0.9 MB CAP alerts are read;
 a document over the time budget gets a 422 and its worker is replaced; a worker that
-dies mid-document fails that document only (503) and the pool recovers."""
+dies mid-document fails that document only (503) and the pool recovers; the feed
+pollers read through the same pool."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from eadrcc.app import create_app
@@ -23,8 +25,10 @@ from eadrcc.config import Settings
 from eadrcc.parsepool import ParsePool
 from tests.bigcap import big_cap
 from tests.conftest import TokenFactory, bearer
+from tests.integration.feed_helpers import FakeFeeds, eventually, feed_gauges
 from tests.integration.ops_helpers import api, emergency_body
 from tests.integration.test_edxl_api import imported, sample
+from tests.integration.test_feed_pollers import GDACS_IDS, hub_settings, start_hub, stored
 
 Client = TestClient  # type: ignore[type-arg]
 CAP_XML = {"Content-Type": "application/cap+xml"}
@@ -184,3 +188,42 @@ async def test_edxl_rm_is_read_in_the_pool_with_its_errors_intact(
         assert "root" in other["errors"]
         assert parser.counters["offloaded"] == 3
         assert parser.counters["inline"] == 0
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeFeeds]:
+    """GDACS on loopback (tests/integration/feed_helpers.py)."""
+    feeds = FakeFeeds()
+    server = TestServer(feeds.app(), host="127.0.0.1")
+    await server.start_server()
+    feeds.base = str(server.make_url("")).rstrip("/")
+    yield feeds
+    feeds.release.set()
+    await server.close()
+
+
+async def test_a_feed_document_over_budget_fails_the_poll_and_the_next_one_recovers(
+    db_url: str, pool: asyncpg.Pool, fake: FakeFeeds
+) -> None:
+    settings = hub_settings(
+        db_url, fake, "gdacs", parse_workers=1, parse_seconds=1.0, parse_inline_below_bytes=0
+    )
+    hub = await start_hub(settings)
+    try:
+        parser = hub.server.app[PARSER]
+        await eventually(lambda: gauge(hub, "alerts_new", 4))
+        [stuck] = parser.pids()
+        os.kill(stuck, signal.SIGSTOP)  # the next feed document never finishes reading
+        fake.etag = '"v2"'  # so that the next poll fetches (and reads) the feed again
+        await eventually(lambda: gauge(hub, "failures", 1))
+        assert parser.counters["over_budget"] >= 1
+        assert not alive(stuck)
+        # A new worker reads the next poll's document: the same four, seen before.
+        await eventually(lambda: gauge(hub, "alerts_duplicate", 4))
+        assert await stored(pool, "gdacs.org") == GDACS_IDS
+    finally:
+        await hub.close()
+
+
+async def gauge(hub: Client, name: str, at_least: float) -> bool:
+    return (await feed_gauges(hub, "gdacs")).get(name, 0) >= at_least
