@@ -241,7 +241,7 @@ async def time_one_offer(conn: asyncpg.Connection, resource_type: str) -> tuple[
         start = time.perf_counter()
         proposals = await engine.plan(conn, item_ids=[item_id], actor=ACTOR)
         seconds = time.perf_counter() - start
-        queued = db.before_commit(conn, event_log._flush).get("events", [])
+        queued = db.with_commit(conn, event_log._append_sql).get("events", [])
         return seconds, len(proposals), len(queued)
 
 
