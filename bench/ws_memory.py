@@ -37,6 +37,7 @@ from harness import RESULTS, free_port, machine, scratch_database, server_url, t
 from eadrcc import logs
 from eadrcc.app import create_app
 from eadrcc.config import Settings
+from eadrcc.readtimeouts import HubRunner
 
 CLIENT = r"""
 import asyncio, json, sys
@@ -92,7 +93,7 @@ def owner(frame_file: str) -> str:
 async def measure(db_url: str, clients: int) -> dict[str, object]:
     port = free_port()
     app = create_app(Settings(database_url=db_url, log_level="warning"))
-    runner = web.AppRunner(app, access_log=None)
+    runner = HubRunner(app, access_log=None)  # as `eadrcc serve` serves it
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     bearer = token(db_url, "duty_officer")["token"]

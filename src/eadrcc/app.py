@@ -16,6 +16,7 @@ from eadrcc.alerts.ratelimit import RateLimiter
 from eadrcc.appkeys import (
     DATABASE_URL,
     HUB,
+    LIVE_SOCKETS,
     METRICS,
     POOL,
     SETTINGS,
@@ -36,6 +37,7 @@ from eadrcc.emergencies import views as emergency_views
 from eadrcc.events import socket as event_socket
 from eadrcc.events import views as event_views
 from eadrcc.events.hub import EventHub
+from eadrcc.events.lean import LiveSockets
 from eadrcc.matching import views as matching_views
 from eadrcc.metrics import Metrics
 from eadrcc.migrate import MigrationError, migrate, pending
@@ -88,6 +90,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app[ops.READINESS_CHECKS] = {}
     app[SOCKETS] = weakref.WeakSet()
     app[TOKEN_SOCKETS] = event_socket.TokenSockets()
+    app[LIVE_SOCKETS] = LiveSockets(settings.ws_ping_seconds, app[TOKEN_SOCKETS])
     app[alert_views.LIMITER] = RateLimiter(settings.alert_rate_per_minute, settings.alert_burst)
     app.on_startup.append(geography.index_at_start)  # country shapes, indexed once
     app.cleanup_ctx.append(_database(auto_migrate))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from eadrcc.auth import Principal
     from eadrcc.circulation.receipts import Receipts
     from eadrcc.events.hub import EventHub
+    from eadrcc.events.lean import LiveSockets
     from eadrcc.events.socket import TokenSockets
     from eadrcc.metrics import Metrics
     from eadrcc.parsepool import ParsePool
@@ -31,6 +32,7 @@ WEBHOOK_GUARD: web.AppKey[Guard] = web.AppKey("webhook_guard")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 TOKEN_SOCKETS: web.AppKey[TokenSockets] = web.AppKey("token_sockets")
 PARSER: web.AppKey[ParsePool] = web.AppKey("parser")
+LIVE_SOCKETS: web.AppKey[LiveSockets] = web.AppKey("live_sockets")
 
 # Per request
 REQUEST_ID = web.RequestKey("request_id", str)

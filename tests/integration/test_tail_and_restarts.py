@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from websockets.exceptions import ConnectionClosed
 
 from eadrcc.app import create_app
-from eadrcc.appkeys import SOCKETS
+from eadrcc.appkeys import LIVE_SOCKETS, SOCKETS
 from eadrcc.config import Settings
 from eadrcc.events import log as events
 from tests.conftest import TokenFactory, wait_ready
@@ -67,7 +67,7 @@ async def test_tail_prints_filters_and_resumes(
         )
         got = [await _line(proc)]
         # The server drops every socket (as a redeploy would); tail resumes by itself.
-        for ws in list(client.app[SOCKETS]):  # type: ignore[index]
+        for ws in [*client.app[SOCKETS], *client.app[LIVE_SOCKETS]]:  # type: ignore[index]
             await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"restart")
         await officer.post("/api/v1/emergencies", emergency_body(title="Two"), expect=201)
         got.append(await _line(proc))

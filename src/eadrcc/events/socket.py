@@ -15,13 +15,23 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 
 from eadrcc import auth
-from eadrcc.appkeys import HUB, POOL, RECEIPTS, SETTINGS, SOCKETS, TOKEN_SOCKETS, TOKENS
+from eadrcc.appkeys import (
+    HUB,
+    LIVE_SOCKETS,
+    POOL,
+    RECEIPTS,
+    SETTINGS,
+    SOCKETS,
+    TOKEN_SOCKETS,
+    TOKENS,
+)
 from eadrcc.errors import BadRequest, EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
+from eadrcc.events.lean import GOING_AWAY, HandedOver, LeanSocket, hand_over
 from eadrcc.policy import audience as audience_of
 from eadrcc.web import Routes, loads
 
@@ -29,7 +39,7 @@ log = structlog.get_logger(__name__)
 routes = Routes("events")
 
 # Close codes (4000-4999 are the application's own).
-BAD_HELLO, UNAUTHORIZED, TOO_SLOW = 4000, 4001, 4008
+BAD_HELLO, UNAUTHORIZED = 4000, 4001  # and 4008, too slow: lean.TOO_SLOW
 BACKLOG_PAGE = 500
 
 
@@ -76,7 +86,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 async def _stream(
     request: web.Request, ws: web.WebSocketResponse, who: auth.Principal, since: int | None
-) -> web.WebSocketResponse:
+) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
         if not await auth.active(conn=conn, token_id=who.token_id):
@@ -86,47 +96,28 @@ async def _stream(
     audience = audience_of(who)
     sub, head = hub.subscribe(audience, settings.ws_queue_bound)
     log.info("socket_open", who=who.actor, since=since, head=head)
+    handed_over = False
     try:
         await ws.send_json({"type": "welcome", "head": head})
         if since is not None:
             sent = request.app[RECEIPTS].for_socket(who) if RECEIPTS in request.app else None
             await _backlog(request, ws, since, head, audience, sent)
-        # From here the hub writes events straight to the socket (events/fanout.py);
-        # this task only reads, so an idle console costs one task.
-        sub.go_live(_Line(request, ws))
-        await _drain_incoming(ws)
+        # From here the hub writes events straight to the socket (events/fanout.py)
+        # and a LeanSocket answers the client (events/lean.py): aiohttp's objects for
+        # this connection, and this task, are let go.
+        request.app[TOKEN_SOCKETS].discard(who.token_id, ws)
+        lean = hand_over(request, ws, request.app[LIVE_SOCKETS], hub, sub, who.token_id)
+        if lean is not None:
+            handed_over = True
+            request.app[SOCKETS].discard(ws)
+            return HandedOver()
+        await _drain_incoming(ws)  # closing already (revoked during the backlog)
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
-        hub.unsubscribe(sub)
+        if not handed_over:
+            hub.unsubscribe(sub)
     return ws
-
-
-class _Line:
-    """What the fan-out needs of one aiohttp websocket: its transport, and the
-    protocol's flow control (paused while the kernel and transport buffers are full)."""
-
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        transport = request.transport
-        assert transport is not None
-        self._transport, self._protocol, self._ws = transport, request.protocol, ws
-
-    def write(self, data: bytes) -> None:
-        if not self._transport.is_closing():
-            self._transport.write(data)
-
-    def paused(self) -> bool:
-        return self._protocol.writing_paused
-
-    async def drained(self) -> None:
-        # aiohttp's own websocket writer waits on the same helper.
-        await self._protocol._drain_helper()
-
-    async def cut_off(self) -> None:
-        # No drain: the client is not reading; it gets the close frame when it catches up.
-        await self._ws.close(
-            code=TOO_SLOW, message=b"too far behind; resume with since", drain=False
-        )
 
 
 async def _hello(
@@ -201,13 +192,14 @@ class TokenSockets:
     instance, as soon as its hub reads the event (milliseconds after the commit)."""
 
     def __init__(self) -> None:
-        self._open: dict[str, set[web.WebSocketResponse]] = {}
+        # An aiohttp websocket until it is live, then its LeanSocket.
+        self._open: dict[str, set[web.WebSocketResponse | LeanSocket]] = {}
         self._closing: set[asyncio.Task[bool]] = set()
 
-    def add(self, token_id: str, ws: web.WebSocketResponse) -> None:
+    def add(self, token_id: str, ws: web.WebSocketResponse | LeanSocket) -> None:
         self._open.setdefault(token_id, set()).add(ws)
 
-    def discard(self, token_id: str, ws: web.WebSocketResponse) -> None:
+    def discard(self, token_id: str, ws: web.WebSocketResponse | LeanSocket) -> None:
         sockets = self._open.get(token_id)
         if sockets is not None:
             sockets.discard(ws)
@@ -227,15 +219,18 @@ class TokenSockets:
 
 
 async def close_all(app: web.Application) -> None:
-    """On shutdown: let queued events go out briefly, then close with GOING_AWAY."""
+    """On shutdown: let queued events go out briefly, then close with GOING_AWAY
+    (live sockets, then any still saying hello or reading their backlog)."""
     tracked = app[SOCKETS]
     sockets = list(tracked)
+    live = app[LIVE_SOCKETS]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(2):
-            while any(not ws.closed for ws in sockets) and _queued(app):
+            while (live or any(not ws.closed for ws in sockets)) and _queued(app):
                 await asyncio.sleep(0.05)
+    await live.close_all(GOING_AWAY, b"server shutting down")
     for ws in sockets:
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        await ws.close(code=GOING_AWAY, message=b"server shutting down")
 
 
 def _queued(app: web.Application) -> bool:

@@ -1,0 +1,373 @@
+"""A live console's websocket without aiohttp: one small object per idle socket.
+
+Why: an idle aiohttp websocket costs ~17 KB (the connection's RequestHandler with
+its HTTP parser and the parsed request head, the WebSocketResponse's reader, queue
+and writer, the connection's task and the handler's task with its frames through
+the middleware). Once a console is live it needs none of that: the hub writes
+pre-encoded frames straight to the transport (events/fanout.py), and the client
+only sends pings, pongs and a close. So when its backlog is out, socket.py hands
+the connection to a `LeanSocket` (`hand_over`), and aiohttp's objects for it are
+let go (`_detach`; the handler returns `HandedOver`, whose prepare and
+write_eof do nothing, so aiohttp's start() ends without closing the connection).
+
+What it covers (RFC 6455, server side, no extensions):
+- client frames must be masked and use no reserved bit or opcode: else close 1002;
+- text and binary messages (fragmented or not) are read and dropped; one over
+  MAX_MESSAGE bytes: close 1009 as soon as its header says so;
+- a ping gets its pong; a client's close is echoed, then the connection closes;
+- our own close (4001 revoked, 4008 too slow, 1001 shutting down) is a close frame,
+  then the connection closes when the client echoes it, or after CLOSE_TIMEOUT;
+- dead peers: `LiveSockets` pings every socket from one timer for all, and drops
+  a socket that sent nothing during the interval since the previous ping;
+- flow control: the transport's pause_writing/resume_writing, which the fan-out
+  reads through `paused()` and `drained()` (its per-socket bound and 4008 cut-off);
+- connection lost: the socket leaves the hub, its token's sockets and the registry.
+
+Not covered: a frame aiohttp's reader had half-read at the handover (its state is
+not visible). Clients send nothing between hello and welcome but pings, which are
+single small frames; messages aiohttp had fully read are taken over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+if TYPE_CHECKING:
+    from eadrcc.events.fanout import Subscriber
+    from eadrcc.events.hub import EventHub
+    from eadrcc.events.socket import TokenSockets
+
+MAX_MESSAGE = 64 * 1024
+CLOSE_TIMEOUT = 5.0
+NORMAL, GOING_AWAY, PROTOCOL_ERROR, TOO_BIG, TOO_SLOW = 1000, 1001, 1002, 1009, 4008
+CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
+OPEN, CLOSING, DONE = 0, 1, 2  # CLOSING: our close frame is out, awaiting the echo
+
+
+def control_frame(opcode: int, payload: bytes = b"") -> bytes:
+    """An unmasked, final control frame (payload ≤ 125 bytes, RFC 6455 §5.5)."""
+    return bytes((0x80 | opcode, len(payload))) + payload
+
+
+def close_frame(code: int, reason: bytes = b"") -> bytes:
+    return control_frame(CLOSE, struct.pack("!H", code) + reason[:123])
+
+
+def _unmask(payload: bytes, key: bytes) -> bytes:
+    size = len(payload)
+    mask = int.from_bytes((key * (size // 4 + 1))[:size], "big")
+    return (int.from_bytes(payload, "big") ^ mask).to_bytes(size, "big")
+
+
+def _valid_close_code(code: int) -> bool:
+    return (1000 <= code <= 1014 and code not in (1004, 1005, 1006)) or 3000 <= code < 5000
+
+
+class LeanSocket(asyncio.Protocol):
+    """One live websocket: the fan-out's `Line`, and the transport's protocol."""
+
+    __slots__ = (
+        "_buffer",
+        "_close_timer",
+        "_drain",
+        "_home",
+        "_hub",
+        "_message_size",
+        "_paused",
+        "_state",
+        "_sub",
+        "_token_id",
+        "_transport",
+        "heard",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        home: LiveSockets,
+        hub: EventHub,
+        sub: Subscriber,
+        token_id: str,
+        paused: bool,
+    ) -> None:
+        self._transport, self._home, self._hub, self._sub = transport, home, hub, sub
+        self._token_id = token_id
+        self._buffer = b""
+        self._state = OPEN
+        self._message_size = -1  # bytes of a fragmented message so far; -1: none under way
+        self._paused = paused
+        self._drain: asyncio.Future[None] | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self.heard = True  # anything received since the last ping
+
+    # -- the fan-out's Line ---------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._state == OPEN:
+            self._transport.write(data)
+
+    def paused(self) -> bool:
+        return self._paused
+
+    async def drained(self) -> None:
+        if self._state == DONE:
+            raise ConnectionResetError("socket closed")
+        if self._paused:
+            if self._drain is None:
+                self._drain = asyncio.get_running_loop().create_future()
+            await self._drain
+
+    async def cut_off(self) -> None:
+        self.shut(TOO_SLOW, b"too far behind; resume with since")
+
+    # -- closing --------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._state != OPEN
+
+    async def close(self, *, code: int, message: bytes = b"", drain: bool = False) -> bool:
+        """WebSocketResponse.close's shape, for TokenSockets and shutdown."""
+        self.shut(code, message)
+        return True
+
+    def shut(self, code: int, reason: bytes = b"") -> None:
+        """Our close: the frame now, the connection once echoed (or CLOSE_TIMEOUT)."""
+        if self._state != OPEN:
+            return
+        self._state = CLOSING
+        self._transport.write(close_frame(code, reason))
+        self._close_timer = asyncio.get_running_loop().call_later(
+            CLOSE_TIMEOUT, self._transport.abort
+        )
+
+    def _fail(self, code: int, reason: bytes) -> None:
+        """The client broke the protocol: say why, and stop reading it."""
+        if self._state == OPEN:
+            self._transport.write(close_frame(code, reason))
+        self._end()
+
+    def _end(self) -> None:
+        self._state = DONE
+        self._buffer = b""
+        self._transport.close()  # sends what it holds first
+
+    def ping(self) -> None:
+        """From LiveSockets' timer: drop a peer silent since the last ping, else ping."""
+        if self._state != OPEN:
+            return
+        if not self.heard:
+            self._state = DONE
+            self._transport.abort()
+            return
+        self.heard = False
+        self._transport.write(control_frame(PING))
+
+    # -- asyncio.Protocol -----------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drain is not None:
+            if not self._drain.done():
+                self._drain.set_result(None)
+            self._drain = None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._state = DONE
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_exception(ConnectionResetError("socket closed"))
+            self._drain.exception()  # retrieved: a flush may not be waiting on it
+        self._home.gone(self)
+        self._hub.unsubscribe(self._sub)
+
+    def data_received(self, data: bytes) -> None:
+        self.heard = True
+        if self._state == DONE:
+            return
+        buffer = self._buffer + data if self._buffer else data
+        at = 0
+        while self._state != DONE:
+            end = self._frame(buffer, at)
+            if end is None:
+                break
+            at = end
+        if self._state != DONE:
+            self._buffer = buffer[at:]
+
+    def _frame(self, buf: bytes, at: int) -> int | None:
+        """Handle the frame at `at`; its end, or None if it is not all here yet."""
+        if len(buf) - at < 2:
+            return None
+        first, second = buf[at], buf[at + 1]
+        final, opcode, size = first & 0x80, first & 0x0F, second & 0x7F
+        if first & 0x70 or not second & 0x80:
+            self._fail(PROTOCOL_ERROR, b"frames must be masked, with no reserved bit")
+            return None
+        head = at + 2
+        if size >= 126:
+            width = 2 if size == 126 else 8
+            if len(buf) < head + width:
+                return None
+            size = int.from_bytes(buf[head : head + width], "big")
+            head += width
+        if opcode >= CLOSE:
+            if opcode > PONG or not final or size > 125:
+                self._fail(PROTOCOL_ERROR, b"bad control frame")
+                return None
+        elif opcode > BINARY or (opcode == CONTINUATION) != (self._message_size >= 0):
+            self._fail(PROTOCOL_ERROR, b"bad opcode or fragment")
+            return None
+        elif max(self._message_size, 0) + size > MAX_MESSAGE:
+            self._fail(TOO_BIG, b"message too big")
+            return None
+        end = head + 4 + size
+        if len(buf) < end:
+            return None
+        if opcode >= CLOSE:
+            self._control(opcode, _unmask(buf[head + 4 : end], buf[head : head + 4]))
+        elif final:
+            self._message_size = -1  # a whole message, dropped: clients only say hello
+        else:
+            self._message_size = max(self._message_size, 0) + size
+        return end
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        if opcode == PING:
+            if self._state == OPEN:
+                self._transport.write(control_frame(PONG, payload))
+        elif opcode == CLOSE:
+            self.closing_received(payload)
+
+    def closing_received(self, payload: bytes) -> None:
+        """The client's close: echo its code (if ours is not out already), then end."""
+        if len(payload) == 1 or (
+            len(payload) >= 2 and not _valid_close_code(int.from_bytes(payload[:2], "big"))
+        ):
+            self._fail(PROTOCOL_ERROR, b"bad close frame")
+            return None
+        if self._state == OPEN:
+            self._transport.write(control_frame(CLOSE, payload[:2]))
+        self._end()
+
+
+class LiveSockets:
+    """This instance's handed-over sockets: one ping timer for all, and shutdown."""
+
+    def __init__(self, ping_seconds: float, tokens: TokenSockets) -> None:
+        self._ping_seconds = ping_seconds
+        self._tokens = tokens
+        self._sockets: set[LeanSocket] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._emptied: asyncio.Event | None = None
+
+    def __len__(self) -> int:
+        return len(self._sockets)
+
+    def __iter__(self) -> Iterator[LeanSocket]:
+        return iter(list(self._sockets))
+
+    def add(self, sock: LeanSocket, token_id: str) -> None:
+        self._sockets.add(sock)
+        self._tokens.add(token_id, sock)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._ping_seconds, self._ping)
+
+    def gone(self, sock: LeanSocket) -> None:
+        self._sockets.discard(sock)
+        self._tokens.discard(sock._token_id, sock)
+        if not self._sockets and self._emptied is not None:
+            self._emptied.set()
+
+    def _ping(self) -> None:
+        self._timer = None
+        for sock in list(self._sockets):
+            sock.ping()
+        if self._sockets:
+            self._timer = asyncio.get_running_loop().call_later(self._ping_seconds, self._ping)
+
+    async def close_all(self, code: int, reason: bytes, timeout: float = 2.0) -> None:
+        """Close every socket, wait up to `timeout` for the echoes, abort the rest."""
+        self._emptied = asyncio.Event()
+        for sock in list(self._sockets):
+            sock.shut(code, reason)
+        if self._sockets:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._emptied.wait()
+        for sock in list(self._sockets):
+            sock._transport.abort()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class HandedOver(web.StreamResponse):
+    """What the /ws handler returns once a LeanSocket has the connection: aiohttp's
+    finish_response calls prepare and write_eof, which must not touch it."""
+
+    def __init__(self) -> None:
+        super().__init__(status=101)
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        return None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
+def _detach(protocol: Any) -> None:
+    """Make aiohttp's RequestHandler (or readtimeouts' TimedRequestHandler, whose
+    deadlines stopped at the upgrade) let go of its connection without closing it:
+    no keep-alive timer, the server forgets it, and start() ends once the handler
+    returns (it closes the transport only when not force-closed; it has none)."""
+    if protocol._keepalive_handle is not None:
+        protocol._keepalive_handle.cancel()
+        protocol._keepalive_handle = None
+    if protocol._manager is not None:
+        protocol._manager.connection_lost(protocol, None)
+    protocol._force_close = True
+    protocol.transport = None
+    protocol._payload_parser = None
+
+
+def hand_over(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    home: LiveSockets,
+    hub: EventHub,
+    sub: Subscriber,
+    token_id: str,
+) -> LeanSocket | None:
+    """Move a welcomed websocket from aiohttp to a LeanSocket; None if it is closing."""
+    protocol: Any = request.protocol
+    transport = protocol.transport
+    if ws.closed or transport is None or transport.is_closing():
+        return None
+    paused = protocol.writing_paused
+    _detach(protocol)
+    ws._cancel_heartbeat()
+    sock = LeanSocket(transport, home, hub, sub, token_id, paused)
+    transport.set_protocol(sock)
+    if not transport.is_reading():
+        transport.resume_reading()
+    home.add(sock, token_id)
+    sub.go_live(sock)
+    # What aiohttp had read but nobody received (the client's pings, its close).
+    assert ws._reader is not None  # prepared
+    for message, _size in list(ws._reader._buffer):
+        if message.type == WSMsgType.PING:
+            sock._control(PING, message.data)
+        elif message.type == WSMsgType.CLOSE:
+            sock.closing_received(struct.pack("!H", message.data or NORMAL))
+    return sock
