@@ -9,7 +9,3 @@ RETURNING true;
 SELECT scope, request_hash, status, response
 FROM idempotency_keys
 WHERE token_id = $1 AND key = $2;
-
--- name: remember
-UPDATE idempotency_keys SET status = $3, response = $4
-WHERE token_id = $1 AND key = $2;

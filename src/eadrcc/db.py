@@ -186,6 +186,7 @@ class _Open:
 
     before: list[Hook] = field(default_factory=list)
     closing: list[Closing] = field(default_factory=list)
+    closing_last: list[Closing] = field(default_factory=list)
     after: list[Hook] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -216,7 +217,8 @@ async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Conn
         yield conn
         for hook in tx.before:
             await hook(conn)
-        last = [sql for make in tx.closing if (sql := make(tx.state))]
+        closings = [*tx.closing, *tx.closing_last]
+        last = [sql for make in closings if (sql := make(tx.state))]
         await conn.execute(";\n".join([*last, "COMMIT"]))  # simple protocol: one trip
     except BaseException:
         if not conn.is_closed() and conn.is_in_transaction():
@@ -243,15 +245,20 @@ def before_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
     return tx.state
 
 
-def with_commit(conn: asyncpg.Connection, closing: Closing) -> dict[str, Any]:
+def with_commit(
+    conn: asyncpg.Connection, closing: Closing, *, last: bool = False
+) -> dict[str, Any]:
     """Send the statement `closing(state)` returns (None: nothing) with this
     transaction's COMMIT, in one round trip: for work that should hold its locks for
     as short a time as possible (the event log's append). Its values must be written
     into the text (`literal`): the simple protocol that carries several statements
-    takes no parameters. Returns the transaction's state, as before_commit does."""
+    takes no parameters. With `last`, after the others (the event log's append, so
+    its lock is taken as late as possible). Returns the transaction's state, as
+    before_commit does."""
     tx = _open(conn, "with_commit")
-    if closing not in tx.closing:
-        tx.closing.append(closing)
+    queue = tx.closing_last if last else tx.closing
+    if closing not in queue:
+        queue.append(closing)
     return tx.state
 
 

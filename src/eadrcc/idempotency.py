@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from eadrcc import db
 from eadrcc.db import queries
 from eadrcc.errors import Conflict, Invalid
 
@@ -43,7 +44,20 @@ async def claim(
     return row["status"], row["response"]
 
 
-async def remember(
+def remember(
     conn: asyncpg.Connection, *, token_id: str, key: str, status: int, response: Any
 ) -> None:
-    await conn.execute(q.remember, token_id, key, status, response)
+    """Store the answer for retries; written with the COMMIT (db.with_commit), so it
+    costs no round trip of its own."""
+    db.with_commit(conn, _remember_sql)["idempotency"] = (token_id, key, status, response)
+
+
+def _remember_sql(state: dict[str, Any]) -> str | None:
+    if "idempotency" not in state:
+        return None
+    token_id, key, status, response = state["idempotency"]
+    text = json.dumps(response, separators=(",", ":"), default=str)
+    return (
+        f"UPDATE idempotency_keys SET status = {int(status)}, response = {db.literal(text)}::jsonb"
+        f" WHERE token_id = {db.literal(token_id)} AND key = {db.literal(key)}"
+    )

@@ -294,6 +294,13 @@ async def test_idempotent_posts(client: Client, make_token: TokenFactory) -> Non
     assert other["status"] == 409
     offers = await officer.get(f"/api/v1/emergencies/{emergency_id}/matches")
     assert len({m["offer_id"] for m in offers}) <= 1
+    # The answer is stored with the COMMIT, written into its text: a key or a body
+    # with quote and dollar-quote characters is replayed exactly.
+    odd = {"Idempotency-Key": "it's-$v$-$v"}
+    noted = {**body, "notes": "it's $v$ 'quoted' \\ $v"}
+    first = await nor.post("/api/v1/offers", noted, headers=odd, expect=201)
+    assert first["notes"] == noted["notes"]
+    assert await nor.post("/api/v1/offers", noted, headers=odd, expect=201) == first
 
     rfa_body = {
         "requesting_country": "TUR",

@@ -78,7 +78,7 @@ def record(
     the commit, and never while the rest of the transaction works.
     """
     queued: list[tuple[str | None, ...]]
-    queued = db.with_commit(conn, _append_sql).setdefault("events", [])
+    queued = db.with_commit(conn, _append_sql, last=True).setdefault("events", [])
     db.after_commit(conn, _committed)
     text = json.dumps(data, separators=(",", ":"), default=str)
     queued.append((kind, emergency_id, ",".join(visibility), actor, text))

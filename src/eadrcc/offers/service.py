@@ -86,7 +86,7 @@ async def _create(
         # OfferCreated's shape, from what is already dumped (no second validation)
         created = {**offer_json, "matches": [m.model_dump(mode="json") for m in proposals]}
         if idempotency_key:
-            await idempotency.remember(
+            idempotency.remember(
                 conn, token_id=who.token_id, key=idempotency_key, status=201, response=created
             )
     log.info(

@@ -101,7 +101,7 @@ async def _create(
         request = await _get(conn, request_id)
         answer = request.model_dump(mode="json")
         if idempotency_key:
-            await idempotency.remember(
+            idempotency.remember(
                 conn, token_id=who.token_id, key=idempotency_key, status=201, response=answer
             )
     log.info(
