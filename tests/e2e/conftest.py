@@ -252,10 +252,12 @@ class Console:
         return self.page
 
     def feed_seqs(self) -> list[int]:
-        seqs = self.page.eval_on_selector_all(
-            "#feed-list li", "rows => rows.map(r => Number(r.dataset.seq))"
+        """Every event the feed shows, newest first: a folded row (one RFA circulated
+        to many nations) lists its events' seqs in data-seqs."""
+        rows = self.page.eval_on_selector_all(
+            "#feed-list li", "rows => rows.map(r => r.dataset.seqs || r.dataset.seq)"
         )
-        return [int(s) for s in seqs]
+        return [int(s) for row in rows for s in reversed(str(row).split())]
 
     def screenshot(self, name: str, *, docs: bool = False) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

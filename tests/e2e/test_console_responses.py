@@ -140,3 +140,39 @@ def test_the_grid_marks_a_nation_asked_for_what_it_declared(
     )
     expect(mark).to_have_count(1)
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_circulation_is_one_feed_row_naming_how_many_nations(
+    hub: Hub, token_for: TokenMaker, open_console: OpenConsole
+) -> None:
+    """A real emergency's RFA goes to every Ally and partner: one request.circulated
+    each. The duty officer's feed folds them into one row instead of ~67 lines."""
+    officer = open_console(token_for("duty_officer"))
+    page = officer.page
+    api = Api(hub.url, token_for("duty_officer"))
+    emergency = api.ok("POST", "/api/v1/emergencies", emergency_body())
+    api.ok(
+        "POST",
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {
+            "requesting_country": "TUR",
+            "needs": [{"resource_type": "shelter.blanket", "quantity": 100}],
+        },
+    )
+    nations = len(api.ok("GET", f"/api/v1/emergencies/{emergency['id']}/responses"))
+    assert nations > 20  # the default list: every Ally and partner but Türkiye
+    rows = page.locator(
+        f"#feed-list li[data-kind='request.circulated']:has(a[href='#/e/{emergency['id']}'])"
+    )
+    expect(rows.first).to_have_attribute("data-seqs", _count_of(nations))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"RFA circulated to {nations} nations")
+    seqs = officer.feed_seqs()
+    assert seqs == sorted(seqs, reverse=True) and len(seqs) == len(set(seqs))
+
+
+def _count_of(n: int) -> Any:
+    """A data-seqs value holding exactly n seqs."""
+    import re
+
+    return re.compile(rf"^\d+(?: \d+){{{n - 1}}}$")
