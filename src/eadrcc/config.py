@@ -99,7 +99,8 @@ class Settings(BaseSettings):
     mail_batch_seconds: float = Field(default=60.0, ge=0, le=86_400)
     sitrep_hour_utc: int = Field(default=17, ge=0, le=23)
     # Inbound documents (CAP, EDXL-RM, feeds) from this size up are read in worker
-    # processes, each within parse_seconds (past it: 422, and the worker is replaced).
+    # processes, each within parse_seconds of processor time (past it: 422, and the
+    # worker is replaced; a worker starved of processor is cut off at 6x by the clock).
     # 0 workers = always inline (the loop waits on every document).
     parse_workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1), ge=0, le=64)
     parse_seconds: float = Field(default=5.0, gt=0, le=600)
