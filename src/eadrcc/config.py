@@ -44,12 +44,11 @@ class Settings(BaseSettings):
     alert_burst: float = Field(default=60, ge=1)
     # Events a socket may have waiting before it is cut off as too slow (code 4008).
     ws_queue_bound: int = Field(default=2000, ge=10, le=1_000_000)
-    # {"type": "heartbeat"} (and a ping) on every socket this often: consoles show
+    # {"type": "heartbeat"} on every socket this often: consoles show
     # the link stale after 15 s without one, so keep it well under that.
     ws_heartbeat_seconds: float = Field(default=5.0, gt=0)
-    # A websocket ping (dead-peer check) this often. Longer than the heartbeat: the
-    # heartbeat is one frame written to all sockets, a ping is a task and two timers
-    # per socket, which 5,000 idle consoles feel in CPU and memory.
+    # A websocket ping (dead-peer check) this often; a live socket silent for a whole
+    # interval after one is dropped. One timer pings all live sockets (events/lean.py).
     ws_ping_seconds: float = Field(default=30.0, gt=0)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
     # Read deadlines (readtimeouts.py): a request head must arrive within this many
