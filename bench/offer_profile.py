@@ -129,12 +129,14 @@ async def _profile(args: argparse.Namespace, url: str, officer: str, emergency_i
     result = await asyncio.to_thread(throughput.run_generator, job)
     profiler.disable()
     cpu = _cpu_seconds() - cpu
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     _last.clear()
     per = max(result["ok"], 1)
     print(
         f"\nunder load ({args.concurrency} in flight, {args.seconds:.0f} s): "
         f"{result['per_second']:.0f} offers/s, errors {result['errors'] or '-'}; "
-        f"hub CPU {cpu / per * 1e6:.0f} µs per offer"
+        f"hub CPU {cpu / per * 1e6:.0f} µs per offer "
+        f"(process total so far: user {usage.ru_utime:.1f} s, system {usage.ru_stime:.1f} s)"
         + ("" if args.cpu_only else " (profiled, so slower)")
     )
     if args.cpu_only:
