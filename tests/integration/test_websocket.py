@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from eadrcc import db
 from eadrcc.app import create_app
+from eadrcc.appkeys import HUB, LIVE_SOCKETS
 from eadrcc.config import Settings
 from eadrcc.events import log as events
 from eadrcc.events.hub import LISTENER_NAME
@@ -234,6 +235,10 @@ async def test_a_slow_client_is_cut_off_and_others_keep_up(
             while True:
                 await asyncio.wait_for(slow.recv(), 30)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+    app = small_queue_client.app
+    async with asyncio.timeout(30):  # both sockets left the hub (events/lean.py)
+        while len(app[LIVE_SOCKETS]) or len(app[HUB].subscribers):
+            await asyncio.sleep(0.01)
 
 
 def _small_socket(url: str) -> socket.socket:
