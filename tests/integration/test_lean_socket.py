@@ -110,7 +110,8 @@ class RawClient:
         self.buffer = StreamReader()
 
     @classmethod
-    async def welcomed(cls, base: str, token: str) -> RawClient:
+    async def welcomed(cls, base: str, token: str, *, then: Frame | None = None) -> RawClient:
+        """Connected and welcomed; `then` goes in the same write as the hello."""
         parts = urlsplit(base)
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         writer.write(
@@ -120,7 +121,8 @@ class RawClient:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         assert head.startswith(b"HTTP/1.1 101"), head
         raw = cls(reader, writer)
-        raw.send(Frame(Opcode.TEXT, json.dumps({"type": "hello", "token": token}).encode()))
+        hello = Frame(Opcode.TEXT, json.dumps({"type": "hello", "token": token}).encode())
+        raw.writer.write(hello.serialize(mask=True) + (then.serialize(mask=True) if then else b""))
         welcome = await raw.frame()
         assert json.loads(welcome.data)["type"] == "welcome"
         return raw
@@ -173,3 +175,18 @@ async def test_a_peer_that_stops_answering_pings_is_dropped(
     raw.writer.close()
     assert Opcode.PING in seen
     await until(lambda: live(client) == 0 and len(client.app[HUB].subscribers) == 0)
+
+
+async def test_a_ping_aiohttp_read_before_the_handover_is_answered(
+    client: Client, make_token: TokenFactory
+) -> None:
+    # Sent with the hello, the ping waits in aiohttp's queue (only the hello is
+    # received there); the LeanSocket answers it when it takes the connection.
+    token = await make_token("observer")
+    raw = await RawClient.welcomed(url(client), token, then=Frame(Opcode.PING, b"early"))
+    frame = await raw.frame()
+    while frame.opcode is not Opcode.PONG:  # heartbeats and pings may come first
+        frame = await raw.frame()
+    assert frame.data == b"early"
+    raw.writer.close()
+    await until(lambda: live(client) == 0)
