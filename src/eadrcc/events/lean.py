@@ -85,7 +85,7 @@ class LeanSocket(asyncio.Protocol):
         "_token_id",
         "_transport",
         "heard",
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
