@@ -80,8 +80,13 @@ async def plan(
         passed_over.update(wanted_needs - locked.needs.keys(), wanted_items - locked.items.keys())
     written, displaced = await _propose(conn, locked, found, actor)
     if displaced:  # the items that gave way: planned again, without displacing in turn
+        # This transaction now holds items and matches: their candidate needs come out
+        # of the lock order, so held ones are passed over, never waited for. Off a
+        # decision, what is passed over is dropped: proposals are derived, and the
+        # next change to that need plans it again.
+        held = passed_over if passed_over is not None else set()
         written += await plan(
-            conn, item_ids=displaced, actor=actor, displacing=False, passed_over=passed_over
+            conn, item_ids=displaced, actor=actor, displacing=False, passed_over=held
         )
     return written
 

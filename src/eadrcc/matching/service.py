@@ -208,9 +208,13 @@ class Replanned:
         """After commit, only if a candidate was passed over: plan again in a
         transaction of its own, which may wait for it (rare; a crash before it
         loses only those proposals, until the next change plans them)."""
-        if self.passed_over:
-            log.info("replan_after_commit", passed_over=len(self.passed_over))
+        if not self.passed_over:
+            return
+        log.info("replan_after_commit", passed_over=len(self.passed_over))
+        try:
             await rematch(pool=pool, need_ids=self.need_ids, item_ids=self.item_ids, actor=actor)
+        except Exception:  # the decision is committed: its answer must not be an error
+            log.exception("replan_after_commit_failed")
 
 
 async def replan(
