@@ -56,7 +56,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from eadrcc import db, logs
-from eadrcc.events import log as event_log
 from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.matching.store import q as matching_q
@@ -241,7 +240,7 @@ async def time_one_offer(conn: asyncpg.Connection, resource_type: str) -> tuple[
         start = time.perf_counter()
         proposals = await engine.plan(conn, item_ids=[item_id], actor=ACTOR)
         seconds = time.perf_counter() - start
-        queued = db.with_commit(conn, event_log._append_sql).get("events", [])
+        queued = db.state(conn).get("events", [])
         return seconds, len(proposals), len(queued)
 
 

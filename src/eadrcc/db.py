@@ -210,16 +210,23 @@ async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Conn
     BEGIN and COMMIT are sent by hand, not through asyncpg's Transaction, so that the
     statements registered with `with_commit` travel with the COMMIT in one round trip.
     """
+    if conn in _OPEN or conn.is_in_transaction():
+        # A nested BEGIN only warns, and the inner COMMIT would commit the outer work.
+        raise RuntimeError("a transaction is already open on this connection")
     tx = _Open()
-    await conn.execute("BEGIN")
     _OPEN[conn] = tx
     try:
+        await conn.execute("BEGIN")
         yield conn
         for hook in tx.before:
             await hook(conn)
         closings = [*tx.closing, *tx.closing_last]
         last = [sql for make in closings if (sql := make(tx.state))]
-        await conn.execute(";\n".join([*last, "COMMIT"]))  # simple protocol: one trip
+        # Simple protocol: one trip. Each statement on lines of its own, so a trailing
+        # `--` comment cannot swallow the separator.
+        status = await conn.execute("\n;\n".join([*last, "COMMIT"]))
+        if status != "COMMIT":  # an aborted transaction answers COMMIT with ROLLBACK
+            raise RuntimeError(f"the transaction did not commit ({status})")
     except BaseException:
         if not conn.is_closed() and conn.is_in_transaction():
             with contextlib.suppress(Exception):  # the error that got us here is the news
@@ -227,13 +234,24 @@ async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Conn
         raise
     finally:
         del _OPEN[conn]
-    # Committed (a failure above rolled back and raised past this point). What
-    # follows a commit must not turn it into an error: the change is already made.
-    for hook in tx.after:
+    await _run_after(conn, tx.after)
+
+
+async def _run_after(conn: asyncpg.Connection, hooks: list[Hook]) -> None:
+    """The after-commit hooks. Committed: what follows must not turn the transaction
+    into an error, nor stop the hooks after it (they tell others of the change)."""
+    cancelled = False
+    for hook in hooks:
         try:
             await hook(conn)
+        except asyncio.CancelledError:
+            log.warning("after_commit_cancelled", hook=_name(hook))
+            cancelled = True
         except Exception as exc:
             log.warning("after_commit_failed", hook=_name(hook), error=type(exc).__name__)
+    task = asyncio.current_task()
+    if cancelled and task is not None and task.cancelling():
+        raise asyncio.CancelledError  # our caller is being cancelled: it must stop
 
 
 def before_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
@@ -256,9 +274,8 @@ def with_commit(
     its lock is taken as late as possible). Returns the transaction's state, as
     before_commit does."""
     tx = _open(conn, "with_commit")
-    queue = tx.closing_last if last else tx.closing
-    if closing not in queue:
-        queue.append(closing)
+    if closing not in tx.closing and closing not in tx.closing_last:  # sent once
+        (tx.closing_last if last else tx.closing).append(closing)
     return tx.state
 
 
@@ -267,6 +284,7 @@ def literal(value: str | None) -> str:
     (so no character in it, quote or backslash, means anything to the parser)."""
     if value is None:
         return "NULL"
+    value = str.__str__(value)  # a plain str: a subclass could answer `find` otherwise
     if "\x00" in value:
         raise ValueError("a NUL character cannot be sent to PostgreSQL")
     tag = "$v$"
@@ -288,6 +306,11 @@ def after_commit(conn: asyncpg.Connection, hook: Hook) -> dict[str, Any]:
     return tx.state
 
 
+def state(conn: asyncpg.Connection) -> dict[str, Any]:
+    """The open transaction's state, as the hooks' owners keep it; registers nothing."""
+    return _open(conn, "state").state
+
+
 def hooked(conn: asyncpg.Connection) -> bool:
     """Is a transaction opened by db.transaction (one that runs hooks) open here?"""
     return conn in _OPEN
@@ -305,8 +328,16 @@ def _name(hook: Hook) -> str:
 
 
 T = TypeVar("T")
-# Lock conflicts PostgreSQL resolves by aborting one transaction: safe to run again.
-RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+class Stale(Exception):
+    """What a transaction read to know which rows to lock changed before it locked
+    them: rolled back and run again by `retrying`, like a deadlock."""
+
+
+# Lock conflicts PostgreSQL resolves by aborting one transaction, and Stale: safe to
+# run again.
+RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, Stale)
 
 
 async def retrying(operation: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:

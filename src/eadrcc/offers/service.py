@@ -11,7 +11,7 @@ import structlog
 from eadrcc import credentials, idempotency
 from eadrcc.auth import Principal
 from eadrcc.circulation import service as circulation
-from eadrcc.db import retrying, transaction
+from eadrcc.db import Stale, retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -117,13 +117,17 @@ async def _withdraw(
         authorize(who, "offer.withdraw", [offer.offering_country])
         item_ids = [i.id for i in offer.items]
         live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
-        await allocation.lock(
+        locked = await allocation.lock(
             conn, need_ids=[m.need_id for m in live], item_ids=item_ids, other_sides=True
         )
         offer = await _get(conn, offer_id, lock=True)
         if offer.status != "open":
             raise Conflict("the offer is already withdrawn", extra={"current_status": offer.status})
         live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
+        if any(m.need_id not in locked.needs for m in live):
+            # Accepted after the first read: releasing it would update a need never
+            # locked in order. Start again; the next read sees it.
+            raise Stale("an allocation of the offer was accepted while locking")
         await matching.release(conn, live, reason="offer withdrawn", actor=who.actor)
         await conn.execute(q.withdraw_offer, offer_id, reason)
         await conn.execute(q.withdraw_items, offer_id)
