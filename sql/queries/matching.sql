@@ -197,7 +197,7 @@ WITH lacking_for_items AS (
     JOIN needs n ON n.id = w.id
     JOIN requests r ON r.id = n.request_id
     ORDER BY n.id
-    FOR UPDATE OF n
+    FOR NO KEY UPDATE OF n
 ), wanted_items AS (
     SELECT unnest(item_ids) AS id FROM sides
     UNION
@@ -212,7 +212,7 @@ WITH lacking_for_items AS (
     JOIN offers o ON o.id = i.offer_id
     WHERE (SELECT count(*) FROM locked_needs) >= 0  -- every need locked first
     ORDER BY i.id
-    FOR UPDATE OF i
+    FOR NO KEY UPDATE OF i
 )
 SELECT 'candidate' AS side, need_id AS id, NULL::text AS emergency_id,
        NULL::text AS resource_type, NULL::text AS request_id, NULL::int AS quantity,
@@ -253,7 +253,7 @@ FROM wanted w
 JOIN needs n ON n.id = w.id
 JOIN requests r ON r.id = n.request_id
 ORDER BY n.id
-FOR UPDATE OF n SKIP LOCKED
+FOR NO KEY UPDATE OF n SKIP LOCKED
 FOR KEY SHARE OF r SKIP LOCKED;
 
 -- name: lock_items_skip
@@ -272,7 +272,7 @@ FROM wanted w
 JOIN offer_items i ON i.id = w.id
 JOIN offers o ON o.id = i.offer_id
 ORDER BY i.id
-FOR UPDATE OF i SKIP LOCKED
+FOR NO KEY UPDATE OF i SKIP LOCKED
 FOR KEY SHARE OF o SKIP LOCKED;
 
 -- name: lock_matches
