@@ -183,3 +183,57 @@ async def test_a_closing_statement_registered_in_both_queues_is_sent_once(
         db.with_commit(conn, events._append_sql)  # not last: as the bench once did
         events.record(conn, kind="test.once", actor="t", data={})
     assert await pool.fetchval("SELECT count(*) FROM events WHERE kind = 'test.once'") == 1
+
+
+async def test_a_hook_that_is_cancelled_stops_neither_the_others_nor_the_commit(
+    pool: asyncpg.Pool,
+) -> None:
+    ran: list[str] = []
+
+    async def cancelled(_conn: asyncpg.Connection) -> None:
+        raise asyncio.CancelledError  # its own, not its caller's
+
+    async def after(_conn: asyncpg.Connection) -> None:
+        ran.append("after")
+
+    async with db.transaction(pool) as conn:
+        events.record(conn, kind="test.cancelled_hook", actor="t", data={})
+        db.after_commit(conn, cancelled)
+        db.after_commit(conn, after)
+    assert ran == ["after"]
+    kind = "test.cancelled_hook"
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE kind = $1", kind) == 1
+
+
+async def test_planning_does_not_queue_behind_a_foreign_keys_share_lock(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    offer = await officer.post(
+        "/api/v1/offers",
+        {
+            "emergency_id": emergency["id"],
+            "offering_country": "DEU",
+            "channel": "direct",
+            "items": [item(TENTS, 100)],
+        },
+        expect=201,
+    )
+    async with pool.acquire() as holder, holder.transaction():
+        # What a row referencing the item (a duplicate flag) takes on it.
+        await holder.execute(
+            "SELECT 1 FROM offer_items WHERE id = $1 FOR KEY SHARE", offer["items"][0]["id"]
+        )
+        need = asyncio.create_task(_need(officer, emergency["id"], 100))  # plans the item
+        held_by = holder.get_server_pid()
+        async with asyncio.timeout(WAIT_S):
+            while not need.done():
+                waiting = await pool.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                    held_by,
+                )
+                assert waiting == 0, "planning waits behind a KEY SHARE lock"
+                await asyncio.sleep(0.02)
+    planned = await need
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", planned["id"]) == 100
