@@ -23,6 +23,7 @@ class RecordingLine:
         self.writes: list[bytes] = []
         self.is_paused = False
         self.cut = False
+        self.closed = False
         self.resumed = asyncio.Event()
 
     def write(self, data: bytes) -> None:
@@ -132,3 +133,16 @@ async def test_past_the_bound_the_socket_is_cut_off_and_others_keep_going() -> N
     assert len(fast.writes) == 5
     fan.discard(slow_sub)
     assert len(fan) == 1
+
+
+def test_an_audience_is_reached_only_by_a_live_socket_that_is_not_closing() -> None:
+    # Receipts claim "a console of this nation was sent it" from reaches(): a socket
+    # still in its backlog, cut off, or closing (its writes are dropped) is no claim.
+    fan, line = FanOut(), RecordingLine()
+    sub = Subscriber(frozenset({"NOR"}), bound=10)
+    fan.add(sub)
+    assert not fan.reaches(frozenset({"NOR"}))  # backlog still going out
+    sub.go_live(line)
+    assert fan.reaches(frozenset({"NOR"}))
+    line.closed = True  # e.g. revoked: our close frame is out, the echo not yet in
+    assert not fan.reaches(frozenset({"NOR"}))

@@ -77,6 +77,8 @@ class Line(Protocol):
     """The part of a websocket the fan-out writes to (aiohttp's transport and the
     protocol that knows when it may write again)."""
 
+    @property
+    def closed(self) -> bool: ...  # closing or gone: writes are dropped
     def write(self, data: bytes) -> None: ...
     def paused(self) -> bool: ...
     async def drained(self) -> None: ...
@@ -193,9 +195,12 @@ class FanOut:
                     sub.deliver(frame, 0)
 
     def reaches(self, audience: frozenset[str] | None) -> bool:
-        """Has this audience a live socket here (past its backlog, not cut off)?"""
+        """Has this audience a live socket here (past its backlog, not cut off, not
+        closing)? Receipts rest on it: never a false claim."""
         group = self._groups.get(audience, ())
-        return any(sub.line is not None and not sub.overflowed for sub in group)
+        return any(
+            sub.line is not None and not sub.line.closed and not sub.overflowed for sub in group
+        )
 
     def publish(self, events: list[Outgoing]) -> None:
         for audience, group in list(self._groups.items()):

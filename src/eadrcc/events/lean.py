@@ -12,8 +12,8 @@ write_eof do nothing, so aiohttp's start() ends without closing the connection).
 
 What it covers (RFC 6455, server side, no extensions):
 - client frames must be masked and use no reserved bit or opcode: else close 1002;
-- text and binary messages (fragmented or not) are read and dropped; one over
-  MAX_MESSAGE bytes: close 1009 as soon as its header says so;
+- text and binary messages (fragmented or not) are read and dropped; one of
+  MAX_MESSAGE bytes or more (aiohttp's bound): close 1009 as soon as its header says so;
 - a ping gets its pong; a client's close is echoed, then the connection closes;
 - our own close (4001 revoked, 4008 too slow, 1001 shutting down) is a close frame,
   then the connection closes when the client echoes it, or after CLOSE_TIMEOUT;
@@ -24,8 +24,10 @@ What it covers (RFC 6455, server side, no extensions):
 - connection lost: the socket leaves the hub, its token's sockets and the registry.
 
 Not covered: a frame aiohttp's reader had half-read at the handover (its state is
-not visible). Clients send nothing between hello and welcome but pings, which are
-single small frames; messages aiohttp had fully read are taken over.
+not visible), and UTF-8 inside text messages (they are dropped unread). Clients send
+nothing between hello and welcome but pings, which are single small frames; messages
+aiohttp had fully read are taken over. A socket whose reader failed (its error is
+sent by aiohttp) or stalled (more queued than a client may send) is not handed over.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def control_frame(opcode: int, payload: bytes = b"") -> bytes:
 
 
 def close_frame(code: int, reason: bytes = b"") -> bytes:
-    return control_frame(CLOSE, struct.pack("!H", code) + reason[:123])
+    """A close frame; the reason cut to 123 bytes on a character (it must stay UTF-8)."""
+    reason = reason[:123].decode("utf-8", errors="ignore").encode()
+    return control_frame(CLOSE, struct.pack("!H", code) + reason)
 
 
 def _unmask(payload: bytes, key: bytes) -> bytes:
@@ -113,12 +117,11 @@ class LeanSocket(asyncio.Protocol):
             self._transport.write(data)
 
     def paused(self) -> bool:
-        return self._paused
+        # Closing, writes are dropped: nothing should wait (nor count as too slow).
+        return self._paused and self._state == OPEN
 
     async def drained(self) -> None:
-        if self._state == DONE:
-            raise ConnectionResetError("socket closed")
-        if self._paused:
+        if self._state == OPEN and self._paused:
             if self._drain is None:
                 self._drain = asyncio.get_running_loop().create_future()
             await self._drain
@@ -156,7 +159,11 @@ class LeanSocket(asyncio.Protocol):
     def _end(self) -> None:
         self._state = DONE
         self._buffer = b""
-        self._transport.close()  # sends what it holds first
+        self._transport.close()  # sends what it holds first...
+        if self._close_timer is None:  # ...which a client that stopped reading never takes
+            self._close_timer = asyncio.get_running_loop().call_later(
+                CLOSE_TIMEOUT, self._transport.abort
+            )
 
     def ping(self) -> None:
         """From LiveSockets' timer: drop a peer silent since the last ping, else ping."""
@@ -228,7 +235,7 @@ class LeanSocket(asyncio.Protocol):
         elif opcode > BINARY or (opcode == CONTINUATION) != (self._message_size >= 0):
             self._fail(PROTOCOL_ERROR, b"bad opcode or fragment")
             return None
-        elif max(self._message_size, 0) + size > MAX_MESSAGE:
+        elif max(self._message_size, 0) + size >= MAX_MESSAGE:  # aiohttp's bound, too
             self._fail(TOO_BIG, b"message too big")
             return None
         end = head + 4 + size
@@ -270,6 +277,7 @@ class LiveSockets:
         self._sockets: set[LeanSocket] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._emptied: asyncio.Event | None = None
+        self.closing: tuple[int, bytes] | None = None  # close_all's code and reason
 
     def __len__(self) -> int:
         return len(self._sockets)
@@ -280,7 +288,9 @@ class LiveSockets:
     def add(self, sock: LeanSocket, token_id: str) -> None:
         self._sockets.add(sock)
         self._tokens.add(token_id, sock)
-        if self._timer is None:
+        if self.closing is not None:  # live during shutdown: close_all has passed it by
+            sock.shut(*self.closing)
+        elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._ping_seconds, self._ping)
 
     def gone(self, sock: LeanSocket) -> None:
@@ -290,14 +300,17 @@ class LiveSockets:
             self._emptied.set()
 
     def _ping(self) -> None:
-        self._timer = None
+        # Re-armed first: a ping that raises must not stop the pings of all.
+        self._timer = asyncio.get_running_loop().call_later(self._ping_seconds, self._ping)
         for sock in list(self._sockets):
             sock.ping()
-        if self._sockets:
-            self._timer = asyncio.get_running_loop().call_later(self._ping_seconds, self._ping)
+        if not self._sockets:
+            self._timer.cancel()
+            self._timer = None
 
     async def close_all(self, code: int, reason: bytes, timeout: float = 2.0) -> None:
         """Close every socket, wait up to `timeout` for the echoes, abort the rest."""
+        self.closing = (code, reason)
         self._emptied = asyncio.Event()
         for sock in list(self._sockets):
             sock.shut(code, reason)
@@ -349,14 +362,24 @@ def hand_over(
     sub: Subscriber,
     token_id: str,
 ) -> LeanSocket | None:
-    """Move a welcomed websocket from aiohttp to a LeanSocket; None if it is closing."""
+    """Move a welcomed websocket from aiohttp to a LeanSocket; None if it is closing,
+    or if aiohttp's reader failed (aiohttp dropped what followed; its receive sends the
+    error's close code) or stalled (it holds unparsed bytes we cannot take over)."""
     protocol: Any = request.protocol
     transport = protocol.transport
-    if ws.closed or transport is None or transport.is_closing():
+    reader = ws._reader
+    assert reader is not None  # prepared
+    if (
+        ws.closed
+        or transport is None
+        or transport.is_closing()
+        or reader.exception() is not None
+        or reader._stalled_reader is not None
+    ):
         return None
     paused = protocol.writing_paused
     _detach(protocol)
-    ws._cancel_heartbeat()
+    ws._set_closed()  # no heartbeat, and a later ws.close never writes on our transport
     sock = LeanSocket(transport, home, hub, sub, token_id, paused)
     transport.set_protocol(sock)
     if not transport.is_reading():
@@ -364,8 +387,7 @@ def hand_over(
     home.add(sock, token_id)
     sub.go_live(sock)
     # What aiohttp had read but nobody received (the client's pings, its close).
-    assert ws._reader is not None  # prepared
-    for message, _size in list(ws._reader._buffer):
+    for message, _size in list(reader._buffer):
         if message.type == WSMsgType.PING:
             sock._control(PING, message.data)
         elif message.type == WSMsgType.CLOSE:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from eadrcc import auth
 from eadrcc.appkeys import (
@@ -105,13 +106,22 @@ async def _stream(
         # From here the hub writes events straight to the socket (events/fanout.py)
         # and a LeanSocket answers the client (events/lean.py): aiohttp's objects for
         # this connection, and this task, are let go.
-        request.app[TOKEN_SOCKETS].discard(who.token_id, ws)
-        lean = hand_over(request, ws, request.app[LIVE_SOCKETS], hub, sub, who.token_id)
+        by_token = request.app[TOKEN_SOCKETS]
+        by_token.discard(who.token_id, ws)
+        revoked = by_token.revoking(ws)  # its close is on the way, to this ws
+        lean = None
+        if not revoked:
+            lean = hand_over(request, ws, request.app[LIVE_SOCKETS], hub, sub, who.token_id)
         if lean is not None:
             handed_over = True
             request.app[SOCKETS].discard(ws)
             return HandedOver()
-        await _drain_incoming(ws)  # closing already (revoked during the backlog)
+        reader = ws._reader
+        if not (revoked or ws.closed) and reader is not None and reader.exception() is None:
+            # Not closing, reader not failed: it stalled, on more than a client may
+            # send before its welcome (or the connection is gone: this is a no-op).
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too much sent")
+        await _drain_incoming(ws)  # closing, or aiohttp's reader failed: it says why
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
@@ -195,6 +205,9 @@ class TokenSockets:
         # An aiohttp websocket until it is live, then its LeanSocket.
         self._open: dict[str, set[web.WebSocketResponse | LeanSocket]] = {}
         self._closing: set[asyncio.Task[bool]] = set()
+        # Revoked while aiohttp still had them: their close task may not have run
+        # yet, so they must not be handed over (the task would miss the LeanSocket).
+        self._revoking: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     def add(self, token_id: str, ws: web.WebSocketResponse | LeanSocket) -> None:
         self._open.setdefault(token_id, set()).add(ws)
@@ -206,11 +219,16 @@ class TokenSockets:
             if not sockets:
                 del self._open[token_id]
 
+    def revoking(self, ws: web.WebSocketResponse) -> bool:
+        return ws in self._revoking
+
     def act(self, kind: str, data: dict[str, Any]) -> None:
         if kind != auth.TOKEN_REVOKED:
             return
         for ws in list(self._open.get(str(data.get("token_id")), ())):
             log.info("socket_revoked", token_id=data.get("token_id"))
+            if isinstance(ws, web.WebSocketResponse):
+                self._revoking.add(ws)
             task = asyncio.get_running_loop().create_task(
                 ws.close(code=UNAUTHORIZED, message=b"token revoked")
             )
@@ -229,8 +247,13 @@ async def close_all(app: web.Application) -> None:
             while (live or any(not ws.closed for ws in sockets)) and _queued(app):
                 await asyncio.sleep(0.05)
     await live.close_all(GOING_AWAY, b"server shutting down")
-    for ws in sockets:
-        await ws.close(code=GOING_AWAY, message=b"server shutting down")
+    # Those not handed over (ws.close does nothing to those that were). aiohttp
+    # drops what clients send once shutdown began, echoes included: a close waits
+    # for nothing, so all at once and briefly (a timeout closes the connection).
+    closes = [ws.close(code=GOING_AWAY, message=b"server shutting down") for ws in sockets]
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2):
+            await asyncio.gather(*closes, return_exceptions=True)
 
 
 def _queued(app: web.Application) -> bool:
