@@ -14,7 +14,8 @@ What it covers (RFC 6455, server side, no extensions):
 - client frames must be masked and use no reserved bit or opcode: else close 1002;
 - text and binary messages (fragmented or not) are read and dropped; one of
   MAX_MESSAGE bytes or more (aiohttp's bound): close 1009 as soon as its header says so;
-- a ping gets its pong; a client's close is echoed, then the connection closes;
+- a ping gets its pong; a client's close is echoed, then the connection closes
+  (aborted after CLOSE_TIMEOUT if the client no longer reads what we still hold);
 - our own close (4001 revoked, 4008 too slow, 1001 shutting down) is a close frame,
   then the connection closes when the client echoes it, or after CLOSE_TIMEOUT;
 - dead peers: `LiveSockets` pings every socket from one timer for all, and drops
