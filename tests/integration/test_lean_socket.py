@@ -211,6 +211,17 @@ async def test_an_unmasked_frame_is_closed_with_1002(
     await until(lambda: live(client) == 0)
 
 
+async def test_a_close_reason_that_is_not_utf8_is_closed_with_1007(
+    client: Client, make_token: TokenFactory
+) -> None:
+    raw = await RawClient.welcomed(url(client), await make_token("observer"))
+    await until(lambda: live(client) == 1)
+    raw.send(Frame(Opcode.CLOSE, b"\x03\xe8\xff"))  # 1000, then a byte UTF-8 never has
+    assert await raw.close_code() == 1007
+    await raw.frames_until_eof()
+    await until(lambda: live(client) == 0)
+
+
 async def test_a_peer_that_stops_answering_pings_is_dropped(
     client: Client, make_token: TokenFactory
 ) -> None:

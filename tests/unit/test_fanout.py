@@ -12,10 +12,11 @@ import json
 import struct
 
 import pytest
-from websockets.frames import Frame, Opcode
+from websockets.frames import Close, Frame, Opcode
 from websockets.streams import StreamReader
 
 from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
+from eadrcc.events.lean import close_frame
 
 
 class RecordingLine:
@@ -146,3 +147,14 @@ def test_an_audience_is_reached_only_by_a_live_socket_that_is_not_closing() -> N
     assert fan.reaches(frozenset({"NOR"}))
     line.closed = True  # e.g. revoked: our close frame is out, the echo not yet in
     assert not fan.reaches(frozenset({"NOR"}))
+
+
+def test_a_close_reason_is_cut_on_a_character() -> None:
+    frame = close_frame(4001, ("é" * 100).encode())  # 200 bytes; a close frame holds 123
+    stream = StreamReader()
+    stream.feed_data(frame)
+    stream.feed_eof()
+    with pytest.raises(StopIteration) as parsed:
+        next(Frame.parse(stream.read_exact, mask=False))
+    close = Close.parse(parsed.value.value.data)  # raises on a reason that is not UTF-8
+    assert close.code == 4001 and close.reason == "é" * 61

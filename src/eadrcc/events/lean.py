@@ -14,7 +14,8 @@ What it covers (RFC 6455, server side, no extensions):
 - client frames must be masked and use no reserved bit or opcode: else close 1002;
 - text and binary messages (fragmented or not) are read and dropped; one of
   MAX_MESSAGE bytes or more (aiohttp's bound): close 1009 as soon as its header says so;
-- a ping gets its pong; a client's close is echoed, then the connection closes
+- a ping gets its pong; a client's close is echoed (1007 if its reason is not
+  UTF-8), then the connection closes
   (aborted after CLOSE_TIMEOUT if the client no longer reads what we still hold);
 - our own close (4001 revoked, 4008 too slow, 1001 shutting down) is a close frame,
   then the connection closes when the client echoes it, or after CLOSE_TIMEOUT;
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 MAX_MESSAGE = 64 * 1024
 CLOSE_TIMEOUT = 5.0
-NORMAL, GOING_AWAY, PROTOCOL_ERROR, TOO_BIG, TOO_SLOW = 1000, 1001, 1002, 1009, 4008
+NORMAL, GOING_AWAY, PROTOCOL_ERROR, NOT_UTF8, TOO_BIG, TOO_SLOW = 1000, 1001, 1002, 1007, 1009, 4008
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 OPEN, CLOSING, DONE = 0, 1, 2  # CLOSING: our close frame is out, awaiting the echo
 
@@ -263,6 +264,11 @@ class LeanSocket(asyncio.Protocol):
             len(payload) >= 2 and not _valid_close_code(int.from_bytes(payload[:2], "big"))
         ):
             self._fail(PROTOCOL_ERROR, b"bad close frame")
+            return None
+        try:
+            payload[2:].decode()  # a close reason is UTF-8 (RFC 6455 §5.5.1)
+        except UnicodeDecodeError:
+            self._fail(NOT_UTF8, b"close reason is not UTF-8")
             return None
         if self._state == OPEN:
             self._transport.write(control_frame(CLOSE, payload[:2]))
