@@ -19,7 +19,9 @@ import functools
 import io
 import pstats
 import resource
+import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,11 @@ from eadrcc import logs
 from eadrcc.app import create_app
 from eadrcc.config import Settings
 
-# The statements of the request being counted (None: not counting).
-_TALLY: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("tally", default=None)
+# The statements of the request being counted, each with its round trip's time in
+# seconds (None: not counting).
+_TALLY: contextvars.ContextVar[list[tuple[str, float]] | None] = contextvars.ContextVar(
+    "tally", default=None
+)
 CALLS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
 
 
@@ -48,9 +53,13 @@ def count_round_trips() -> None:
 
         @functools.wraps(original)
         async def counted(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
-            if (tally := _TALLY.get()) is not None:
-                tally.append(_label(query))
-            return await _o(self, query, *args, **kw)
+            if (tally := _TALLY.get()) is None:
+                return await _o(self, query, *args, **kw)
+            started = time.perf_counter()
+            try:
+                return await _o(self, query, *args, **kw)
+            finally:
+                tally.append((_label(query), time.perf_counter() - started))
 
         setattr(asyncpg.Connection, name, counted)
 
@@ -61,12 +70,12 @@ def _label(query: str) -> str:
     return (lines[0] if lines else query)[:70]
 
 
-_last: list[list[str]] = []
+_last: list[list[tuple[str, float]]] = []
 
 
 @web.middleware
 async def tallying(request: web.Request, handler: Any) -> web.StreamResponse:
-    tally: list[str] = []
+    tally: list[tuple[str, float]] = []
     _TALLY.set(tally)
     _last.append(tally)
     return await handler(request)
@@ -96,19 +105,30 @@ async def measure(args: argparse.Namespace) -> None:
             await runner.cleanup()
 
 
-async def _round_trips(url: str, officer: str, emergency_id: str) -> None:
+async def _round_trips(url: str, officer: str, emergency_id: str, *, timed: int = 200) -> None:
+    """The statements of one offer, with each round trip's median time over `timed`
+    offers sent one at a time (no contention: about what PostgreSQL spends on it)."""
     headers = {"Authorization": f"Bearer {officer}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession(headers=headers) as http:
-        for n in range(6):  # the first ones also prepare statements and fill the token cache
-            _last.clear()
+        # the first ones also prepare statements and fill the token cache
+        for n in range(10 + timed):
+            if n == 10:
+                _last.clear()
             body = throughput.offer_body(emergency_id, n)
             async with http.post(f"{url}/api/v1/offers", data=body) as resp:
                 assert resp.status == 201, await resp.text()
                 answer = await resp.json()
-    tally = _last[-1]
-    print(f"round trips of one offer ({len(answer['matches'])} proposal(s)): {len(tally)}")
-    for n, statement in enumerate(tally, 1):
-        print(f"  {n:>2}. {statement}")
+    shapes = [t for t in _last if [s for s, _ in t] == [s for s, _ in _last[-1]]]
+    print(
+        f"round trips of one offer ({len(answer['matches'])} proposal(s)): {len(_last[-1])}; "
+        f"median ms of each over {len(shapes)} offers sent one at a time"
+    )
+    total = 0.0
+    for n, (statement, _) in enumerate(_last[-1], 1):
+        ms = statistics.median(t[n - 1][1] for t in shapes) * 1000
+        total += ms
+        print(f"  {n:>2}. {ms:6.2f}  {statement}")
+    print(f"      {total:6.2f}  in all")
 
 
 async def _profile(args: argparse.Namespace, url: str, officer: str, emergency_id: str) -> None:
