@@ -32,7 +32,7 @@ SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 -- One type's shortlist, as lock_sides finds it per planned item (bench/matching_cost.py
 -- explains this one). Open needs of this emergency that an item of type $1 can fill and that still lack
 -- something after standing proposals: per fillable type, the $4 most urgent straight
--- from needs_lacking_by_type (no sort of every open need), then the $4 most urgent
+-- from needs_open_by_rank (no sort of every open need), then the $4 most urgent
 -- of those. Needs that declined item $5 never come back.
 SELECT c.*, f.how, r.requesting_country
 FROM type_fills f

@@ -86,3 +86,31 @@ async def test_a_failing_migration_leaves_nothing_behind(empty_db: str, tmp_path
         assert await conn.fetchval("SELECT max(version) FROM schema_migrations") < 9000
     finally:
         await conn.close()
+
+
+async def test_a_proposal_moves_its_needs_counter_in_place(db_url: str) -> None:
+    """Every proposal moves its need's `proposed` counter. An index whose key or
+    condition reads that column stops PostgreSQL updating the row in place (HOT): a
+    popular need then leaves a dead entry in every index of needs per offer, and the
+    planner's searches walk them (0014). No index of needs may read it."""
+    conn = await db.connect(db_url)
+    try:
+        rows = await conn.fetch(
+            """SELECT c.relname AS index,
+                      coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS expressions,
+                      coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS condition,
+                      ARRAY(SELECT a.attname FROM pg_attribute a
+                            WHERE a.attrelid = i.indrelid
+                              AND a.attnum = ANY(i.indkey)) AS columns
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE i.indrelid = 'needs'::regclass"""
+        )
+    finally:
+        await conn.close()
+    assert rows, "needs has no index at all: the query is wrong"
+    reading = [
+        r["index"]
+        for r in rows
+        if "proposed" in r["columns"] or "proposed" in r["expressions"] + r["condition"]
+    ]
+    assert reading == []
