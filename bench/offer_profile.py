@@ -37,9 +37,9 @@ from eadrcc import logs
 from eadrcc.app import create_app
 from eadrcc.config import Settings
 
-# The statements of the request being counted, each with its round trip's time in
-# seconds (None: not counting).
-_TALLY: contextvars.ContextVar[list[tuple[str, float]] | None] = contextvars.ContextVar(
+# The statements of the request being counted, each with its round trip's time and
+# the CPU its PostgreSQL backend spent, in seconds (None: not counting).
+_TALLY: contextvars.ContextVar[list[tuple[str, float, float]] | None] = contextvars.ContextVar(
     "tally", default=None
 )
 CALLS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
@@ -55,13 +55,25 @@ def count_round_trips() -> None:
         async def counted(self: Any, query: str, *args: Any, _o: Any = original, **kw: Any) -> Any:
             if (tally := _TALLY.get()) is None:
                 return await _o(self, query, *args, **kw)
+            server = _server_cpu(self)
             started = time.perf_counter()
             try:
                 return await _o(self, query, *args, **kw)
             finally:
-                tally.append((_label(query), time.perf_counter() - started))
+                took = time.perf_counter() - started
+                tally.append((_label(query), took, _server_cpu(self) - server))
 
         setattr(asyncpg.Connection, name, counted)
+
+
+def _server_cpu(conn: Any) -> float:
+    """Seconds of CPU the connection's PostgreSQL backend has used (the kernel's
+    nanosecond count; 0 when the server is not on this machine)."""
+    try:
+        with open(f"/proc/{conn.get_server_pid()}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except OSError:
+        return 0.0
 
 
 @functools.cache
@@ -70,12 +82,12 @@ def _label(query: str) -> str:
     return (lines[0] if lines else query)[:70]
 
 
-_last: list[list[tuple[str, float]]] = []
+_last: list[list[tuple[str, float, float]]] = []
 
 
 @web.middleware
 async def tallying(request: web.Request, handler: Any) -> web.StreamResponse:
-    tally: list[tuple[str, float]] = []
+    tally: list[tuple[str, float, float]] = []
     _TALLY.set(tally)
     _last.append(tally)
     return await handler(request)
@@ -118,17 +130,19 @@ async def _round_trips(url: str, officer: str, emergency_id: str, *, timed: int 
             async with http.post(f"{url}/api/v1/offers", data=body) as resp:
                 assert resp.status == 201, await resp.text()
                 answer = await resp.json()
-    shapes = [t for t in _last if [s for s, _ in t] == [s for s, _ in _last[-1]]]
+    shapes = [t for t in _last if [s[0] for s in t] == [s[0] for s in _last[-1]]]
     print(
-        f"round trips of one offer ({len(answer['matches'])} proposal(s)): {len(_last[-1])}; "
-        f"median ms of each over {len(shapes)} offers sent one at a time"
+        f"round trips of one offer ({len(answer['matches'])} proposal(s)): {len(_last[-1])}, "
+        f"over {len(shapes)} offers sent one at a time: median ms of the round trip, "
+        f"mean µs of CPU in PostgreSQL's backend"
     )
-    total = 0.0
-    for n, (statement, _) in enumerate(_last[-1], 1):
+    wall = cpu = 0.0
+    for n, (statement, *_) in enumerate(_last[-1], 1):
         ms = statistics.median(t[n - 1][1] for t in shapes) * 1000
-        total += ms
-        print(f"  {n:>2}. {ms:6.2f}  {statement}")
-    print(f"      {total:6.2f}  in all")
+        us = statistics.fmean(t[n - 1][2] for t in shapes) * 1e6
+        wall, cpu = wall + ms, cpu + us
+        print(f"  {n:>2}. {ms:6.2f} {us:6.0f}  {statement}")
+    print(f"      {wall:6.2f} {cpu:6.0f}  in all")
 
 
 async def _profile(args: argparse.Namespace, url: str, officer: str, emergency_id: str) -> None:

@@ -33,7 +33,8 @@ SELECT (SELECT to_jsonb(offer) FROM offer) AS offer,
 -- What validating an offer needs to know, in one round trip: the emergency's status and
 -- affected nations (null: no such emergency), is the nation known, its active
 -- programmes, the units of the named types, the named credentials, and the emergency
--- of the named request.
+-- of the named request; and, unlocked, the nation's circulation state in the
+-- emergency (circulation.offered: a row already `offered` needs no lock).
 SELECT (SELECT status FROM emergencies WHERE id = :emergency_id) AS emergency_status,
        (SELECT countries FROM emergencies WHERE id = :emergency_id) AS affected,
        EXISTS (SELECT 1 FROM partners WHERE code = :country) AS country_known,
@@ -44,7 +45,9 @@ SELECT (SELECT status FROM emergencies WHERE id = :emergency_id) AS emergency_st
        coalesce((SELECT jsonb_object_agg(code, jsonb_build_object(
                      'applies_to', applies_to, 'programme', programme))
                  FROM credentials WHERE code = ANY(:credentials::text[])), '{}') AS credentials,
-       (SELECT emergency_id FROM requests WHERE id = :request_id) AS request_emergency;
+       (SELECT emergency_id FROM requests WHERE id = :request_id) AS request_emergency,
+       (SELECT state FROM responses
+        WHERE emergency_id = :emergency_id AND country = :country) AS response_state;
 
 -- name: get_offer
 SELECT * FROM offers WHERE id = $1;

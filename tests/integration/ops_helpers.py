@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import TokenFactory, bearer
@@ -63,3 +65,18 @@ def emergency_body(**over: Any) -> dict[str, Any]:
 
 def item(resource_type: str, quantity: int, **over: Any) -> dict[str, Any]:
     return {"resource_type": resource_type, "quantity": quantity, "available_from": T0, **over}
+
+
+async def never_blocked_by(
+    pool: asyncpg.Pool, holder: asyncpg.Connection, task: asyncio.Task[Any], why: str
+) -> None:
+    """Until `task` is done, no session may be waiting on a lock `holder` holds."""
+    held_by = holder.get_server_pid()
+    async with asyncio.timeout(30):
+        while not task.done():
+            waiting = await pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                held_by,
+            )
+            assert waiting == 0, why
+            await asyncio.sleep(0.02)

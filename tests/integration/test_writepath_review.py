@@ -16,7 +16,7 @@ from eadrcc import db
 from eadrcc.events import log as events
 from eadrcc.matching import service
 from tests.conftest import TokenFactory
-from tests.integration.ops_helpers import T0, Api, api, emergency_body, item
+from tests.integration.ops_helpers import T0, Api, api, emergency_body, item, never_blocked_by
 
 Client = TestClient  # type: ignore[type-arg]
 WAIT_S = 30.0
@@ -83,7 +83,7 @@ async def test_a_displaced_item_is_replanned_without_waiting_for_a_held_need(
         )
         # The offer holds D once it displaces it: it must never then wait for the held
         # need (an accept holding that need and wanting D would deadlock with it).
-        await _never_blocked_by(
+        await never_blocked_by(
             pool, holder, better, "the offer waits for the held need while holding D"
         )
     made = await better
@@ -220,21 +220,6 @@ async def test_planning_does_not_queue_behind_a_foreign_keys_share_lock(
             "SELECT 1 FROM offer_items WHERE id = $1 FOR KEY SHARE", offer["items"][0]["id"]
         )
         need = asyncio.create_task(_need(officer, emergency["id"], 100))  # plans the item
-        await _never_blocked_by(pool, holder, need, "planning waits behind a KEY SHARE lock")
+        await never_blocked_by(pool, holder, need, "planning waits behind a KEY SHARE lock")
     planned = await need
     assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", planned["id"]) == 100
-
-
-async def _never_blocked_by(
-    pool: asyncpg.Pool, holder: asyncpg.Connection, task: asyncio.Task[Any], why: str
-) -> None:
-    """Until `task` is done, no session may be waiting on a lock `holder` holds."""
-    held_by = holder.get_server_pid()
-    async with asyncio.timeout(WAIT_S):
-        while not task.done():
-            waiting = await pool.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                held_by,
-            )
-            assert waiting == 0, why
-            await asyncio.sleep(0.02)

@@ -28,7 +28,7 @@ from eadrcc.circulation.models import (
     ResponseUpdate,
     response,
 )
-from eadrcc.circulation.states import Signal
+from eadrcc.circulation.states import Signal, State
 from eadrcc.db import retrying, transaction, transaction_on
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -385,8 +385,24 @@ async def mark_delivered_many(
     return len(moved)
 
 
-async def offered(conn: asyncpg.Connection, *, emergency_id: str, country: str, actor: str) -> None:
-    """The nation has help on offer in the emergency (inside the offer's transaction)."""
+async def offered(
+    conn: asyncpg.Connection,
+    *,
+    emergency_id: str,
+    country: str,
+    actor: str,
+    state: State | None,
+) -> None:
+    """The nation has help on offer in the emergency (inside the offer's transaction).
+
+    `state`: the nation's row as the caller read it in this transaction, without a
+    lock (None: no row). A row already `offered`, or none (the nation is not on the
+    distribution), is left alone: locking it would only queue every offer of one
+    nation behind the last. A concurrent withdrawal of the nation's last other offer
+    may turn it `acknowledged` either way: it counts open offers before it locks,
+    so it cannot see this uncommitted one (the locked path has the same window)."""
+    if state is None or state == "offered":
+        return
     await signal(
         conn, signal="offered", pairs=[(emergency_id, country)], actor=actor, count_offers=False
     )

@@ -72,16 +72,20 @@ async def _create(
             )
             if seen:
                 return seen
-        affected = await _validate(conn, body)
+        facts = await _validate(conn, body)
         offer_id = new_id("off")
         item_ids = [new_id("itm") for _ in body.items]
         offer = await store.create(
             conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
         )
-        offer_json = emit(conn, offer, affected, "offer.created", who.actor)
+        offer_json = emit(conn, offer, facts["affected"], "offer.created", who.actor)
         proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
         await circulation.offered(
-            conn, emergency_id=body.emergency_id, country=body.offering_country, actor=who.actor
+            conn,
+            emergency_id=body.emergency_id,
+            country=body.offering_country,
+            actor=who.actor,
+            state=facts["response_state"],
         )
         # OfferCreated's shape, from what is already dumped (no second validation)
         created = {**offer_json, "matches": [m.model_dump(mode="json") for m in proposals]}
@@ -178,9 +182,10 @@ async def _get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -
     return offer
 
 
-async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> list[str]:
-    """An open emergency (its affected nations are answered), then every other problem
-    at once: unknown types, credentials, country, request."""
+async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Record:
+    """An open emergency, then every other problem at once: unknown types,
+    credentials, country, request. Answers the facts read (offer_facts): the
+    emergency's affected nations, the nation's circulation state."""
     errors: dict[str, str] = {}
     facts = await store.facts(
         conn,
@@ -209,5 +214,4 @@ async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> list[str]:
             errors[f"items.{n}.credentials"] = problem
     if errors:
         raise Invalid(f"the offer has {len(errors)} problem(s)", errors=errors)
-    affected: list[str] = facts["affected"]
-    return affected
+    return facts
