@@ -79,7 +79,8 @@ def _server_cpu(conn: Any) -> float:
 @functools.cache
 def _label(query: str) -> str:
     lines = [s.strip() for s in query.strip().splitlines() if not s.strip().startswith("--")]
-    return (lines[0] if lines else query)[:70]
+    first = lines[0] if lines else query
+    return first.split("$v", 1)[0][:70]  # values written into the text are not its shape
 
 
 _last: list[list[tuple[str, float, float]]] = []

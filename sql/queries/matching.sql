@@ -88,6 +88,10 @@ RETURNING m.*;
 -- straight from the partial indexes (no sort of every open need or item), then cut
 -- to the best :shortlist; pairings declined once never come back.
 --
+-- With :read_found instead of :lock_found, both sides of every candidate are answered
+-- as they stand, unlocked (the plan of a new offer, written with its COMMIT:
+-- write_planned_proposals, migration 0015).
+--
 -- Locked: :need_ids, :item_ids and (with :lock_found) both sides of every candidate;
 -- with :other_sides
 -- (or any full candidate: a displaced proposal moves its item's counter), also the
@@ -213,6 +217,20 @@ WITH lacking_for_items AS (
     WHERE (SELECT count(*) FROM locked_needs) >= 0  -- every need locked first
     ORDER BY i.id
     FOR NO KEY UPDATE OF i
+), read_needs AS (
+    SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
+           n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
+           r.requesting_country, n.version
+    FROM needs n
+    JOIN requests r ON r.id = n.request_id
+    WHERE :read_found AND n.id IN (SELECT need_id FROM candidates)
+), read_items AS (
+    SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
+           i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
+           i.status, i.possible_duplicate_of, o.offering_country, o.request_id
+    FROM offer_items i
+    JOIN offers o ON o.id = i.offer_id
+    WHERE :read_found AND i.id IN (SELECT item_id FROM candidates)
 )
 SELECT 'candidate' AS side, need_id AS id, NULL::text AS emergency_id,
        NULL::text AS resource_type, NULL::text AS request_id, NULL::int AS quantity,
@@ -222,18 +240,19 @@ SELECT 'candidate' AS side, need_id AS id, NULL::text AS emergency_id,
        NULL::timestamptz AS available_from, NULL::float8 AS origin_lat,
        NULL::float8 AS origin_lon, NULL::text[] AS credentials, NULL::bool AS self_sufficient,
        NULL::text AS possible_duplicate_of, NULL::text AS offering_country,
-       item_id, how, is_full
+       item_id, how, is_full, NULL::int AS version
 FROM candidates
 UNION ALL
 SELECT 'need', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
        status, priority, needed_by, delivery_lat, delivery_lon, requesting_country,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM locked_needs
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, version
+FROM (SELECT *, NULL::int AS version FROM locked_needs UNION ALL SELECT * FROM read_needs) n
 UNION ALL
 SELECT 'item', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
        status, NULL, NULL, NULL, NULL, NULL, offer_id, available_from, origin_lat, origin_lon,
-       credentials, self_sufficient, possible_duplicate_of, offering_country, NULL, NULL, NULL
-FROM locked_items;
+       credentials, self_sufficient, possible_duplicate_of, offering_country, NULL, NULL, NULL,
+       NULL
+FROM (SELECT * FROM locked_items UNION ALL SELECT * FROM read_items) i;
 
 -- name: lock_needs_skip
 -- lock_sides' needs, for planning inside a decision, which already holds items: rows another
@@ -287,10 +306,10 @@ INSERT INTO matches (id, emergency_id, need_id, offer_item_id, offer_id, request
                      score_parts, status, eta)
 SELECT u.id, u.emergency_id, u.need_id, u.item_id, u.offer_id, u.request_id, u.rc, u.oc,
        u.rt, u.qty, u.score, u.parts::jsonb, 'proposed', u.eta
-FROM unnest(:ids::text[], :emergency_ids::text[], :need_ids::text[], :item_ids::text[],
-            :offer_ids::text[], :request_ids::text[], :requesting_countries::text[],
-            :offering_countries::text[], :resource_types::text[], :quantities::int[],
-            :scores::float8[], :score_parts::text[], :etas::timestamptz[])
+FROM unnest(:id::text[], :emergency_id::text[], :need_id::text[], :offer_item_id::text[],
+            :offer_id::text[], :request_id::text[], :requesting_country::text[],
+            :offering_country::text[], :resource_type::text[], :quantity::int[],
+            :score::float8[], :score_parts::text[], :eta::timestamptz[])
      AS u(id, emergency_id, need_id, item_id, offer_id, request_id, rc, oc, rt, qty, score,
           parts, eta)
 -- Read under the caller's locks: a pairing declined since the candidates were

@@ -34,7 +34,8 @@ SELECT (SELECT to_jsonb(offer) FROM offer) AS offer,
 -- affected nations (null: no such emergency), is the nation known, its active
 -- programmes, the units of the named types, the named credentials, and the emergency
 -- of the named request; and, unlocked, the nation's circulation state in the
--- emergency (circulation.offered: a row already `offered` needs no lock).
+-- emergency (circulation.offered: a row already `offered` needs no lock); and the
+-- transaction's timestamp (the time its proposals are written with).
 SELECT (SELECT status FROM emergencies WHERE id = :emergency_id) AS emergency_status,
        (SELECT countries FROM emergencies WHERE id = :emergency_id) AS affected,
        EXISTS (SELECT 1 FROM partners WHERE code = :country) AS country_known,
@@ -47,7 +48,8 @@ SELECT (SELECT status FROM emergencies WHERE id = :emergency_id) AS emergency_st
                  FROM credentials WHERE code = ANY(:credentials::text[])), '{}') AS credentials,
        (SELECT emergency_id FROM requests WHERE id = :request_id) AS request_emergency,
        (SELECT state FROM responses
-        WHERE emergency_id = :emergency_id AND country = :country) AS response_state;
+        WHERE emergency_id = :emergency_id AND country = :country) AS response_state,
+       now() AS now;
 
 -- name: get_offer
 SELECT * FROM offers WHERE id = $1;

@@ -69,3 +69,120 @@ async def test_a_nations_next_offer_does_not_queue_behind_its_circulation_row(
         )
     assert len((await second)["matches"]) == 1
     assert await _state(pool, emergency["id"], "NOR") == "offered"
+
+
+async def _blocked_statement(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
+    """The statement of the first session found waiting on a lock `holder` holds."""
+    async with asyncio.timeout(30):
+        while True:
+            query: str | None = await pool.fetchval(
+                "SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                holder.get_server_pid(),
+            )
+            if query is not None:
+                return query
+            await asyncio.sleep(0.02)
+
+
+async def _offer_against_held_need(
+    officer: Api, pool: asyncpg.Pool, need: dict[str, Any], quantity: int, change: str
+) -> tuple[dict[str, Any], str]:
+    """Offer `quantity` while another transaction holds the need; once the offer
+    waits for it, that transaction runs `change` on the need ($1: its id) and commits.
+    Answers the offer and the statement it waited in."""
+    async with pool.acquire() as holder:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM needs WHERE id = $1 FOR UPDATE", need["id"])
+            offer = asyncio.create_task(
+                officer.post(
+                    "/api/v1/offers",
+                    _offer(need["emergency_id"], "DEU", quantity),
+                    expect=201,
+                )
+            )
+            waited_in = await _blocked_statement(pool, holder)
+            await holder.execute(change, need["id"])
+        return await offer, waited_in
+
+
+async def _stored(pool: asyncpg.Pool, need_id: str) -> list[tuple[str, int]]:
+    rows = await pool.fetch(
+        "SELECT offering_country, quantity FROM matches"
+        " WHERE need_id = $1 AND status = 'proposed' ORDER BY created_at",
+        need_id,
+    )
+    return [(r["offering_country"], r["quantity"]) for r in rows]
+
+
+async def test_an_offer_waits_for_a_busy_need_only_with_its_commit(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    (need,) = (await _rfa(officer, emergency["id"], 1_000))["needs"]
+    offer, waited_in = await _offer_against_held_need(
+        officer,
+        pool,
+        need,
+        10,
+        "SELECT $1::text",  # the holder changes nothing
+    )
+    # Planning read the need without a lock; only the write, sent with the COMMIT,
+    # took it (before: the planner's first statement locked it until the commit).
+    assert waited_in.startswith("SELECT write_planned_proposals("), waited_in
+    assert [(m["need_id"], m["quantity"]) for m in offer["matches"]] == [(need["id"], 10)]
+    # The answer is what was stored.
+    stored = await officer.get(f"/api/v1/emergencies/{emergency['id']}/matches")
+    assert [m for m in stored if m["offer_id"] == offer["id"]] == offer["matches"]
+
+
+async def test_a_plan_that_took_all_a_need_lacked_is_made_again_when_it_grew(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    (need,) = (await _rfa(officer, emergency["id"], 100))["needs"]
+    # The plan read 100 lacking and took all of it; by its commit the need lacks 150.
+    offer, _ = await _offer_against_held_need(
+        officer, pool, need, 150, "UPDATE needs SET quantity = 150 WHERE id = $1"
+    )
+    assert [m["quantity"] for m in offer["matches"]] == [150]  # made again, under locks
+    assert await _stored(pool, need["id"]) == [("DEU", 150)]
+
+
+async def test_a_plan_for_more_than_a_need_still_lacks_is_never_written(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    (need,) = (await _rfa(officer, emergency["id"], 100))["needs"]
+    offer, _ = await _offer_against_held_need(
+        officer, pool, need, 10, "UPDATE needs SET quantity = 5 WHERE id = $1"
+    )
+    assert [m["quantity"] for m in offer["matches"]] == [5]
+    assert await _stored(pool, need["id"]) == [("DEU", 5)]
+
+
+async def test_a_plan_on_an_amended_need_is_made_again(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    (need,) = (await _rfa(officer, emergency["id"], 1_000))["needs"]
+    offer, _ = await _offer_against_held_need(
+        officer,
+        pool,
+        need,
+        10,
+        "UPDATE needs SET priority = 'critical', version = version + 1 WHERE id = $1",
+    )
+    (match,) = offer["matches"]
+    # Scored on the need as amended: the plan read before the amendment was dropped.
+    stored = await pool.fetchrow(
+        "SELECT score, score_parts FROM matches WHERE id = $1", match["id"]
+    )
+    assert (match["score"], match["score_parts"]) == (stored["score"], stored["score_parts"])
+    before = await officer.post(
+        "/api/v1/offers", _offer(emergency["id"], "DEU", 10), expect=201
+    )  # the same offer, now planned on the critical need with no contention
+    assert match["score"] == before["matches"][0]["score"]

@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from eadrcc import db
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.matching import allocation, scoring
@@ -43,6 +45,7 @@ async def plan(
     actor: str,
     displacing: bool = True,
     passed_over: set[str] | None = None,
+    written_at: datetime | None = None,
 ) -> list[Match]:
     """Propose what these items have free and what these needs still lack; with
     `displacing`, an item may also take units from a clearly weaker standing proposal
@@ -51,11 +54,23 @@ async def plan(
     With `passed_over` (a set to fill), the caller already holds locks out of the
     planning order (a decision's need and item): candidates another transaction
     holds are passed over rather than waited for, and their ids added to the set.
+
+    With `written_at` (this transaction's timestamp), for items this transaction
+    created and nobody else can see: the plan is made on needs read without a lock
+    and written with the COMMIT, if it still holds then (write_planned_proposals,
+    migration 0015; if not, the transaction fails with a serialization error and
+    should be run again without it). Where a candidate need is fully proposed, a
+    displacement may move other proposals: that plan is made under locks, as usual.
     """
     item_ids, need_ids = list(item_ids), list(need_ids)
     if not item_ids and not need_ids:
         return []
     wanted = allocation.Plan(item_ids, need_ids, SHORTLIST, displacing)
+    if written_at is not None and not need_ids and passed_over is None:
+        rows, read = await allocation.find_and_read(conn, wanted)
+        unlocked = _found(rows)
+        if not unlocked.full:
+            return _propose_on_commit(conn, read, unlocked, actor, written_at)
     if passed_over is None:
         # The candidates and their locks in one round trip; room is judged under the
         # locks (in _propose), not as the candidate search saw it.
@@ -130,6 +145,36 @@ async def _propose(
     return written, sorted({m.offer_item_id for m in displaced})
 
 
+def _propose_on_commit(
+    conn: asyncpg.Connection, read: Locked, found: Candidates, actor: str, at: datetime
+) -> list[Match]:
+    """`_propose` for needs read without a lock and no displacement: the chosen
+    proposals are queued for the COMMIT with what the plan read of their needs."""
+    lacking = {k: allocation.need_lacking(r) for k, r in read.needs.items()}
+    free = {k: allocation.item_free(r) for k, r in read.items.items()}
+    chosen = choose(_pairs(read, found.lacking, lacking, free), lacking, free)
+    queued = db.with_commit(conn, _planned_sql).setdefault("planned", []) if chosen else []
+    written = []
+    for c in chosen:
+        row, need = _proposal(read, c), read.needs[c.need_id]
+        # what the plan read of the need: write_planned_proposals checks it still holds
+        seen = {"lacking": lacking[c.need_id], "version": need["version"]}
+        queued.append({**row, **seen, "allocated": need["allocated"]})
+        unmoved = {"dispatched": 0, "delivered": 0, "reason": None}
+        times = {"created_at": at, "updated_at": at}  # the transaction's now()
+        written.append(Match.model_validate({**row, "status": "proposed", **unmoved, **times}))
+    emit(conn, written, "match.proposed", actor)
+    return written
+
+
+def _planned_sql(state: dict[str, Any]) -> str | None:
+    planned = state.get("planned")
+    if not planned:
+        return None
+    rows = json.dumps(planned, separators=(",", ":"), default=str)
+    return f"SELECT write_planned_proposals({db.literal(rows)}::jsonb)"
+
+
 def _pairs(
     locked: Locked, pairs: dict[tuple[str, str], bool], room: dict[str, int], free: dict[str, int]
 ) -> list[Pair]:
@@ -164,25 +209,33 @@ async def _give_way(
     return [match(r) for r in changed], freed
 
 
-def _columns(locked: Locked, chosen: list[Choice]) -> dict[str, list[Any]]:
-    """write_proposals' arrays, one value per chosen pair in each."""
-    needs = [locked.needs[c.need_id] for c in chosen]
-    items = [locked.items[c.item_id] for c in chosen]
+def _proposal(locked: Locked, c: Choice) -> dict[str, Any]:
+    """A chosen pair as the columns of its new row in matches."""
+    need, item = locked.needs[c.need_id], locked.items[c.item_id]
     return {
-        "ids": [new_id("mat") for _ in chosen],
-        "emergency_ids": [n["emergency_id"] for n in needs],
-        "need_ids": [c.need_id for c in chosen],
-        "item_ids": [c.item_id for c in chosen],
-        "offer_ids": [i["offer_id"] for i in items],
-        "request_ids": [n["request_id"] for n in needs],
-        "requesting_countries": [n["requesting_country"] for n in needs],
-        "offering_countries": [i["offering_country"] for i in items],
-        "resource_types": [i["resource_type"] for i in items],
-        "quantities": [c.quantity for c in chosen],
-        "scores": [c.score.total for c in chosen],
-        "score_parts": [json.dumps(c.score.parts) for c in chosen],
-        "etas": [c.score.eta for c in chosen],
+        "id": new_id("mat"),
+        "emergency_id": need["emergency_id"],
+        "need_id": c.need_id,
+        "offer_item_id": c.item_id,
+        "offer_id": item["offer_id"],
+        "request_id": need["request_id"],
+        "requesting_country": need["requesting_country"],
+        "offering_country": item["offering_country"],
+        "resource_type": item["resource_type"],
+        "quantity": c.quantity,
+        "score": c.score.total,
+        "score_parts": c.score.parts,
+        "eta": c.score.eta,
     }
+
+
+def _columns(locked: Locked, chosen: list[Choice]) -> dict[str, list[Any]]:
+    """write_proposals' arrays, one value per chosen pair in each (named as the
+    columns they fill)."""
+    rows = [_proposal(locked, c) for c in chosen]
+    for row in rows:
+        row["score_parts"] = json.dumps(row["score_parts"])
+    return {column: [row[column] for row in rows] for column in rows[0]}
 
 
 def emit(conn: asyncpg.Connection, matches: list[Match], kind: str, actor: str) -> None:

@@ -3,6 +3,7 @@ it (see matching.service.replan)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import asyncpg
@@ -40,6 +41,7 @@ async def create(
     `request_hash` names what a retry must repeat when the offer was built from
     something else (a capacity: its build stamps `available_from` with the time).
     """
+    attempts = itertools.count()
     return await retrying(
         lambda: _create(
             pool=pool,
@@ -47,6 +49,9 @@ async def create(
             body=body,
             idempotency_key=idempotency_key,
             request_hash=request_hash,
+            # First without locks on the needs; a plan that no longer held when it
+            # was written (or a deadlock) is made again under locks.
+            unlocked=next(attempts) == 0,
         )
     )
 
@@ -58,6 +63,7 @@ async def _create(
     body: OfferCreate,
     idempotency_key: str | None,
     request_hash: bytes | None,
+    unlocked: bool,
 ) -> tuple[int, Any]:
     authorize(who, "offer.create", [body.offering_country])
     async with transaction(pool) as conn:
@@ -79,7 +85,9 @@ async def _create(
             conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
         )
         offer_json = emit(conn, offer, facts["affected"], "offer.created", who.actor)
-        proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
+        proposals = await engine.plan(
+            conn, item_ids=item_ids, actor=who.actor, written_at=facts["now"] if unlocked else None
+        )
         await circulation.offered(
             conn,
             emergency_id=body.emergency_id,
