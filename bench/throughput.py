@@ -9,6 +9,10 @@ Each runs on one hub instance, and offers also on two instances (one per core),
 with the load spread across them, and on one `eadrcc serve --workers 2` (two
 workers behind one port). Before each run the machine's busy % (2 s, ours idle)
 and load average are recorded: on a shared machine other load shows up here.
+Each run also reports the CPU a request cost the server's processes and
+PostgreSQL's backends serving the bench database (when the server runs on this
+machine): on a machine with few cores, where all of them are busy, the ratio to
+the floor is the ratio of those costs.
 The load generator is a separate process (aiohttp client, fixed concurrency),
 not the server's code.
 
@@ -187,7 +191,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 floor,
                 workers,
             ]
-        ):
+        ) as procs:
             hubs = [f"http://127.0.0.1:{p}" for p in ports[:2]]
             for url in [*hubs, f"http://127.0.0.1:{ports[2]}", f"http://127.0.0.1:{ports[3]}"]:
                 await harness.wait_ready(url)
@@ -221,13 +225,21 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "urls": [f"{hubs[0]}/api/v1/alerts"],
                 },
             }
+            # The processes serving each run: the hubs, the floor, the workers' parent.
+            serving = {
+                "floor": [procs[2]],
+                "offers, 1 instance": [procs[0]],
+                "offers, 2 instances": procs[:2],
+                "offers, 2 workers": [procs[3]],
+                "alerts, 1 instance": [procs[0]],
+            }
             for offset, (name, job) in enumerate(plan.items()):
                 print(f"running {name} for {args.seconds} s ...", file=sys.stderr)
                 noise = harness.machine_noise()
-                results["runs"][name] = {
-                    **run_generator({**base, **job, "offset": offset * 10_000_000}),
-                    **noise,
-                }
+                cpu = CpuMeter([p.pid for p in serving[name]], db_url)
+                await cpu.start()
+                run = run_generator({**base, **job, "offset": offset * 10_000_000})
+                results["runs"][name] = {**run, **await cpu.per_request(run["ok"]), **noise}
     return results
 
 
@@ -240,14 +252,83 @@ def report(results: dict[str, Any]) -> None:
     floor = results["runs"]["floor"]["per_second"]
     print(
         f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}"
-        f"{'busy% before':>14}{'load 1m':>9}  errors"
+        f"{'server µs':>11}{'pg µs':>8}{'busy% before':>14}{'load 1m':>9}  errors"
     )
     for name, r in results["runs"].items():
         print(
             f"{name:<22}{r['per_second']:>10.0f}{r['per_second'] / floor:>10.2f}"
             f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
+            f"{_us(r['server_cpu_us']):>11}{_us(r['postgres_cpu_us']):>8}"
             f"{r['busy_before_pct']:>14.0f}{r['load_1m']:>9.2f}  {r['errors'] or '-'}"
         )
+    print("server µs, pg µs: CPU per request of the serving processes and of PostgreSQL's")
+    print("backends for the bench database (blank when PostgreSQL is not on this machine)")
+
+
+def _us(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+class CpuMeter:
+    """CPU used during a run by the serving processes (with their children) and by
+    PostgreSQL's backends connected to the bench database."""
+
+    def __init__(self, pids: list[int], db_url: str) -> None:
+        import psutil  # type: ignore[import-untyped]
+
+        self._psutil = psutil
+        self._servers = pids
+        self._db_url = db_url
+        self._server_before = 0.0
+        self._backends_before: dict[int, float] | None = None
+
+    async def start(self) -> None:
+        self._server_before = self._server_seconds()
+        self._backends_before = await self._backends()
+
+    async def per_request(self, requests: int) -> dict[str, float | None]:
+        n = max(requests, 1)
+        server = (self._server_seconds() - self._server_before) / n * 1e6
+        after, before = await self._backends(), self._backends_before
+        if after is None or before is None:
+            return {"server_cpu_us": server, "postgres_cpu_us": None}
+        # A backend that left during the run takes its last seconds with it (pools
+        # keep theirs for a run); one that came counts from its start.
+        used = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+        return {"server_cpu_us": server, "postgres_cpu_us": used / n * 1e6}
+
+    def _server_seconds(self) -> float:
+        total = 0.0
+        for pid in self._servers:
+            proc = self._psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        return total
+
+    async def _backends(self) -> dict[int, float] | None:
+        """CPU seconds of each backend serving the bench database; None when they
+        cannot be read (PostgreSQL on another machine, or another user's)."""
+        import asyncpg
+
+        conn = await asyncpg.connect(self._db_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        seconds = {}
+        for row in rows:
+            try:
+                times = self._psutil.Process(row["pid"]).cpu_times()
+            except self._psutil.NoSuchProcess:
+                continue  # gone since the query
+            except self._psutil.AccessDenied:
+                return None
+            seconds[row["pid"]] = times.user + times.system
+        return seconds or None
 
 
 def main() -> None:
