@@ -39,11 +39,17 @@ def sql_dir() -> Path:
 
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
-# What a `:name` parameter must not be looked for in: string literals, quoted
-# identifiers, comments, `::type` casts, and `$n` parameters (to refuse mixing).
+# What a `:name` parameter must not be looked for in: string literals (E'...' with
+# its backslash escapes, $tag$...$tag$ bodies), quoted identifiers, comments (block
+# comments unnested), `::type` casts, and `$n` parameters (to refuse mixing). A `:`
+# right after a name, a number, `]` or `)` is an array slice's (`a[1:n]`), not a
+# parameter: write `a[1: :n]` for a bound that is one.
 _TOKENS = re.compile(
-    r"""(?P<skip>'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::)"""
-    r"""|:(?P<name>[a-z_][a-z0-9_]*)|(?P<numbered>\$\d+)"""
+    r"""(?P<skip>(?<![\w$])[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|"(?:[^"]|"")*\""""
+    r"""|(?<![\w$])\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$|--[^\n]*|/\*.*?\*/|::"""
+    r"""|(?<=[\w\])]):)"""
+    r"""|:(?P<name>[a-z_][a-z0-9_]*)|(?P<numbered>\$\d+)""",
+    re.DOTALL,
 )
 
 

@@ -55,3 +55,26 @@ def test_a_missing_or_unknown_parameter_is_refused() -> None:
 def test_mixing_named_and_numbered_parameters_is_an_error() -> None:
     with pytest.raises(ValueError, match="either"):
         Queries("-- name: a\nSELECT :x, $2;", "x.sql")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT $$ :no $$, :yes",  # a dollar-quoted body
+        "SELECT $fn$ it's :no $fn$, :yes",  # a tagged one, with a quote inside
+        "SELECT /* :no */ :yes",  # a block comment
+        r"SELECT E'it\'s :no', :yes",  # a backslash-escaped quote does not end it
+        "SELECT secrets[1:no] FROM t WHERE id = :yes",  # an array slice's bound
+        "SELECT (a)[i:no], :yes",
+    ],
+)
+def test_a_colon_inside_quoting_or_a_slice_is_not_a_parameter(text: str) -> None:
+    q = Queries(f"-- name: a\n{text}", "x.sql")
+    assert q.params("a") == ("yes",)
+    assert q.a == text.replace(":yes", "$1")
+
+
+def test_a_parameter_as_a_slice_bound_is_spaced_from_the_colon() -> None:
+    q = Queries("-- name: a\nSELECT secrets[1: :upto], :x::text[], :upto::int", "x.sql")
+    assert q.params("a") == ("upto", "x")
+    assert q.a == "SELECT secrets[1: $1], $2::text[], $1::int"
