@@ -109,9 +109,10 @@ class Queries:
     def __getattr__(self, name: str) -> str:
         return self._query(name).sql
 
-    def bind(self, name: str, **values: Any) -> list[Any]:
-        """[SQL, *arguments] of a query with `:name` parameters, from keywords."""
-        query = self._query(name)
+    def bind(self, query_name: str, /, **values: Any) -> list[Any]:
+        """[SQL, *arguments] of a query with `:name` parameters, from keywords (a
+        parameter may be called `name` or `query_name`: the query is positional)."""
+        query = self._query(query_name)
         return [query.sql, *query.args(values)]
 
     def params(self, name: str) -> tuple[str, ...]:

@@ -78,3 +78,8 @@ def test_a_parameter_as_a_slice_bound_is_spaced_from_the_colon() -> None:
     q = Queries("-- name: a\nSELECT secrets[1: :upto], :x::text[], :upto::int", "x.sql")
     assert q.params("a") == ("upto", "x")
     assert q.a == "SELECT secrets[1: $1], $2::text[], $1::int"
+
+
+def test_a_parameter_may_be_called_name() -> None:
+    q = Queries("-- name: a\nINSERT INTO t (name, query) VALUES (:name, :query_name);", "x.sql")
+    assert q.bind("a", name="N", query_name="Q") == [q.a, "N", "Q"]
