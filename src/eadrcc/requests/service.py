@@ -178,7 +178,15 @@ async def _amend(
         reason = "need cancelled" if cancel else "need amended"
         fitted = await allocation.fit(conn, need_ids=[need_id], reserve=shrink, reason=reason)
         engine.emit_fitted(conn, fitted, who.actor)
-        await store.update_need(conn, need_id, who.actor, **fields)
+        await store.update_need(
+            conn,
+            need_id,
+            who.actor,
+            quantity=fields["quantity"],
+            priority=fields["priority"],
+            needed_by=fields["needed_by"],
+            status=fields["status"],
+        )
         picture = (await store.pictures(conn, need_ids=[need_id]))[0]
         events.record(
             conn,
