@@ -4,6 +4,6 @@
 -- same message was imported into several emergencies and none is named).
 SELECT id, emergency_id
 FROM requests
-WHERE reference = $1 AND ($2::text IS NULL OR emergency_id = $2)
+WHERE reference = :reference AND (:emergency_id::text IS NULL OR emergency_id = :emergency_id)
 ORDER BY created_at DESC, id DESC
 LIMIT 1;

@@ -6,18 +6,19 @@ ORDER BY code;
 -- name: get_partner
 SELECT code, name, status, frameworks, programmes, contacts, version, updated_at, updated_by
 FROM partners
-WHERE code = $1;
+WHERE code = :code;
 
 -- name: lock_partner
 SELECT code, name, status, frameworks, programmes, contacts, version, updated_at, updated_by
 FROM partners
-WHERE code = $1
+WHERE code = :code
 FOR UPDATE;
 
 -- name: upsert_partner
 INSERT INTO partners (code, name, status, frameworks, programmes, contacts,
                       version, updated_at, updated_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+VALUES (:code, :name, :status, :frameworks, :programmes, :contacts, :version, :updated_at,
+        :updated_by)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, status = EXCLUDED.status, frameworks = EXCLUDED.frameworks,
     programmes = EXCLUDED.programmes, contacts = EXCLUDED.contacts,
@@ -27,12 +28,12 @@ RETURNING code, name, status, frameworks, programmes, contacts, version, updated
 
 -- name: insert_history
 INSERT INTO partner_history (code, version, record, changed_at, changed_by)
-VALUES ($1, $2, $3, $4, $5);
+VALUES (:code, :version, :record, :changed_at, :changed_by);
 
 -- name: history
 SELECT version, record, changed_at, changed_by
 FROM partner_history
-WHERE code = $1
+WHERE code = :code
 ORDER BY version;
 
 -- name: changes_since
@@ -40,9 +41,9 @@ ORDER BY version;
 WITH page AS (
     SELECT code, name, status, frameworks, programmes, contacts, version, updated_at, updated_by
     FROM partners
-    WHERE version > $1
+    WHERE version > :since
     ORDER BY version
-    LIMIT $2
+    LIMIT :limit
 )
 SELECT (SELECT coalesce(max(version), 0) FROM partners) AS head,
        coalesce((SELECT jsonb_agg(to_jsonb(page) ORDER BY version) FROM page), '[]') AS changes;
@@ -58,14 +59,14 @@ SELECT array_agg(code) FROM programmes;
 
 -- name: upsert_programme
 INSERT INTO programmes (code, name, purpose, position)
-VALUES ($1, $2, $3, $4)
+VALUES (:code, :name, :purpose, :position)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, purpose = EXCLUDED.purpose, position = EXCLUDED.position;
 
 -- name: known_codes
-SELECT code FROM partners WHERE code = ANY($1::text[]);
+SELECT code FROM partners WHERE code = ANY(:codes::text[]);
 
 -- name: active_programmes
 SELECT p->>'code' AS code
 FROM partners, jsonb_array_elements(programmes) AS p
-WHERE partners.code = $1 AND p->>'status' = 'active';
+WHERE partners.code = :code AND p->>'status' = 'active';

@@ -1,4 +1,5 @@
-"""Partner registry queries; each takes a connection and runs one statement."""
+"""Partner registry queries; each takes a connection and runs one statement (named
+parameters: sql/queries/partners.sql writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ async def list_partners(conn: asyncpg.Connection) -> list[Partner]:
 
 
 async def get(conn: asyncpg.Connection, code: str, *, lock: bool = False) -> Partner | None:
-    row = await conn.fetchrow(q.lock_partner if lock else q.get_partner, code)
+    row = await conn.fetchrow(*q.bind("lock_partner" if lock else "get_partner", code=code))
     return _partner(row) if row else None
 
 
@@ -37,30 +38,41 @@ async def write(
 ) -> Partner:
     data = fields.model_dump(mode="json", include=set(PartnerFields.model_fields))
     row = await conn.fetchrow(
-        q.upsert_partner,
-        code,
-        data["name"],
-        data["status"],
-        data["frameworks"],
-        data["programmes"],
-        data["contacts"],
-        version,
-        at,
-        actor,
+        *q.bind(
+            "upsert_partner",
+            code=code,
+            name=data["name"],
+            status=data["status"],
+            frameworks=data["frameworks"],
+            programmes=data["programmes"],
+            contacts=data["contacts"],
+            version=version,
+            updated_at=at,
+            updated_by=actor,
+        )
     )
     partner = _partner(row)
-    await conn.execute(q.insert_history, code, version, partner.model_dump(mode="json"), at, actor)
+    await conn.execute(
+        *q.bind(
+            "insert_history",
+            code=code,
+            version=version,
+            record=partner.model_dump(mode="json"),
+            changed_at=at,
+            changed_by=actor,
+        )
+    )
     return partner
 
 
 async def history(conn: asyncpg.Connection, code: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(q.history, code)]
+    return [dict(r) for r in await conn.fetch(*q.bind("history", code=code))]
 
 
 async def changes_since(
     conn: asyncpg.Connection, since: int, limit: int
 ) -> tuple[list[Partner], int]:
-    row = await conn.fetchrow(q.changes_since, since, limit)
+    row = await conn.fetchrow(*q.bind("changes_since", since=since, limit=limit))
     return [_partner(r) for r in row["changes"]], row["head"]
 
 
@@ -78,14 +90,16 @@ async def programme_codes(conn: asyncpg.Connection) -> set[str]:
 
 
 async def upsert_programme(conn: asyncpg.Connection, p: Programme, position: int) -> None:
-    await conn.execute(q.upsert_programme, p.code, p.name, p.purpose, position)
+    await conn.execute(
+        *q.bind("upsert_programme", code=p.code, name=p.name, purpose=p.purpose, position=position)
+    )
 
 
 async def unknown_codes(conn: asyncpg.Connection, codes: list[str]) -> list[str]:
     """The codes in `codes` that are neither Allies nor partners."""
-    known = {r["code"] for r in await conn.fetch(q.known_codes, codes)}
+    known = {r["code"] for r in await conn.fetch(*q.bind("known_codes", codes=codes))}
     return [c for c in codes if c not in known]
 
 
 async def active_programmes(conn: asyncpg.Connection, code: str) -> set[str]:
-    return {r["code"] for r in await conn.fetch(q.active_programmes, code)}
+    return {r["code"] for r in await conn.fetch(*q.bind("active_programmes", code=code))}
