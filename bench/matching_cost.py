@@ -462,19 +462,18 @@ async def measure_capacities(admin_url: str, needs: int, count: int) -> Capacity
                     bare.append((end - middle) * 1000)
                     found = sum(len(x.likely_providers) for x in request.needs)
             need_ids = [x.id for x in request.needs]
-            first_read = (
-                need_ids,
-                [NO_BOUND[0]] * len(need_ids),
-                [NO_BOUND[1]] * len(need_ids),
-                SHORTLIST,
+            sql, *first_read = capacities_q.bind(
+                "likely_providers",
+                need_ids=need_ids,
+                upto_sources=[NO_BOUND[0]] * len(need_ids),
+                upto_hours=[NO_BOUND[1]] * len(need_ids),
+                shortlist=SHORTLIST,
             )
             shortlists: dict[str, list[Any]] = {i: [] for i in need_ids}
-            for row in await conn.fetch(capacities_q.likely_providers, *first_read):
+            for row in await conn.fetch(sql, *first_read):
                 shortlists[row["need_id"]].append(scored(row))
             again = sum(1 for rows in shortlists.values() if cutoff(rows, SHORTLIST))
-            result = await conn.fetchval(
-                "EXPLAIN (ANALYZE, FORMAT JSON) " + capacities_q.likely_providers, *first_read
-            )
+            result = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *first_read)
         finally:
             await conn.close()
     plan = (json.loads(result) if isinstance(result, str) else result)[0]

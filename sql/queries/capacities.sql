@@ -2,7 +2,9 @@
 INSERT INTO capacities (id, country, resource_type, quantity, readiness_hours, home_lat, home_lon,
                         home_place, credentials, self_sufficient, valid_until, name, notes,
                         source, citation, read_on, public_key, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+VALUES (:id, :country, :resource_type, :quantity, :readiness_hours, :home_lat, :home_lon,
+        :home_place, :credentials, :self_sufficient, :valid_until, :name, :notes,
+        :source, :citation, :read_on, :public_key, :created_by)
 RETURNING *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired;
 
 -- name: upsert_public
@@ -10,7 +12,9 @@ RETURNING *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired;
 INSERT INTO capacities (id, country, resource_type, quantity, readiness_hours, home_lat, home_lon,
                         home_place, credentials, self_sufficient, valid_until, name, notes,
                         source, citation, read_on, public_key, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'public', $14, $15, $16, $17)
+VALUES (:id, :country, :resource_type, :quantity, :readiness_hours, :home_lat, :home_lon,
+        :home_place, :credentials, :self_sufficient, :valid_until, :name, :notes,
+        'public', :citation, :read_on, :public_key, :created_by)
 ON CONFLICT (public_key) DO UPDATE SET
     country = EXCLUDED.country, resource_type = EXCLUDED.resource_type,
     quantity = EXCLUDED.quantity, readiness_hours = EXCLUDED.readiness_hours,
@@ -33,55 +37,62 @@ RETURNING id;
 
 -- name: get_capacity
 SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
-FROM capacities WHERE id = $1;
+FROM capacities WHERE id = :id;
 
 -- name: lock_capacity
 SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
-FROM capacities WHERE id = $1 FOR UPDATE;
+FROM capacities WHERE id = :id FOR UPDATE;
 
 -- name: update_capacity
 UPDATE capacities
-SET quantity = $2, readiness_hours = $3, home_lat = $4, home_lon = $5, home_place = $6,
-    credentials = $7, self_sufficient = $8, valid_until = $9, name = $10, notes = $11,
-    resource_type = $12, status = $13, version = version + 1, updated_at = now()
-WHERE id = $1
+SET quantity = :quantity, readiness_hours = :readiness_hours, home_lat = :home_lat,
+    home_lon = :home_lon, home_place = :home_place, credentials = :credentials,
+    self_sufficient = :self_sufficient, valid_until = :valid_until, name = :name,
+    notes = :notes, resource_type = :resource_type, status = :status,
+    version = version + 1, updated_at = now()
+WHERE id = :id
 RETURNING *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired;
 
 -- name: insert_history
 INSERT INTO capacity_history (capacity_id, version, record, changed_by)
-SELECT id, version, to_jsonb(capacities), $2 FROM capacities WHERE id = ANY($1::text[]);
+SELECT id, version, to_jsonb(capacities), :changed_by
+FROM capacities WHERE id = ANY(:capacity_ids::text[]);
 
 -- name: list_capacities
--- The register, filtered. $2 matches a type and everything below it (usar → usar.heavy).
+-- The register, filtered. :resource_type matches a type and everything below it
+-- (usar → usar.heavy).
 SELECT c.*, (c.valid_until IS NOT NULL AND c.valid_until <= now()) AS expired
 FROM capacities c
 LEFT JOIN partners p ON p.code = c.country
-WHERE ($1::text IS NULL OR c.country = $1)
-  AND ($2::text IS NULL OR c.resource_type = $2 OR c.resource_type LIKE $2 || '.%')
-  AND ($3::text IS NULL OR $3 = ANY(c.credentials))
-  AND ($4::int IS NULL OR c.readiness_hours <= $4)
-  AND ($5::text IS NULL OR $5 = ANY(p.frameworks))
-  AND ($6::text IS NULL OR c.source = $6)
-  AND c.status = $7
-  AND ($8::boolean OR c.valid_until IS NULL OR c.valid_until > now())
+WHERE (:country::text IS NULL OR c.country = :country)
+  AND (:resource_type::text IS NULL OR c.resource_type = :resource_type
+       OR c.resource_type LIKE :resource_type || '.%')
+  AND (:credential::text IS NULL OR :credential = ANY(c.credentials))
+  AND (:ready_within::int IS NULL OR c.readiness_hours <= :ready_within)
+  AND (:region::text IS NULL OR :region = ANY(p.frameworks))
+  AND (:source::text IS NULL OR c.source = :source)
+  AND c.status = :status
+  AND (:include_expired::boolean OR c.valid_until IS NULL OR c.valid_until > now())
 ORDER BY c.country, c.source, c.resource_type, c.id
-LIMIT $9;
+LIMIT :limit;
 
 -- name: likely_providers
--- Per need ($1), the active, unexpired capacities whose type can fill it (by the
--- same type_fills relation matching uses) of nations other than the requester with
--- no open offer item for it in this emergency yet, in (source, readiness_hours, id)
--- order — declared before public, then readiest — up to ($2, $3) for that need and
--- at most $4 of them (NULL: all). A public record of a nation that declared a
--- capacity of the same type is left out: the nation's own word replaces the list's.
+-- Per need (:need_ids), the active, unexpired capacities whose type can fill it (by
+-- the same type_fills relation matching uses) of nations other than the requester
+-- with no open offer item for it in this emergency yet, in (source, readiness_hours,
+-- id) order — declared before public, then readiest — up to that need's bound
+-- (:upto_sources, :upto_hours) and at most :shortlist of them (NULL: all). A public
+-- record of a nation that declared a capacity of the same type is left out: the
+-- nation's own word replaces the list's.
 -- Per fitting type the rows come in capacities_active_by_readiness order, so a need
--- reads its first $4 entries of each type, not every capacity of the type.
+-- reads its first :shortlist entries of each type, not every capacity of the type.
 -- Python ranks them with travel added (providers.rank) and asks again, with a
 -- bound, only for a need whose shortlist cannot prove its ranking (providers.cutoff).
 SELECT w.need_id, c.id AS capacity_id, c.country, c.quantity, c.readiness_hours,
        c.home_lat, c.home_lon, c.credentials, c.source, c.resource_type,
        n.delivery_lat, n.delivery_lon
-FROM unnest($1::text[], $2::text[], $3::int[]) AS w (need_id, upto_source, upto_hours)
+FROM unnest(:need_ids::text[], :upto_sources::text[], :upto_hours::int[])
+     AS w (need_id, upto_source, upto_hours)
 JOIN needs n ON n.id = w.need_id
 JOIN requests r ON r.id = n.request_id
 CROSS JOIN LATERAL (
@@ -107,22 +118,23 @@ CROSS JOIN LATERAL (
               WHERE o.emergency_id = n.emergency_id AND o.offering_country = c.country
                 AND i.status = 'open')
         ORDER BY c.source, c.readiness_hours, c.id
-        LIMIT $4
+        LIMIT :shortlist
     ) t
     WHERE f.need_type = n.resource_type
     ORDER BY t.source, t.readiness_hours, t.id
-    LIMIT $4
+    LIMIT :shortlist
 ) c;
 
 -- name: drop_unsent_reminders
 -- An unsent reminder follows its capacity's valid_until (NULL: withdrawn, drop all);
 -- a sent one stays as the record that it went out.
 DELETE FROM capacity_reminders
-WHERE capacity_id = $1 AND sent_at IS NULL AND valid_until IS DISTINCT FROM $2::timestamptz;
+WHERE capacity_id = :capacity_id AND sent_at IS NULL
+  AND valid_until IS DISTINCT FROM :valid_until::timestamptz;
 
 -- name: add_reminder
 INSERT INTO capacity_reminders (capacity_id, valid_until, due_at)
-VALUES ($1, $2, greatest($2::timestamptz - $3::interval, now()))
+VALUES (:capacity_id, :valid_until, greatest(:valid_until::timestamptz - :ahead::interval, now()))
 ON CONFLICT (capacity_id, valid_until) DO NOTHING;
 
 -- name: scheduler_lock
@@ -138,18 +150,19 @@ WHERE c.id = r.capacity_id AND r.sent_at IS NULL AND r.due_at <= now()
   AND c.status = 'active' AND c.valid_until = r.valid_until
   AND r.capacity_id IN (SELECT capacity_id FROM capacity_reminders
                         WHERE sent_at IS NULL AND due_at <= now()
-                        ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                        ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED)
 RETURNING r.capacity_id;
 
 -- name: capacities_by_id
 SELECT *, (valid_until IS NOT NULL AND valid_until <= now()) AS expired
-FROM capacities WHERE id = ANY($1::text[]) ORDER BY id;
+FROM capacities WHERE id = ANY(:ids::text[]) ORDER BY id;
 
 -- name: declared_for_needs
--- Per nation ($3; NULL: every nation), the open needs of emergency $1 — of RFAs $2
--- only, NULL: all — that one of its active, unexpired declared capacities can fill
--- (type_fills, as matching decides), with the readiest such capacity: what the
--- nation said it holds for what it is asked. Never the requesting nation's own.
+-- Per nation (:countries; NULL: every nation), the open needs of emergency
+-- :emergency_id — of RFAs :request_ids only, NULL: all — that one of its active,
+-- unexpired declared capacities can fill (type_fills, as matching decides), with the
+-- readiest such capacity: what the nation said it holds for what it is asked. Never
+-- the requesting nation's own.
 -- Each fitting capacity is read once (the readiest per nation and type is kept),
 -- then joined to the needs: the cost follows capacities + needs × nations marked,
 -- not needs × capacities.
@@ -157,8 +170,8 @@ WITH asked AS (
     SELECT n.id, n.request_id, n.position, n.resource_type, r.requesting_country
     FROM needs n
     JOIN requests r ON r.id = n.request_id
-    WHERE n.emergency_id = $1 AND n.status = 'open'
-      AND ($2::text[] IS NULL OR n.request_id = ANY ($2::text[]))
+    WHERE n.emergency_id = :emergency_id AND n.status = 'open'
+      AND (:request_ids::text[] IS NULL OR n.request_id = ANY (:request_ids::text[]))
 ), held AS (
     SELECT DISTINCT ON (c.country, c.resource_type)
            c.country, c.resource_type, c.id, c.quantity, c.readiness_hours
@@ -166,7 +179,7 @@ WITH asked AS (
     WHERE c.resource_type IN (SELECT f.offer_type FROM type_fills f
                               WHERE f.need_type IN (SELECT resource_type FROM asked))
       AND c.status = 'active' AND c.source = 'declared' AND c.valid_until > now()
-      AND ($3::text[] IS NULL OR c.country = ANY ($3::text[]))
+      AND (:countries::text[] IS NULL OR c.country = ANY (:countries::text[]))
     ORDER BY c.country, c.resource_type, c.readiness_hours, c.id
 )
 SELECT DISTINCT ON (h.country, a.id)

@@ -47,8 +47,7 @@ async def create(
     authorize(who, "capacity.declare", [body.country])
     async with transaction(pool) as conn:
         await _validate(conn, body.country, body.resource_type, body.credentials, body.valid_until)
-        fields = {**body.model_dump(mode="python"), "id": new_id("cap")}
-        created = await store.insert(conn, fields, who.actor)
+        created = await store.insert(conn, body, id=new_id("cap"), actor=who.actor)
         await _after_change(conn, created, "capacity.created", who.actor, remind_days)
     log.info("capacity_declared", capacity_id=created.id, country=created.country)
     return created
