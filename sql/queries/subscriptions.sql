@@ -8,24 +8,25 @@ VALUES (:id, :audience, :country, :kind, :url, :address, :events, :language,
 RETURNING *;
 
 -- name: get
-SELECT * FROM subscriptions WHERE id = $1;
+SELECT * FROM subscriptions WHERE id = :id;
 
 -- name: list_all
--- $1: a country, or NULL for all; $2: an owner token, or NULL for any.
+-- :country: a country, or NULL for all; :owner: an owner token, or NULL for any.
 SELECT * FROM subscriptions
-WHERE ($1::text IS NULL OR country = $1) AND ($2::text IS NULL OR owner_token_id = $2)
+WHERE (:country::text IS NULL OR country = :country)
+  AND (:owner::text IS NULL OR owner_token_id = :owner)
 ORDER BY created_at, id;
 
 -- name: delete
-DELETE FROM subscriptions WHERE id = $1 RETURNING id;
+DELETE FROM subscriptions WHERE id = :id RETURNING id;
 
 -- name: deliveries
 SELECT seq, first_seq, status, attempts, last_error, latency_ms, first_attempt_at,
        last_attempt_at, next_attempt_at
 FROM deliveries
-WHERE subscription_id = $1
+WHERE subscription_id = :subscription_id
 ORDER BY seq DESC
-LIMIT $2;
+LIMIT :limit;
 
 -- name: channels
 -- Per partner: its subscriptions and whether any of them works.
@@ -39,7 +40,7 @@ SELECT p.code AS country,
                         AND s.last_success_at IS NOT NULL), false) AS working
 FROM partners p
 LEFT JOIN subscriptions s ON s.country = p.code
-WHERE $1::text IS NULL OR p.code = $1
+WHERE :country::text IS NULL OR p.code = :country
 GROUP BY p.code
 ORDER BY p.code;
 
@@ -52,25 +53,25 @@ ORDER BY p.code;
 WITH free AS (
     SELECT id FROM subscriptions
     WHERE status = 'active'
-      AND (lease_holder IS NULL OR lease_until < now() OR lease_holder = $1)
+      AND (lease_holder IS NULL OR lease_until < now() OR lease_holder = :holder)
     ORDER BY id
-    LIMIT $2
+    LIMIT :limit
     FOR UPDATE SKIP LOCKED
 )
 UPDATE subscriptions s
-SET lease_holder = $1, lease_until = now() + make_interval(secs => $3)
+SET lease_holder = :holder, lease_until = now() + make_interval(secs => :lease_seconds)
 FROM free
 WHERE s.id = free.id
 RETURNING s.*;
 
 -- name: renew
 UPDATE subscriptions
-SET lease_until = now() + make_interval(secs => $2)
-WHERE lease_holder = $1 AND status = 'active' AND lease_until >= now()
+SET lease_until = now() + make_interval(secs => :lease_seconds)
+WHERE lease_holder = :holder AND status = 'active' AND lease_until >= now()
 RETURNING id;
 
 -- name: release
-UPDATE subscriptions SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = $1;
+UPDATE subscriptions SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = :holder;
 
 -- ---- delivering -----------------------------------------------------------------
 
@@ -146,7 +147,7 @@ WITH sub AS (
     UPDATE subscriptions
     SET status = 'suspended', suspended_at = now(), lease_holder = NULL, lease_until = NULL,
         next_attempt_at = NULL
-    WHERE id = $1 AND lease_holder = $2 AND status = 'active'
+    WHERE id = :id AND lease_holder = :holder AND status = 'active'
     RETURNING *
 ), logged AS (
     UPDATE deliveries d SET status = 'suspended', next_attempt_at = NULL
@@ -172,13 +173,13 @@ WHERE id = :id AND status = 'suspended'
 RETURNING *;
 
 -- name: get_for_update
-SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE;
+SELECT * FROM subscriptions WHERE id = :id FOR UPDATE;
 
 -- name: prune_deliveries
-DELETE FROM deliveries WHERE last_attempt_at < now() - make_interval(days => $1);
+DELETE FROM deliveries WHERE last_attempt_at < now() - make_interval(days => :days);
 
 -- name: emergency_titles
-SELECT id, title, exercise FROM emergencies WHERE id = ANY($1::text[]);
+SELECT id, title, exercise FROM emergencies WHERE id = ANY(:ids::text[]);
 
 -- ---- the daily situation report -------------------------------------------------
 
@@ -187,7 +188,7 @@ SELECT id, title, exercise, countries FROM emergencies WHERE status = 'active' O
 
 -- name: claim_sitrep_day
 -- Once per emergency and day, across instances and restarts.
-INSERT INTO sitrep_sends (emergency_id, day) VALUES ($1, $2)
+INSERT INTO sitrep_sends (emergency_id, day) VALUES (:emergency_id, :day)
 ON CONFLICT DO NOTHING
 RETURNING emergency_id;
 
@@ -195,5 +196,5 @@ RETURNING emergency_id;
 -- Active emergencies whose report for the day has not gone yet.
 SELECT id, title, exercise, countries FROM emergencies e
 WHERE status = 'active'
-  AND NOT EXISTS (SELECT 1 FROM sitrep_sends s WHERE s.emergency_id = e.id AND s.day = $1)
+  AND NOT EXISTS (SELECT 1 FROM sitrep_sends s WHERE s.emergency_id = e.id AND s.day = :day)
 ORDER BY id;

@@ -50,7 +50,14 @@ async def get_sitrep(request: web.Request) -> web.StreamResponse:
     )
     async with request.app[POOL].acquire() as conn:
         emergency = await emergencies.get(conn=conn, emergency_id=request.match_info["id"])
-        rows = await conn.fetch(q.emergency_events, emergency.id, query.as_of, audience(who))
+        rows = await conn.fetch(
+            *q.bind(
+                "emergency_events",
+                emergency_id=emergency.id,
+                as_of=query.as_of,
+                audience=audience(who),
+            )
+        )
     if not rows:
         raise NotFound("the emergency did not exist yet at that moment")
     state = build.fold((r["seq"], r["kind"], r["data"]) for r in rows)

@@ -46,11 +46,12 @@ async def send_due(pool: asyncpg.Pool, *, hour: int, now: datetime | None = None
         return []
     day = now.date()
     async with pool.acquire() as conn:
-        due = await conn.fetch(q.sitreps_due, day)
+        due = await conn.fetch(*q.bind("sitreps_due", day=day))
     sent = []
     for emergency in due:
         async with db.transaction(pool) as conn:
-            if await conn.fetchval(q.claim_sitrep_day, emergency["id"], day) is None:
+            claimed = q.bind("claim_sitrep_day", emergency_id=emergency["id"], day=day)
+            if await conn.fetchval(*claimed) is None:
                 continue  # another instance got there first
             events.record(
                 conn,

@@ -164,6 +164,10 @@ async def _sitrep(
     """The report as it stood when the daily event was written, in the subscription's
     language."""
     as_of: datetime = event["at"]
-    rows = await conn.fetch(sitrep_q.emergency_events, event["emergency_id"], as_of, seen)
+    rows = await conn.fetch(
+        *sitrep_q.bind(
+            "emergency_events", emergency_id=event["emergency_id"], as_of=as_of, audience=seen
+        )
+    )
     report = build.report(build.fold((r["seq"], r["kind"], r["data"]) for r in rows), as_of)
     return render.markdown(report, language), render.html(report, language)

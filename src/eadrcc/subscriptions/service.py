@@ -52,7 +52,7 @@ async def create(
     if who.role is Role.INTEGRATION and country is not None:
         raise Forbidden("an integration acts for no country; omit `country`")
     audience = _audience(who, country)
-    target = await _target(body, guard)
+    url, address = await _target(body, guard)
     secret = secrets.token_urlsafe(32) if body.kind == "webhook" else None
     async with transaction(pool) as conn:
         if country is not None and await partners.get(conn, country) is None:
@@ -68,7 +68,8 @@ async def create(
             secret=secret,
             owner_token_id=who.token_id,
             created_by=who.actor,
-            **target,
+            url=url,
+            address=address,
         )
     log.info("subscription_created", subscription_id=row["id"], kind=body.kind, country=country)
     return SubscriptionCreated.model_validate({**dict(row), "secret": secret})
@@ -80,8 +81,8 @@ def _audience(who: Principal, country: str | None) -> str:
     return "integration" if who.role is Role.INTEGRATION else "staff"
 
 
-async def _target(body: SubscriptionCreate, guard: Guard) -> dict[str, str | None]:
-    """The URL or address, checked; 422 naming the field otherwise."""
+async def _target(body: SubscriptionCreate, guard: Guard) -> tuple[str | None, str | None]:
+    """(url, address): one of them, checked; 422 naming the field otherwise."""
     if body.kind == "webhook":
         if body.address is not None:
             raise Invalid("a webhook has no address", errors={"address": "only for e-mail"})
@@ -92,12 +93,12 @@ async def _target(body: SubscriptionCreate, guard: Guard) -> dict[str, str | Non
             await guard.check_url(body.url)
         except Refused as exc:
             raise Invalid(f"url refused: {exc}", errors={"url": str(exc)}) from None
-        return {"url": body.url, "address": None}
+        return body.url, None
     if body.url is not None:
         raise Invalid("an e-mail subscription has no url", errors={"url": "only for webhook"})
     if not body.address or not ADDRESS.match(body.address):
         raise Invalid("a valid e-mail address is needed", errors={"address": "not an address"})
-    return {"url": None, "address": body.address}
+    return None, body.address
 
 
 async def list_for(

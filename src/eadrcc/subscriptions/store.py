@@ -1,4 +1,6 @@
-"""Subscriptions' SQL: one function per query; each takes a connection."""
+"""Subscriptions' SQL: one function per query; each takes a connection (named
+parameters: sql/queries/subscriptions.sql writes `:name`, and each call passes them by
+name)."""
 
 from __future__ import annotations
 
@@ -12,18 +14,47 @@ from eadrcc.db import queries
 q = queries("subscriptions")
 
 
-async def insert(conn: asyncpg.Connection, **row: Any) -> asyncpg.Record:
-    record: asyncpg.Record = await conn.fetchrow(*q.bind("insert", **row))
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    id: str,
+    audience: str,
+    country: str | None,
+    kind: str,
+    url: str | None,
+    address: str | None,
+    events: list[str],
+    language: str,
+    secret: str | None,
+    owner_token_id: str | None,
+    created_by: str,
+) -> asyncpg.Record:
+    record: asyncpg.Record = await conn.fetchrow(
+        *q.bind(
+            "insert",
+            id=id,
+            audience=audience,
+            country=country,
+            kind=kind,
+            url=url,
+            address=address,
+            events=events,
+            language=language,
+            secret=secret,
+            owner_token_id=owner_token_id,
+            created_by=created_by,
+        )
+    )
     return record
 
 
 async def get(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(q.get, subscription_id)
+    row: asyncpg.Record | None = await conn.fetchrow(*q.bind("get", id=subscription_id))
     return row
 
 
 async def get_for_update(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(q.get_for_update, subscription_id)
+    row: asyncpg.Record | None = await conn.fetchrow(*q.bind("get_for_update", id=subscription_id))
     return row
 
 
@@ -40,21 +71,23 @@ async def resume(
 async def list_all(
     conn: asyncpg.Connection, *, country: str | None, owner: str | None
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.list_all, country, owner))
+    return list(await conn.fetch(*q.bind("list_all", country=country, owner=owner)))
 
 
 async def delete(conn: asyncpg.Connection, subscription_id: str) -> bool:
-    return await conn.fetchval(q.delete, subscription_id) is not None
+    return await conn.fetchval(*q.bind("delete", id=subscription_id)) is not None
 
 
 async def deliveries(
     conn: asyncpg.Connection, subscription_id: str, limit: int
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.deliveries, subscription_id, limit))
+    return list(
+        await conn.fetch(*q.bind("deliveries", subscription_id=subscription_id, limit=limit))
+    )
 
 
 async def channels(conn: asyncpg.Connection, country: str | None) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.channels, country))
+    return list(await conn.fetch(*q.bind("channels", country=country)))
 
 
 # ---- the worker's side -------------------------------------------------------------
@@ -63,15 +96,20 @@ async def channels(conn: asyncpg.Connection, country: str | None) -> list[asyncp
 async def claim(
     conn: asyncpg.Connection, holder: str, limit: int, lease_seconds: float
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.claim, holder, limit, lease_seconds))
+    return list(
+        await conn.fetch(*q.bind("claim", holder=holder, limit=limit, lease_seconds=lease_seconds))
+    )
 
 
 async def renew(conn: asyncpg.Connection, holder: str, lease_seconds: float) -> set[str]:
-    return {r["id"] for r in await conn.fetch(q.renew, holder, lease_seconds)}
+    return {
+        r["id"]
+        for r in await conn.fetch(*q.bind("renew", holder=holder, lease_seconds=lease_seconds))
+    }
 
 
 async def release(conn: asyncpg.Connection, holder: str) -> None:
-    await conn.execute(q.release, holder)
+    await conn.execute(*q.bind("release", holder=holder))
 
 
 async def pending_events(
@@ -156,14 +194,16 @@ async def failed(
 async def suspend(
     conn: asyncpg.Connection, subscription_id: str, holder: str
 ) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(q.suspend, subscription_id, holder)
+    row: asyncpg.Record | None = await conn.fetchrow(
+        *q.bind("suspend", id=subscription_id, holder=holder)
+    )
     return row
 
 
 async def prune_deliveries(conn: asyncpg.Connection, days: int) -> None:
-    await conn.execute(q.prune_deliveries, days)
+    await conn.execute(*q.bind("prune_deliveries", days=days))
 
 
 async def emergency_titles(conn: asyncpg.Connection, ids: list[str]) -> dict[str, tuple[str, bool]]:
-    rows = await conn.fetch(q.emergency_titles, ids)
+    rows = await conn.fetch(*q.bind("emergency_titles", ids=ids))
     return {r["id"]: (r["title"], r["exercise"]) for r in rows}
