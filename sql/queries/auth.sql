@@ -1,18 +1,18 @@
 -- name: partner_exists
-SELECT EXISTS (SELECT 1 FROM partners WHERE code = $1);
+SELECT EXISTS (SELECT 1 FROM partners WHERE code = :code);
 
 -- name: insert_token
 INSERT INTO tokens (id, name, role, country, token_hash, secrets)
-VALUES ($1, $2, $3, $4, $5, $6);
+VALUES (:id, :name, :role, :country, :token_hash, :secrets);
 
 -- name: find_token
 SELECT id, name, role, country, secrets
 FROM tokens
-WHERE token_hash = $1 AND revoked_at IS NULL;
+WHERE token_hash = :token_hash AND revoked_at IS NULL;
 
 -- name: revoke_token
 UPDATE tokens SET revoked_at = now()
-WHERE id = $1 AND revoked_at IS NULL
+WHERE id = :id AND revoked_at IS NULL
 RETURNING id;
 
 -- name: list_tokens
@@ -23,9 +23,9 @@ ORDER BY created_at, id;
 
 -- name: rotate_secret
 -- Keep the newest two: the new one first, then the one senders still use.
-UPDATE tokens SET secrets = ARRAY[$2::text] || secrets[1:1]
-WHERE id = $1 AND role = 'integration' AND revoked_at IS NULL
+UPDATE tokens SET secrets = ARRAY[:secret::text] || secrets[1:1]
+WHERE id = :id AND role = 'integration' AND revoked_at IS NULL
 RETURNING id;
 
 -- name: token_active
-SELECT EXISTS (SELECT 1 FROM tokens WHERE id = $1 AND revoked_at IS NULL);
+SELECT EXISTS (SELECT 1 FROM tokens WHERE id = :id AND revoked_at IS NULL);

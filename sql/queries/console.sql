@@ -3,9 +3,9 @@
 -- statement: needs summed from their matches once, then grouped per emergency.
 -- Late: needed_by passed and not all delivered. At risk (and not late): something
 -- accepted or moving whose ETA is after needed_by, or nothing accepted with
--- needed_by under 6 h away. $2: a POC's country (its own offers only), or NULL.
+-- needed_by under 6 h away. :country: a POC's country (its own offers only), or NULL.
 WITH asked AS (
-    SELECT unnest($1::text[]) AS id
+    SELECT unnest(:emergency_ids::text[]) AS id
 ), picture AS (
     SELECT n.emergency_id, n.priority, n.status, n.quantity, n.needed_by,
            coalesce(sum(m.quantity) FILTER (WHERE m.status = 'proposed'), 0) AS proposed,
@@ -40,7 +40,7 @@ WITH asked AS (
     SELECT emergency_id, count(*) AS offers, count(DISTINCT offering_country) AS nations
     FROM offers
     WHERE emergency_id IN (SELECT id FROM asked)
-      AND ($2::text IS NULL OR offering_country = $2::text)
+      AND (:country::text IS NULL OR offering_country = :country::text)
     GROUP BY emergency_id
 )
 SELECT a.id AS emergency_id,

@@ -4,7 +4,7 @@
 -- takes the feed over at its next try.
 
 -- name: try_lock
-SELECT pg_try_advisory_lock($1::bigint);
+SELECT pg_try_advisory_lock(:key::bigint);
 
 -- name: holding
 -- Still ours? (pg_locks splits a bigint key into classid = high and objid = low 32 bits.)
@@ -15,8 +15,8 @@ SELECT EXISTS (
       AND pid = pg_backend_pid()
       AND granted
       AND objsubid = 1
-      AND (classid::bigint << 32 | objid::bigint) = $1::bigint
+      AND (classid::bigint << 32 | objid::bigint) = :key::bigint
 );
 
 -- name: unlock
-SELECT pg_advisory_unlock($1::bigint);
+SELECT pg_advisory_unlock(:key::bigint);

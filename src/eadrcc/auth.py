@@ -80,7 +80,7 @@ async def create(
             "a poc token needs --country, and only a poc token may have one",
             errors={"country": "required for poc, forbidden otherwise"},
         )
-    if country is not None and not await conn.fetchval(q.partner_exists, country):
+    if country is not None and not await conn.fetchval(*q.bind("partner_exists", code=country)):
         raise Invalid(
             f"unknown country {country!r}: not in the partner registry (run `eadrcc seed`)",
             errors={"country": "not a known partner or ally"},
@@ -91,13 +91,15 @@ async def create(
     secret = secrets.token_urlsafe(32) if role is Role.INTEGRATION else None
     token_id = new_id("tok")
     await conn.execute(
-        q.insert_token,
-        token_id,
-        name.strip(),
-        role.value,
-        country,
-        hash_token(token),
-        [secret] if secret else [],
+        *q.bind(
+            "insert_token",
+            id=token_id,
+            name=name.strip(),
+            role=role.value,
+            country=country,
+            token_hash=hash_token(token),
+            secrets=[secret] if secret else [],
+        )
     )
     return IssuedToken(token_id, token, secret)
 
@@ -122,7 +124,7 @@ async def principal_for(*, conn: asyncpg.Connection, token: str) -> Principal:
 
 
 async def principal_by_hash(*, conn: asyncpg.Connection, digest: bytes) -> Principal:
-    row = await conn.fetchrow(q.find_token, digest)
+    row = await conn.fetchrow(*q.bind("find_token", token_hash=digest))
     if row is None:
         raise Unauthorized("unknown or revoked token")
     return Principal(
@@ -138,13 +140,13 @@ TOKEN_REVOKED, SECRET_ROTATED = "token.revoked", "token.secret_rotated"
 async def revoke(*, conn: asyncpg.Connection, token_id: str, actor: str = "cli") -> None:
     """Revoke a token inside the caller's transaction (db.transaction); on commit every
     instance closes its open sockets with 4001 (events/tokens.py)."""
-    if await conn.fetchval(q.revoke_token, token_id) is None:
+    if await conn.fetchval(*q.bind("revoke_token", id=token_id)) is None:
         raise NotFound(f"no active token {token_id!r}")
     _token_event(conn, TOKEN_REVOKED, token_id, actor)
 
 
 async def active(*, conn: asyncpg.Connection, token_id: str) -> bool:
-    return bool(await conn.fetchval(q.token_active, token_id))
+    return bool(await conn.fetchval(*q.bind("token_active", id=token_id)))
 
 
 def _token_event(conn: asyncpg.Connection, kind: str, token_id: str, actor: str) -> None:
@@ -159,7 +161,7 @@ async def rotate_secret(*, conn: asyncpg.Connection, token_id: str, actor: str =
     """A new HMAC secret; the newest two stay valid so a sender can switch over. On
     commit every instance forgets what it cached of the token (at once, everywhere)."""
     secret = secrets.token_urlsafe(32)
-    if await conn.fetchval(q.rotate_secret, token_id, secret) is None:
+    if await conn.fetchval(*q.bind("rotate_secret", id=token_id, secret=secret)) is None:
         raise NotFound(f"no active integration token {token_id!r}")
     _token_event(conn, SECRET_ROTATED, token_id, actor)
     return secret

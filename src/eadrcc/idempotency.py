@@ -36,9 +36,10 @@ async def claim(
     conn: asyncpg.Connection, *, token_id: str, key: str, scope: str, request_hash: bytes
 ) -> tuple[int, Any] | None:
     """Claim the key for this request; if it was used before, the stored answer."""
-    if await conn.fetchval(q.claim, token_id, key, scope, request_hash):
+    claimed = q.bind("claim", token_id=token_id, key=key, scope=scope, request_hash=request_hash)
+    if await conn.fetchval(*claimed):
         return None
-    row = await conn.fetchrow(q.get, token_id, key)
+    row = await conn.fetchrow(*q.bind("get", token_id=token_id, key=key))
     if row["request_hash"] != request_hash:
         raise Conflict("this Idempotency-Key was already used with a different request")
     return row["status"], row["response"]

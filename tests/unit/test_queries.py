@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from eadrcc.db import Queries, queries, sql_dir
@@ -25,6 +27,21 @@ def test_unknown_query_names_the_query() -> None:
 @pytest.mark.parametrize("path", sorted((sql_dir() / "queries").glob("*.sql")))
 def test_every_shipped_query_file_loads(path) -> None:  # type: ignore[no-untyped-def]
     assert queries(path.stem).names()
+
+
+# Still `$n`: the offer write path's queries, being rewritten in their own change.
+STILL_NUMBERED = {"matching", "offers", "circulation", "events"}
+
+
+@pytest.mark.parametrize("path", sorted((sql_dir() / "queries").glob("*.sql")))
+def test_shipped_queries_take_named_parameters(path) -> None:  # type: ignore[no-untyped-def]
+    if path.stem in STILL_NUMBERED:
+        pytest.skip(f"{path.name} still uses $n parameters")
+    q = queries(path.stem)
+    # One with :name parameters cannot also hold $n ones (refused at load): look at the rest.
+    unnamed = [n for n in q.names() if not q.params(n)]
+    numbered = [n for n in unnamed if re.search(r"\$\d", re.sub(r"--[^\n]*", "", getattr(q, n)))]
+    assert not numbered, f"{path.name}: $n parameters in {numbered}"
 
 
 def test_named_parameters_become_numbered_in_order_of_first_use() -> None:

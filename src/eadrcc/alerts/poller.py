@@ -169,10 +169,8 @@ class FeedPoller:
                 )
             was = self.holding
             # Holding: prove the session (and so the lock) is alive. Else: try to take it.
-            query = q.holding if was else q.try_lock
-            self.holding = bool(
-                await self._lock_conn.fetchval(query, self.feed.lock_key, timeout=10)
-            )
+            query = q.bind("holding" if was else "try_lock", key=self.feed.lock_key)
+            self.holding = bool(await self._lock_conn.fetchval(*query, timeout=10))
         except DB_ERRORS as exc:
             log.warning("feed_lock_check_failed", feed=self.feed.name, error=type(exc).__name__)
             await self._let_go()

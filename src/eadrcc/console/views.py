@@ -176,5 +176,7 @@ async def emergency_counts(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         listed = await emergency_store.list_all(conn, status=None, exercise=None)
         # Two statements whatever the number of emergencies: the list, then every count.
-        rows = await conn.fetch(q.board_counts, [e.id for e in listed], country)
+        rows = await conn.fetch(
+            *q.bind("board_counts", emergency_ids=[e.id for e in listed], country=country)
+        )
     return respond([EmergencyCounts.model_validate(dict(r)) for r in rows])
