@@ -1,7 +1,8 @@
 """A live /ws after its handover to events/lean.py, against the `websockets`
 library as the client (and raw frames it serializes, for what it would not send):
 aiohttp lets the connection go, pings and pongs, the close handshake, fragmented
-and oversized messages, unmasked frames and a peer that stops answering pings.
+and oversized messages, unmasked frames, text that is not UTF-8 and a peer that
+stops answering pings. Byte-level parsing is in tests/unit/test_lean_frames.py.
 Revocation (4001), the slow-client cut-off (4008) and shutdown (1001) are in
 test_revocation.py, test_websocket.py and test_tail_and_restarts.py."""
 
@@ -369,3 +370,40 @@ async def test_shutdown_does_not_wait_on_echoes_it_cannot_read(
                     await next_message(ws)
                 assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     assert took < 8, took  # 2 s by design; 20 s before
+
+
+async def first_answer(raw: RawClient) -> tuple[Opcode, bytes]:
+    """The server's first pong or close (skipping events, heartbeats and pings)."""
+    frame = await raw.frame()
+    while frame.opcode not in (Opcode.PONG, Opcode.CLOSE):
+        frame = await raw.frame()
+    return frame.opcode, frame.data
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param([Frame(Opcode.TEXT, b"\xff not UTF-8")], id="one frame"),
+        pytest.param(
+            [Frame(Opcode.TEXT, b"caf\xc3", fin=False), Frame(Opcode.CONT, b"")],
+            id="fragments ending mid-character",
+        ),
+        pytest.param(
+            [Frame(Opcode.TEXT, b"ok", fin=False), Frame(Opcode.CONT, b"\xed\xa0\x80")],
+            id="a surrogate in a later fragment",
+        ),
+    ],
+)
+async def test_a_text_message_that_is_not_utf8_is_closed_with_1007(
+    quiet: Client, make_token: TokenFactory, message: list[Frame]
+) -> None:
+    # Dropped unread once live, it is still checked, as aiohttp checks it before.
+    raw = await RawClient.welcomed(url(quiet), await make_token("observer"))
+    await until(lambda: live(quiet) == 1)
+    for frame in message:
+        raw.send(frame)
+    raw.send(Frame(Opcode.PING, b"after"))  # never read: the connection failed first
+    opcode, data = await first_answer(raw)
+    assert opcode is Opcode.CLOSE and Close.parse(data).code == 1007
+    await raw.frames_until_eof()
+    await until(lambda: live(quiet) == 0 and len(quiet.app[HUB].subscribers) == 0)

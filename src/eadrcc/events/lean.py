@@ -12,8 +12,10 @@ write_eof do nothing, so aiohttp's start() ends without closing the connection).
 
 What it covers (RFC 6455, server side, no extensions):
 - client frames must be masked and use no reserved bit or opcode: else close 1002;
-- text and binary messages (fragmented or not) are read and dropped; one of
-  MAX_MESSAGE bytes or more (aiohttp's bound): close 1009 as soon as its header says so;
+- text and binary messages (fragmented or not) are read and dropped as their bytes
+  come (nothing of a payload is held); one of MAX_MESSAGE bytes or more (aiohttp's
+  bound): close 1009 as soon as its header says so; a text message that is not
+  UTF-8: close 1007 as soon as a byte says so (as aiohttp would, whole);
 - a ping gets its pong; a client's close is echoed (1007 if its reason is not
   UTF-8), then the connection closes
   (aborted after CLOSE_TIMEOUT if the client no longer reads what we still hold);
@@ -26,15 +28,16 @@ What it covers (RFC 6455, server side, no extensions):
 - connection lost: the socket leaves the hub, its token's sockets and the registry.
 
 Not covered: a frame aiohttp's reader had half-read at the handover (its state is
-not visible), and UTF-8 inside text messages (they are dropped unread). Clients send
-nothing between hello and welcome but pings, which are single small frames; messages
-aiohttp had fully read are taken over. A socket whose reader failed (its error is
-sent by aiohttp) or stalled (more queued than a client may send) is not handed over.
+not visible). Clients send nothing between hello and welcome but pings, which are
+single small frames; messages aiohttp had fully read are taken over. A socket whose
+reader failed (its error is sent by aiohttp) or stalled (more queued than a client
+may send) is not handed over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import struct
 from collections.abc import Iterator
@@ -52,6 +55,7 @@ CLOSE_TIMEOUT = 5.0
 NORMAL, GOING_AWAY, PROTOCOL_ERROR, NOT_UTF8, TOO_BIG, TOO_SLOW = 1000, 1001, 1002, 1007, 1009, 4008
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 OPEN, CLOSING, DONE = 0, 1, 2  # CLOSING: our close frame is out, awaiting the echo
+_utf8 = codecs.getincrementaldecoder("utf-8")
 
 
 def control_frame(opcode: int, payload: bytes = b"") -> bytes:
@@ -75,18 +79,129 @@ def _valid_close_code(code: int) -> bool:
     return (1000 <= code <= 1014 and code not in (1004, 1005, 1006)) or 3000 <= code < 5000
 
 
-class LeanSocket(asyncio.Protocol):
+class FrameReader:
+    """Client-to-server frames (RFC 6455 §5.2), read as their bytes come, however
+    the reads split them. A data frame's payload is never held: it is read through
+    (and, in a text message, its UTF-8 checked) chunk by chunk; only a header or a
+    control frame not all here yet waits, in `_buffer` (at most 2+8+4+125 bytes).
+    Subclasses say what a control frame and a failure do."""
+
+    __slots__ = ("_buffer", "_final", "_left", "_mask", "_message_size", "_state", "_text")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._state = OPEN
+        self._message_size = -1  # bytes of a message so far, over its frames; -1: none under way
+        self._text: codecs.IncrementalDecoder | None = None  # a text message's UTF-8 so far
+        self._left = 0  # payload bytes of the current data frame still to come
+        self._mask = b""  # its masking key, turned to the next byte's place
+        self._final = False  # it ends its message
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _fail(self, code: int, reason: bytes) -> None:
+        raise NotImplementedError
+
+    def frames_received(self, data: bytes) -> None:
+        if self._state == DONE:
+            return
+        if self._buffer:  # a few bytes at most: no read copies a growing buffer
+            data, self._buffer = self._buffer + data, b""
+        at, size = 0, len(data)
+        while at < size and self._state != DONE:
+            if self._left:
+                at = self._payload(data, at)
+                continue
+            end = self._frame(data, at)
+            if end is None:
+                if self._state != DONE:
+                    self._buffer = data[at:]
+                return
+            at = end
+
+    def _frame(self, buf: bytes, at: int) -> int | None:
+        """Read the header at `at` (and all of a control frame): where what follows
+        starts, or None if it is not all here yet (or the frame was refused)."""
+        if len(buf) - at < 2:
+            return None
+        first, second = buf[at], buf[at + 1]
+        final, opcode, size = first & 0x80, first & 0x0F, second & 0x7F
+        if first & 0x70 or not second & 0x80:
+            self._fail(PROTOCOL_ERROR, b"frames must be masked, with no reserved bit")
+            return None
+        if opcode >= CLOSE:
+            if opcode > PONG or not final or size > 125:
+                self._fail(PROTOCOL_ERROR, b"bad control frame")
+                return None
+        elif opcode > BINARY or (opcode == CONTINUATION) != (self._message_size >= 0):
+            self._fail(PROTOCOL_ERROR, b"bad opcode or fragment")
+            return None
+        head = at + 2
+        if size >= 126:
+            width = 2 if size == 126 else 8
+            if len(buf) < head + width:
+                return None
+            size = int.from_bytes(buf[head : head + width], "big")
+            head += width
+        if opcode < CLOSE and max(self._message_size, 0) + size >= MAX_MESSAGE:
+            self._fail(TOO_BIG, b"message too big")  # aiohttp's bound, too
+            return None
+        if len(buf) < head + 4:
+            return None
+        key = buf[head : head + 4]
+        head += 4
+        if opcode >= CLOSE:
+            if len(buf) < head + size:
+                return None
+            self._control(opcode, _unmask(buf[head : head + size], key))
+            return head + size
+        if opcode != CONTINUATION:
+            self._message_size = 0
+            self._text = _utf8() if opcode == TEXT else None
+        self._message_size += size
+        self._left, self._mask, self._final = size, key, bool(final)
+        if not size:
+            self._frame_read()
+        return head
+
+    def _payload(self, data: bytes, at: int) -> int:
+        """Read through the current data frame's bytes from `at`; where they end."""
+        end = min(len(data), at + self._left)
+        if self._text is not None:
+            try:
+                self._text.decode(_unmask(data[at:end], self._mask))
+            except UnicodeDecodeError:
+                self._fail(NOT_UTF8, b"text message is not UTF-8")
+                return end
+            turn = (end - at) % 4
+            self._mask = self._mask[turn:] + self._mask[:turn]
+        self._left -= end - at
+        if not self._left:
+            self._frame_read()
+        return end
+
+    def _frame_read(self) -> None:
+        self._mask = b""
+        if not self._final:
+            return
+        text, self._text, self._message_size = self._text, None, -1
+        if text is not None:
+            try:
+                text.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self._fail(NOT_UTF8, b"text message is not UTF-8")
+
+
+class LeanSocket(FrameReader, asyncio.Protocol):
     """One live websocket: the fan-out's `Line`, and the transport's protocol."""
 
     __slots__ = (
-        "_buffer",
         "_close_timer",
         "_drain",
         "_home",
         "_hub",
-        "_message_size",
         "_paused",
-        "_state",
         "_sub",
         "_token_id",
         "_transport",
@@ -102,11 +217,9 @@ class LeanSocket(asyncio.Protocol):
         token_id: str,
         paused: bool,
     ) -> None:
+        super().__init__()
         self._transport, self._home, self._hub, self._sub = transport, home, hub, sub
         self._token_id = token_id
-        self._buffer = b""
-        self._state = OPEN
-        self._message_size = -1  # bytes of a fragmented message so far; -1: none under way
         self._paused = paused
         self._drain: asyncio.Future[None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
@@ -160,7 +273,7 @@ class LeanSocket(asyncio.Protocol):
 
     def _end(self) -> None:
         self._state = DONE
-        self._buffer = b""
+        self._buffer, self._text = b"", None
         self._transport.close()  # sends what it holds first...
         if self._close_timer is None:  # ...which a client that stopped reading never takes
             self._close_timer = asyncio.get_running_loop().call_later(
@@ -202,54 +315,7 @@ class LeanSocket(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.heard = True
-        if self._state == DONE:
-            return
-        buffer = self._buffer + data if self._buffer else data
-        at = 0
-        while self._state != DONE:
-            end = self._frame(buffer, at)
-            if end is None:
-                break
-            at = end
-        if self._state != DONE:
-            self._buffer = buffer[at:]
-
-    def _frame(self, buf: bytes, at: int) -> int | None:
-        """Handle the frame at `at`; its end, or None if it is not all here yet."""
-        if len(buf) - at < 2:
-            return None
-        first, second = buf[at], buf[at + 1]
-        final, opcode, size = first & 0x80, first & 0x0F, second & 0x7F
-        if first & 0x70 or not second & 0x80:
-            self._fail(PROTOCOL_ERROR, b"frames must be masked, with no reserved bit")
-            return None
-        head = at + 2
-        if size >= 126:
-            width = 2 if size == 126 else 8
-            if len(buf) < head + width:
-                return None
-            size = int.from_bytes(buf[head : head + width], "big")
-            head += width
-        if opcode >= CLOSE:
-            if opcode > PONG or not final or size > 125:
-                self._fail(PROTOCOL_ERROR, b"bad control frame")
-                return None
-        elif opcode > BINARY or (opcode == CONTINUATION) != (self._message_size >= 0):
-            self._fail(PROTOCOL_ERROR, b"bad opcode or fragment")
-            return None
-        elif max(self._message_size, 0) + size >= MAX_MESSAGE:  # aiohttp's bound, too
-            self._fail(TOO_BIG, b"message too big")
-            return None
-        end = head + 4 + size
-        if len(buf) < end:
-            return None
-        if opcode >= CLOSE:
-            self._control(opcode, _unmask(buf[head + 4 : end], buf[head : head + 4]))
-        elif final:
-            self._message_size = -1  # a whole message, dropped: clients only say hello
-        else:
-            self._message_size = max(self._message_size, 0) + size
-        return end
+        self.frames_received(data)
 
     def _control(self, opcode: int, payload: bytes) -> None:
         if opcode == PING:
