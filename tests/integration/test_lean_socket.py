@@ -1,15 +1,20 @@
 """A live /ws after its handover to events/lean.py, against the `websockets`
 library as the client (and raw frames it serializes, for what it would not send):
 aiohttp lets the connection go, pings and pongs, the close handshake, fragmented
-and oversized messages, unmasked frames, text that is not UTF-8 and a peer that
-stops answering pings. Byte-level parsing is in tests/unit/test_lean_frames.py.
-Revocation (4001), the slow-client cut-off (4008) and shutdown (1001) are in
-test_revocation.py, test_websocket.py and test_tail_and_restarts.py."""
+and oversized messages, unmasked frames, text that is not UTF-8, a frame half-read
+at the handover and a peer that stops answering pings. Byte-level parsing is in
+tests/unit/test_lean_frames.py. Revocation (4001), the slow-client cut-off (4008)
+and shutdown (1001) are in test_revocation.py, test_websocket.py and
+test_tail_and_restarts.py."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import socket
+import struct
+import termios
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,6 +130,19 @@ async def test_an_oversized_message_is_closed_with_1009(
     await until(lambda: live(client) == 0 and len(client.app[HUB].subscribers) == 0)
 
 
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def hello_frame(token: str, since: int | None = None) -> bytes:
+    said: dict[str, Any] = {"type": "hello", "token": token}
+    if since is not None:
+        said["since"] = since
+    return Frame(Opcode.TEXT, json.dumps(said).encode()).serialize(mask=True)
+
+
 class RawClient:
     """A websocket client by hand, to send what the library would not (an unmasked
     frame) and not do what it always does (answer pings). Frames are the library's."""
@@ -135,23 +153,26 @@ class RawClient:
 
     @classmethod
     async def welcomed(
-        cls, base: str, token: str, *, then: Frame | None = None, since: int | None = None
+        cls,
+        base: str,
+        token: str,
+        *,
+        then: Frame | None = None,
+        since: int | None = None,
+        early: bytes = b"",
+        one_write: bool = False,
     ) -> RawClient:
-        """Connected and welcomed; `then` goes in the same write as the hello."""
+        """Connected and welcomed; `then` (a frame) and `early` (any bytes) go in the
+        same write as the hello, and with `one_write` the upgrade request too."""
         parts = urlsplit(base)
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        writer.write(
-            b"GET /ws HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
+        hello = hello_frame(token, since) + (then.serialize(mask=True) if then else b"") + early
+        writer.write(UPGRADE + hello if one_write else UPGRADE)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         assert head.startswith(b"HTTP/1.1 101"), head
         raw = cls(reader, writer)
-        said: dict[str, Any] = {"type": "hello", "token": token}
-        if since is not None:
-            said["since"] = since
-        hello = Frame(Opcode.TEXT, json.dumps(said).encode())
-        raw.writer.write(hello.serialize(mask=True) + (then.serialize(mask=True) if then else b""))
+        if not one_write:
+            raw.writer.write(hello)
         welcome = await raw.frame()
         assert json.loads(welcome.data)["type"] == "welcome"
         return raw
@@ -380,6 +401,20 @@ async def first_answer(raw: RawClient) -> tuple[Opcode, bytes]:
     return frame.opcode, frame.data
 
 
+def _queued(fd: int, request: int) -> int:
+    return int(struct.unpack("i", fcntl.ioctl(fd, request, b"\0\0\0\0"))[0])
+
+
+def all_read(client: socket.socket | Any, server: Any) -> bool:
+    """Has the server's protocol had every byte the client sent? Nothing left in the
+    client's send queue nor in the server's receive queue (asyncio hands a read to
+    the protocol in the same callback that takes it from the kernel)."""
+    return (
+        _queued(client.fileno(), termios.TIOCOUTQ) == 0
+        and _queued(server.fileno(), termios.FIONREAD) == 0
+    )
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -405,5 +440,79 @@ async def test_a_text_message_that_is_not_utf8_is_closed_with_1007(
     raw.send(Frame(Opcode.PING, b"after"))  # never read: the connection failed first
     opcode, data = await first_answer(raw)
     assert opcode is Opcode.CLOSE and Close.parse(data).code == 1007
+    await raw.frames_until_eof()
+    await until(lambda: live(quiet) == 0 and len(quiet.app[HUB].subscribers) == 0)
+
+
+PING = Frame(Opcode.PING, b"early!").serialize(mask=True)
+FIRST = Frame(Opcode.TEXT, b"caf" + "é".encode()[:1], fin=False).serialize(mask=True)
+LONG = Frame(Opcode.TEXT, "é".encode() * 150).serialize(mask=True)  # a 16-bit length
+AFTER = Frame(Opcode.PING, b"after").serialize(mask=True)
+HALF_READ = [
+    *(
+        pytest.param(PING[:at], PING[at:], (Opcode.PONG, b"early!"), False, id=f"ping cut at {at}")
+        for at in range(1, len(PING))
+    ),
+    pytest.param(PING[:3], PING[3:], (Opcode.PONG, b"early!"), True, id="with the upgrade request"),
+    pytest.param(
+        FIRST,
+        Frame(Opcode.CONT, "é".encode()[1:] + b"!").serialize(mask=True) + AFTER,
+        (Opcode.PONG, b"after"),
+        False,
+        id="a message's first fragment, a character cut",
+    ),
+    pytest.param(
+        FIRST,
+        Frame(Opcode.CONT, b"\xff").serialize(mask=True) + AFTER,
+        (Opcode.CLOSE, (1007).to_bytes(2, "big")),
+        False,
+        id="the same, then a byte UTF-8 never has",
+    ),
+    pytest.param(
+        LONG[:150], LONG[150:] + AFTER, (Opcode.PONG, b"after"), False, id="in a long payload"
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "answer", "one_write"), HALF_READ)
+async def test_a_frame_half_read_at_the_handover_is_read_on(
+    quiet: Client,
+    make_token: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    before: bytes,
+    after: bytes,
+    answer: tuple[Opcode, bytes],
+    one_write: bool,
+) -> None:
+    # `before` goes with the hello; the handover waits (its backlog held) until
+    # aiohttp's reader has had every byte of it; `after` goes once the socket is live.
+    backlog, gate, held = socket_module._backlog, asyncio.Event(), []
+
+    async def held_backlog(request: Any, *args: Any) -> None:
+        held.append(request.transport.get_extra_info("socket"))
+        await gate.wait()
+        await backlog(request, *args)
+
+    monkeypatch.setattr(socket_module, "_backlog", held_backlog)
+    token = await make_token("observer")
+    raw = await RawClient.welcomed(url(quiet), token, since=0, early=before, one_write=one_write)
+    client = raw.writer.get_extra_info("socket")
+    await until(lambda: bool(held) and all_read(client, held[0]))
+    gate.set()
+    await until(lambda: live(quiet) == 1)
+    raw.writer.write(after)
+    opcode, data = await first_answer(raw)
+    assert (opcode, data[:2] if opcode is Opcode.CLOSE else data) == answer
+    raw.writer.close()
+    await until(lambda: live(quiet) == 0)
+
+
+async def test_an_unmasked_frame_aiohttp_let_by_before_the_handover_is_closed_with_1002(
+    quiet: Client, make_token: TokenFactory
+) -> None:
+    # aiohttp's reader takes unmasked client frames; RFC 6455 §5.1 does not.
+    unmasked = Frame(Opcode.TEXT, b"not masked").serialize(mask=False)
+    raw = await RawClient.welcomed(url(quiet), await make_token("observer"), early=unmasked)
+    assert await raw.close_code() == 1002
     await raw.frames_until_eof()
     await until(lambda: live(quiet) == 0 and len(quiet.app[HUB].subscribers) == 0)

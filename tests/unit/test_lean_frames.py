@@ -17,7 +17,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.streams import StreamReader
 from websockets.utils import apply_mask
 
-from eadrcc.events.lean import MAX_MESSAGE, LeanSocket
+from eadrcc.events.lean import MAX_MESSAGE, LeanSocket, Shadow
 
 KEY = b"\x37\xfa\x21\x3d"
 HEADER_MAX = 2 + 8 + 4 + 125  # the most a socket may hold: a whole control frame
@@ -253,3 +253,30 @@ async def test_a_close_is_echoed_however_split(reason: bytes) -> None:
         _, transport, _ = feed(reads)
         assert written(transport) == [(Opcode.CLOSE, b"\x03\xe8")], reads
         assert transport.closing
+
+
+async def test_a_lean_socket_reads_on_from_where_the_shadow_stands() -> None:
+    # The handover at every byte of the conversation: mid-header, mid-payload, in a
+    # fragmented message with half a character pending. The pings the Shadow read
+    # whole are aiohttp's to answer (they wait on its queue); the rest are ours.
+    ends = {b"between": len(b"".join(FRAMES[:5])), b"last": len(CONVERSATION)}
+    for at in range(len(CONVERSATION) + 1):
+        shadow = Shadow(AiohttpReader())
+        shadow.feed_data(CONVERSATION[:at])
+        sock, transport = socket()
+        sock.carry_on(shadow)
+        sock.data_received(CONVERSATION[at:])
+        ours = [(Opcode.PONG, ping) for ping, end in ends.items() if end > at]
+        assert written(transport) == ours, at
+        assert shadow.failure is None and not sock.closed
+
+
+async def test_a_shadow_keeps_what_aiohttp_let_by() -> None:
+    shadow = Shadow(AiohttpReader())
+    shadow.feed_data(frame(Opcode.TEXT, b"hello") + raw(0x81, b"unmasked", mask=False))
+    assert shadow.failure is not None and shadow.failure[0] == 1002
+
+
+class AiohttpReader:
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        return False, b""

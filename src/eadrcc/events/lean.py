@@ -27,9 +27,10 @@ What it covers (RFC 6455, server side, no extensions):
   reads through `paused()` and `drained()` (its per-socket bound and 4008 cut-off);
 - connection lost: the socket leaves the hub, its token's sockets and the registry.
 
-Not covered: a frame aiohttp's reader had half-read at the handover (its state is
-not visible). Clients send nothing between hello and welcome but pings, which are
-single small frames; messages aiohttp had fully read are taken over. A socket whose
+The handover loses no byte: from the upgrade on, a `Shadow` reads every byte aiohttp's
+reader gets (`ShadowedWebSocket`), so a frame or message aiohttp had half-read is
+finished by the LeanSocket from where the Shadow stands; messages aiohttp had fully
+read are taken over from its queue (pings answered, a close echoed). A socket whose
 reader failed (its error is sent by aiohttp) or stalled (more queued than a client
 may send) is not handed over.
 """
@@ -102,6 +103,15 @@ class FrameReader:
 
     def _fail(self, code: int, reason: bytes) -> None:
         raise NotImplementedError
+
+    def carry_on(self, other: FrameReader) -> None:
+        """Read on from where `other` stands in the same stream."""
+        self._buffer, self._message_size, self._text = (
+            other._buffer,
+            other._message_size,
+            other._text,
+        )
+        self._left, self._mask, self._final = other._left, other._mask, other._final
 
     def frames_received(self, data: bytes) -> None:
         if self._state == DONE:
@@ -341,6 +351,53 @@ class LeanSocket(FrameReader, asyncio.Protocol):
         self._end()
 
 
+class Shadow(FrameReader):
+    """The parser aiohttp's connection feeds until the handover: every byte goes to
+    aiohttp's reader, and is read here too, so that at the handover the LeanSocket
+    knows where the stream stands (inside a frame, inside a fragmented message, how
+    much of a text message's UTF-8 is pending), which aiohttp's compiled reader
+    does not show. Control frames are aiohttp's (they wait on its queue); a frame
+    aiohttp took but RFC 6455 refuses (an unmasked one) is kept in `failure`."""
+
+    __slots__ = ("_reader", "failure")
+
+    def __init__(self, reader: Any) -> None:
+        super().__init__()
+        self._reader = reader
+        self.failure: tuple[int, bytes] | None = None
+
+    def feed_data(self, data: bytes) -> Any:
+        self.frames_received(data)
+        return self._reader.feed_data(data)
+
+    def feed_eof(self) -> None:
+        self._reader.feed_eof()
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        if opcode == CLOSE:
+            self._state = DONE  # nothing after a close is read (aiohttp queued it)
+
+    def _fail(self, code: int, reason: bytes) -> None:
+        self.failure = (code, reason)
+        self._state = DONE
+
+
+class ShadowedWebSocket(web.WebSocketResponse):
+    """aiohttp's websocket, with a `Shadow` reading the same bytes as its reader from
+    the first one on (those that came with the upgrade request included)."""
+
+    shadow: Shadow | None = None
+
+    def _post_start(self, request: web.BaseRequest, *args: Any, **kwargs: Any) -> None:
+        conn: Any = request.protocol
+        early, conn._message_tail = conn._message_tail, b""  # set_parser would feed them
+        super()._post_start(request, *args, **kwargs)
+        self.shadow = Shadow(conn._payload_parser)
+        conn._payload_parser = self.shadow
+        if early:
+            self.shadow.feed_data(early)  # as set_parser does, its result unread
+
+
 class LiveSockets:
     """This instance's handed-over sockets: one ping timer for all, and shutdown."""
 
@@ -429,7 +486,7 @@ def _detach(protocol: Any) -> None:
 
 def hand_over(
     request: web.Request,
-    ws: web.WebSocketResponse,
+    ws: ShadowedWebSocket,
     home: LiveSockets,
     hub: EventHub,
     sub: Subscriber,
@@ -437,11 +494,13 @@ def hand_over(
 ) -> LeanSocket | None:
     """Move a welcomed websocket from aiohttp to a LeanSocket; None if it is closing,
     or if aiohttp's reader failed (aiohttp dropped what followed; its receive sends the
-    error's close code) or stalled (it holds unparsed bytes we cannot take over)."""
+    error's close code) or stalled (it holds unparsed bytes, and the Shadow, which
+    read them, stands past it)."""
     protocol: Any = request.protocol
     transport = protocol.transport
     reader = ws._reader
-    assert reader is not None  # prepared
+    shadow = ws.shadow
+    assert reader is not None and shadow is not None  # prepared
     if (
         ws.closed
         or transport is None
@@ -454,11 +513,15 @@ def hand_over(
     _detach(protocol)
     ws._set_closed()  # no heartbeat, and a later ws.close never writes on our transport
     sock = LeanSocket(transport, home, hub, sub, token_id, paused)
+    sock.carry_on(shadow)  # a frame or message aiohttp had half-read goes on here
     transport.set_protocol(sock)
     if not transport.is_reading():
         transport.resume_reading()
     home.add(sock, token_id)
     sub.go_live(sock)
+    if shadow.failure is not None:  # a frame aiohttp let by (unmasked): refused now
+        sock._fail(*shadow.failure)
+        return sock
     # What aiohttp had read but nobody received (the client's pings, its close).
     for message, _size in list(reader._buffer):
         if message.type == WSMsgType.PING:

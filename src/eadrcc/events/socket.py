@@ -32,7 +32,13 @@ from eadrcc.appkeys import (
 from eadrcc.errors import BadRequest, EadrccError
 from eadrcc.events import log as events
 from eadrcc.events.fanout import event_message
-from eadrcc.events.lean import GOING_AWAY, HandedOver, LeanSocket, hand_over
+from eadrcc.events.lean import (
+    GOING_AWAY,
+    HandedOver,
+    LeanSocket,
+    ShadowedWebSocket,
+    hand_over,
+)
 from eadrcc.policy import audience as audience_of
 from eadrcc.web import Routes, loads
 
@@ -65,7 +71,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     # No permessage-deflate: a zlib context per socket costs far more memory than
     # small JSON events save, and thousands of consoles stay connected all shift.
-    ws = web.WebSocketResponse(
+    # Shadowed: once live, a LeanSocket reads on from where aiohttp's reader stands.
+    ws = ShadowedWebSocket(
         heartbeat=settings.ws_ping_seconds, max_msg_size=64 * 1024, compress=False
     )
     await ws.prepare(request)
@@ -86,7 +93,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(
-    request: web.Request, ws: web.WebSocketResponse, who: auth.Principal, since: int | None
+    request: web.Request, ws: ShadowedWebSocket, who: auth.Principal, since: int | None
 ) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     async with request.app[POOL].acquire() as conn:
