@@ -2,10 +2,11 @@
 library as the client (and raw frames it serializes, for what it would not send):
 aiohttp lets the connection go, pings and pongs, the close handshake, fragmented
 and oversized messages, unmasked frames, text that is not UTF-8, a frame half-read
-at the handover and a peer that stops answering pings. Byte-level parsing is in
-tests/unit/test_lean_frames.py. Revocation (4001), the slow-client cut-off (4008)
-and shutdown (1001) are in test_revocation.py, test_websocket.py and
-test_tail_and_restarts.py."""
+at the handover, a peer that stops answering pings and a console that stops
+reading (4008 at the bound, the hub's buffer bounded). Byte-level parsing is in
+tests/unit/test_lean_frames.py. Revocation (4001), the slow client of the
+`websockets` library (4008) and shutdown (1001) are in test_revocation.py,
+test_websocket.py and test_tail_and_restarts.py."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ from eadrcc import auth, db
 from eadrcc.app import create_app
 from eadrcc.appkeys import HUB, LIVE_SOCKETS, TOKEN_SOCKETS
 from eadrcc.config import Settings
+from eadrcc.events import lean
 from eadrcc.events import socket as socket_module
-from eadrcc.events.fanout import text_frame
+from eadrcc.events.fanout import Outgoing, text_frame
 from eadrcc.events.lean import CLOSE_TIMEOUT
 from tests.conftest import TokenFactory
 from tests.integration.ws_helpers import next_message, stream
@@ -505,6 +507,137 @@ async def test_a_frame_half_read_at_the_handover_is_read_on(
     assert (opcode, data[:2] if opcode is Opcode.CLOSE else data) == answer
     raw.writer.close()
     await until(lambda: live(quiet) == 0)
+
+
+@pytest.fixture
+async def bounded(db_url: str) -> AsyncIterator[Client]:
+    """The smallest queue bound, and no pings nor heartbeats of the hub's own."""
+    settings = Settings(
+        database_url=db_url,
+        pool_min_size=1,
+        pool_max_size=5,
+        ws_ping_seconds=600,
+        ws_heartbeat_seconds=600,
+        ws_queue_bound=BOUND,
+    )
+    async with TestClient(TestServer(create_app(settings))) as c:
+        yield c
+
+
+BOUND = 10
+
+
+class SilentConsole:
+    """A console that says hello and then reads nothing: a raw socket whose receive
+    buffer is set small before it connects (so TCP's window stays small), read only
+    when the test says so."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.stream = StreamReader()
+
+    @classmethod
+    async def welcomed(cls, base: str, token: str) -> SilentConsole:
+        loop = asyncio.get_running_loop()
+        parts = urlsplit(base)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (parts.hostname, parts.port))
+        await loop.sock_sendall(sock, UPGRADE + hello_frame(token))
+        console = cls(sock)
+        head = b""
+        async with asyncio.timeout(30):
+            while b"\r\n\r\n" not in head:
+                head += await loop.sock_recv(sock, 1)  # not a byte past the head
+        assert head.startswith(b"HTTP/1.1 101"), head
+        welcome = await console.frame()
+        assert json.loads(welcome.data)["type"] == "welcome"
+        return console
+
+    async def send(self, data: bytes) -> None:
+        await asyncio.get_running_loop().sock_sendall(self.sock, data)
+
+    async def frame(self) -> Frame:
+        """Read until the next whole frame; EOFError once the server hangs up."""
+        parser = Frame.parse(self.stream.read_exact, mask=False)
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    next(parser)
+                except StopIteration as parsed:
+                    frame: Frame = parsed.value
+                    return frame
+                data = await asyncio.get_running_loop().sock_recv(self.sock, 65536)
+                if data:
+                    self.stream.feed_data(data)
+                else:
+                    self.stream.feed_eof()
+
+
+async def test_a_console_that_stops_reading_is_cut_off_with_4008_at_the_bound(
+    bounded: Client, make_token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing is timed here: the close waits for this test to read it.
+    monkeypatch.setattr(lean, "CLOSE_TIMEOUT", 600)
+    console = await SilentConsole.welcomed(url(bounded), await make_token("observer"))
+    await until(lambda: live(bounded) == 1)
+    app = bounded.app
+    fan = app[HUB].subscribers
+    (sock,), (sub,) = list(app[LIVE_SOCKETS]), list(fan)
+    transport = sock._transport
+    server = transport.get_extra_info("socket")
+    high = transport.get_write_buffer_limits()[1]
+    event = text_frame(json.dumps({"type": "event", "pad": "x" * 16_000}))
+    published, most = 0, 0
+
+    def publish() -> None:
+        nonlocal published, most
+        fan.publish([Outgoing(published, frozenset({"*"}), event)])
+        published += 1
+        held = transport.get_write_buffer_size() + sum(map(len, sub.pending))
+        most = max(most, held)
+
+    # Events until the kernel's buffers are full and the transport's passes its
+    # high-water mark: the transport pauses.
+    async with asyncio.timeout(60):
+        while not sock.paused():
+            publish()
+            await asyncio.sleep(0)  # a turn of the loop: the transport sends what it can
+    # Stalled, the console still sends: 2,000 pings (250 KB of pongs) and the hub
+    # 100 heartbeats. None of it may wait on the hub for a console that reads nothing.
+    size, pending = transport.get_write_buffer_size(), list(sub.pending)
+    pings = [Frame(Opcode.PING, b"%04d" % i + b"p" * 121) for i in range(2000)]
+    await console.send(b"".join(ping.serialize(mask=True) for ping in pings))
+    for _ in range(100):
+        fan.beat(text_frame(json.dumps({"type": "heartbeat", "head": 0})))
+    await until(lambda: all_read(console.sock, server))
+    assert sock.paused() and transport.get_write_buffer_size() <= size
+    assert sub.pending == pending
+    # More events: BOUND of them wait, the next one cuts the socket off.
+    async with asyncio.timeout(60):
+        while not sub.overflowed:
+            publish()
+            await asyncio.sleep(0)
+    await until(lambda: sock.closed)
+    assert most <= high + (BOUND + 1) * len(event), (most, high)
+    size = transport.get_write_buffer_size()
+    for _ in range(5):
+        publish()  # a socket closing takes nothing more
+    assert transport.get_write_buffer_size() == size and not sub.pending
+    # The console reads at last: every event the hub wrote, then the close.
+    frames = [await console.frame()]
+    while frames[-1].opcode is not Opcode.CLOSE:
+        frames.append(await console.frame())
+    close = Close.parse(frames[-1].data)
+    assert (close.code, close.reason) == (4008, "too far behind; resume with since")
+    assert all(frame.opcode is Opcode.TEXT for frame in frames[:-1])  # no pong, no ping
+    assert len(frames) - 1 == published - 5 - BOUND - 1  # all but those waiting at the cut
+    await console.send(Frame(Opcode.CLOSE, close.serialize()).serialize(mask=True))
+    with pytest.raises(EOFError):
+        await console.frame()
+    console.sock.close()
+    await until(lambda: live(bounded) == 0 and len(fan) == 0)
 
 
 async def test_an_unmasked_frame_aiohttp_let_by_before_the_handover_is_closed_with_1002(

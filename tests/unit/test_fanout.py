@@ -158,3 +158,24 @@ def test_a_close_reason_is_cut_on_a_character() -> None:
         next(Frame.parse(stream.read_exact, mask=False))
     close = Close.parse(parsed.value.value.data)  # raises on a reason that is not UTF-8
     assert close.code == 4001 and close.reason == "é" * 61
+
+
+async def test_heartbeats_do_not_wait_for_a_socket_behind() -> None:
+    # A heartbeat counts no event toward the bound: kept for a socket that reads
+    # nothing, they would pile up without end. Dropped; the next one goes out.
+    fan, line = FanOut(), RecordingLine()
+    sub = Subscriber(None, bound=10)
+    fan.add(sub)
+    sub.go_live(line)
+    beat = text_frame(json.dumps({"type": "heartbeat", "head": 1}))
+    line.is_paused = True
+    for _ in range(1000):
+        fan.beat(beat)
+    fan.publish([event(1, "*")])
+    assert sub.pending == [event(1, "*").frame] and sub.waiting == 1
+    line.is_paused = False
+    line.resumed.set()
+    await until(lambda: line.writes)
+    assert line.writes == [event(1, "*").frame]
+    fan.beat(beat)  # caught up: straight through
+    assert line.writes[-1] == beat

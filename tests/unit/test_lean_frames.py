@@ -255,6 +255,30 @@ async def test_a_close_is_echoed_however_split(reason: bytes) -> None:
         assert transport.closing
 
 
+async def test_while_paused_only_the_latest_ping_is_answered_once_resumed() -> None:
+    # A client that sends but does not read: pongs must not pile up behind what it
+    # does not read (RFC 6455 §5.5.3 allows answering only the most recent ping).
+    sock, transport = socket()
+    sock.pause_writing()
+    for i in range(1000):
+        sock.data_received(frame(Opcode.PING, b"%d" % i))
+    sock.ping()  # the timer's own ping waits too
+    assert transport.written == b""
+    sock.resume_writing()
+    assert written(transport) == [(Opcode.PONG, b"999")]
+    sock.resume_writing()
+    assert written(transport) == [(Opcode.PONG, b"999")]  # once
+
+
+async def test_a_socket_silent_while_paused_is_still_dropped() -> None:
+    sock, transport = socket()
+    sock.pause_writing()
+    sock.ping()  # heard since the handover: marked, nothing written
+    assert not transport.aborted
+    sock.ping()  # nothing heard since
+    assert transport.aborted
+
+
 async def test_a_lean_socket_reads_on_from_where_the_shadow_stands() -> None:
     # The handover at every byte of the conversation: mid-header, mid-payload, in a
     # fragmented message with half a character pending. The pings the Shadow read

@@ -24,7 +24,11 @@ What it covers (RFC 6455, server side, no extensions):
 - dead peers: `LiveSockets` pings every socket from one timer for all, and drops
   a socket that sent nothing during the interval since the previous ping;
 - flow control: the transport's pause_writing/resume_writing, which the fan-out
-  reads through `paused()` and `drained()` (its per-socket bound and 4008 cut-off);
+  reads through `paused()` and `drained()` (its per-socket bound and 4008 cut-off).
+  While the transport is paused we add nothing of our own to it: no ping, and only
+  the latest ping's pong, sent when it resumes (RFC 6455 §5.5.3 allows it), so a
+  client that sends but never reads cannot make the hub hold more than the
+  transport's high-water mark, one write and the fan-out's bound;
 - connection lost: the socket leaves the hub, its token's sockets and the registry.
 
 The handover loses no byte: from the upgrade on, a `Shadow` reads every byte aiohttp's
@@ -212,6 +216,7 @@ class LeanSocket(FrameReader, asyncio.Protocol):
         "_home",
         "_hub",
         "_paused",
+        "_pong",
         "_sub",
         "_token_id",
         "_transport",
@@ -231,6 +236,7 @@ class LeanSocket(FrameReader, asyncio.Protocol):
         self._transport, self._home, self._hub, self._sub = transport, home, hub, sub
         self._token_id = token_id
         self._paused = paused
+        self._pong: bytes | None = None  # the latest ping's payload, while paused
         self._drain: asyncio.Future[None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self.heard = True  # anything received since the last ping
@@ -291,7 +297,8 @@ class LeanSocket(FrameReader, asyncio.Protocol):
             )
 
     def ping(self) -> None:
-        """From LiveSockets' timer: drop a peer silent since the last ping, else ping."""
+        """From LiveSockets' timer: drop a peer silent since the last ping, else ping
+        (unless the transport is paused: the client is not reading what it has)."""
         if self._state != OPEN:
             return
         if not self.heard:
@@ -299,7 +306,8 @@ class LeanSocket(FrameReader, asyncio.Protocol):
             self._transport.abort()
             return
         self.heard = False
-        self._transport.write(control_frame(PING))
+        if not self._paused:
+            self._transport.write(control_frame(PING))
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -308,6 +316,10 @@ class LeanSocket(FrameReader, asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._paused = False
+        if self._pong is not None:
+            pong, self._pong = self._pong, None
+            if self._state == OPEN:
+                self._transport.write(control_frame(PONG, pong))
         if self._drain is not None:
             if not self._drain.done():
                 self._drain.set_result(None)
@@ -329,7 +341,11 @@ class LeanSocket(FrameReader, asyncio.Protocol):
 
     def _control(self, opcode: int, payload: bytes) -> None:
         if opcode == PING:
-            if self._state == OPEN:
+            if self._state != OPEN:
+                return
+            if self._paused:  # a pong would wait behind what the client does not read
+                self._pong = payload
+            else:
                 self._transport.write(control_frame(PONG, payload))
         elif opcode == CLOSE:
             self.closing_received(payload)
