@@ -186,3 +186,27 @@ async def test_a_plan_on_an_amended_need_is_made_again(
         "/api/v1/offers", _offer(emergency["id"], "DEU", 10), expect=201
     )  # the same offer, now planned on the critical need with no contention
     assert match["score"] == before["matches"][0]["score"]
+
+
+async def test_offers_racing_for_a_need_fill_it_exactly_and_answer_what_was_stored(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """Forty offers of 7 at once for a need of 100: plans made on what each read
+    collide at the commit; those that no longer hold are made again under locks.
+    The need ends fully proposed, never over, and every answer is what was stored."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    (need,) = (await _rfa(officer, emergency["id"], 100))["needs"]
+    nations = ("NOR", "DEU", "POL", "ITA", "FRA", "ESP", "NLD", "BEL")
+    answers = await asyncio.gather(
+        *(
+            officer.post("/api/v1/offers", _offer(emergency["id"], nations[n % 8], 7), expect=201)
+            for n in range(40)
+        )
+    )
+    proposed = await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"])
+    assert proposed == 100
+    answered = {m["id"]: m for a in answers for m in a["matches"]}
+    stored = await officer.get(f"/api/v1/emergencies/{emergency['id']}/matches")
+    assert {m["id"]: m for m in stored if m["status"] == "proposed"} == answered
+    assert sum(m["quantity"] for m in answered.values()) == 100
