@@ -32,7 +32,7 @@ SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 -- One type's shortlist, as lock_sides finds it per planned item (bench/matching_cost.py
 -- explains this one). Open needs of this emergency that an item of type $1 can fill and that still lack
 -- something after standing proposals: per fillable type, the $4 most urgent straight
--- from needs_open_by_rank (no sort of every open need), then the $4 most urgent
+-- from needs_unmet_by_rank (no sort of every open need), then the $4 most urgent
 -- of those. Needs that declined item $5 never come back.
 SELECT c.*, f.how, r.requesting_country
 FROM type_fills f
@@ -41,7 +41,8 @@ CROSS JOIN LATERAL (
            array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
     FROM needs n
     WHERE n.emergency_id = $2 AND n.resource_type = f.need_type
-      AND n.status = 'open' AND n.allocated + n.proposed < n.quantity
+      AND n.status = 'open' AND n.allocated < n.quantity  -- needs_unmet_by_rank
+      AND n.allocated + n.proposed < n.quantity
       AND ($3::text IS NULL OR n.request_id = $3)
       AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                             WHERE offer_item_id = $5 AND status = 'declined'))
@@ -112,7 +113,8 @@ WITH lacking_for_items AS (
                        AS rank
             FROM needs n
             WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
-              AND n.status = 'open' AND n.allocated + n.proposed < n.quantity
+              AND n.status = 'open' AND n.allocated < n.quantity  -- needs_unmet_by_rank
+              AND n.allocated + n.proposed < n.quantity
               AND (o.request_id IS NULL OR n.request_id = o.request_id)
               AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                                     WHERE offer_item_id = f.id AND status = 'declined'))

@@ -7,13 +7,18 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
+import structlog
+import structlog.testing
 from aiohttp.test_utils import TestClient
 
+from eadrcc.circulation import service as circulation
 from tests.conftest import TokenFactory
 from tests.integration.ops_helpers import Api, api, emergency_body, item, never_blocked_by
 
 Client = TestClient  # type: ignore[type-arg]
 TENTS = "shelter.tent.family"
+WATER = "water.bottled"  # no need in these tests takes it
 
 
 async def _rfa(officer: Api, emergency_id: str, quantity: int = 1_000) -> dict[str, Any]:
@@ -57,8 +62,9 @@ async def test_a_nations_next_offer_does_not_queue_behind_its_circulation_row(
     assert await _state(pool, emergency["id"], "NOR") == "offered"  # the first one moves it
 
     async with pool.acquire() as holder, holder.transaction():
+        # what another offer of Norway's holds from its COMMIT's message on
         await holder.execute(
-            "SELECT 1 FROM responses WHERE emergency_id = $1 AND country = 'NOR' FOR UPDATE",
+            "SELECT 1 FROM responses WHERE emergency_id = $1 AND country = 'NOR' FOR SHARE",
             emergency["id"],
         )
         second = asyncio.create_task(
@@ -89,7 +95,11 @@ async def _offer_against_held_need(
 ) -> tuple[dict[str, Any], str]:
     """Offer `quantity` while another transaction holds the need; once the offer
     waits for it, that transaction runs `change` on the need ($1: its id) and commits.
-    Answers the offer and the statement it waited in."""
+    Answers the offer and the statement it waited in.
+
+    Germany has an offer open already (water, which no need takes): a nation's
+    first offer moves its circulation row and is planned under locks."""
+    await officer.post("/api/v1/offers", _offer_of(need["emergency_id"], "DEU", WATER), expect=201)
     async with pool.acquire() as holder:
         async with holder.transaction():
             await holder.execute("SELECT 1 FROM needs WHERE id = $1 FOR UPDATE", need["id"])
@@ -210,3 +220,101 @@ async def test_offers_racing_for_a_need_fill_it_exactly_and_answer_what_was_stor
     stored = await officer.get(f"/api/v1/emergencies/{emergency['id']}/matches")
     assert {m["id"]: m for m in stored if m["status"] == "proposed"} == answered
     assert sum(m["quantity"] for m in answered.values()) == 100
+
+
+def _offer_of(emergency_id: str, country: str, resource_type: str) -> dict[str, Any]:
+    return {**_offer(emergency_id, country), "items": [item(resource_type, 10)]}
+
+
+def _gate_offered(
+    monkeypatch: pytest.MonkeyPatch, *, before: bool
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Pause the offer's transaction at circulation.offered (before or after it
+    runs); answers (reached, release)."""
+    reached, release = asyncio.Event(), asyncio.Event()
+    real = circulation.offered
+
+    async def gated(conn: asyncpg.Connection, **kw: Any) -> None:
+        if not before:
+            await real(conn, **kw)
+        reached.set()
+        await release.wait()
+        if before:
+            await real(conn, **kw)
+
+    monkeypatch.setattr(circulation, "offered", gated)
+    return reached, release
+
+
+async def _someone_waits_on_a_lock(pool: asyncpg.Pool, like: str) -> None:
+    async with asyncio.timeout(30):
+        while not await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query ILIKE $1",
+            like,
+        ):
+            await asyncio.sleep(0.02)
+
+
+async def test_a_nations_first_offer_and_an_amendment_never_deadlock(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offer locks NOR's circulation row (its first offer) and only then, at the
+    COMMIT, the need; an amendment locks the need, then every circulation row."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    rfa = await officer.post(
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {"requesting_country": "TUR", "needs": [{"resource_type": TENTS, "quantity": 1000}]},
+        expect=201,
+    )
+    (need,) = rfa["needs"]
+    assert await _state(pool, emergency["id"], "NOR") == "notified"
+    reached, release = _gate_offered(monkeypatch, before=False)
+    with structlog.testing.capture_logs() as logs:
+        offer = asyncio.create_task(
+            officer.post("/api/v1/offers", _offer(emergency["id"], "NOR"), expect=201)
+        )
+        await reached.wait()  # NOR's row is locked by the offer
+        amend = asyncio.create_task(
+            officer.call(
+                "PATCH",
+                f"/api/v1/requests/{rfa['id']}/needs/{need['id']}",
+                {"quantity": 900},
+                expect=200,
+            )
+        )
+        await _someone_waits_on_a_lock(pool, "%")  # the amendment waits on the offer
+        release.set()
+        await asyncio.gather(offer, amend)
+    retries = [e for e in logs if e["event"] == "transaction_retry"]
+    assert retries == [], retries
+
+
+async def test_a_nation_with_an_open_offer_stays_offered_when_another_is_withdrawn(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    await officer.post(
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {"requesting_country": "TUR", "needs": [{"resource_type": TENTS, "quantity": 1000}]},
+        expect=201,
+    )
+    # NOR's first offer (water: no need takes it, so the withdrawal touches no need)
+    first = await officer.post(
+        "/api/v1/offers", _offer_of(emergency["id"], "NOR", WATER), expect=201
+    )
+    assert await _state(pool, emergency["id"], "NOR") == "offered"
+    reached, release = _gate_offered(monkeypatch, before=True)
+    second = asyncio.create_task(
+        officer.post("/api/v1/offers", _offer(emergency["id"], "NOR"), expect=201)
+    )
+    await reached.wait()  # the second offer read NOR's row as `offered`
+    await officer.post(
+        f"/api/v1/offers/{first['id']}/withdraw", {"reason": "sent elsewhere"}, expect=200
+    )
+    release.set()
+    kept = await second
+    assert (await officer.get(f"/api/v1/offers/{kept['id']}"))["status"] == "open"
+    assert await _state(pool, emergency["id"], "NOR") == "offered"

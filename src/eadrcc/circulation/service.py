@@ -29,7 +29,7 @@ from eadrcc.circulation.models import (
     response,
 )
 from eadrcc.circulation.states import Signal, State
-from eadrcc.db import retrying, transaction, transaction_on
+from eadrcc.db import literal, retrying, transaction, transaction_on, with_commit
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
 from eadrcc.partners import store as partners
@@ -396,22 +396,42 @@ async def offered(
     """The nation has help on offer in the emergency (inside the offer's transaction).
 
     `state`: the nation's row as the caller read it in this transaction, without a
-    lock (None: no row). A row already `offered`, or none (the nation is not on the
-    distribution), is left alone: locking it would only queue every offer of one
-    nation behind the last. A concurrent withdrawal of the nation's last other offer
-    may turn it `acknowledged` either way: it counts open offers before it locks,
-    so it cannot see this uncommitted one (the locked path has the same window)."""
-    if state is None or state == "offered":
+    lock (None: no row; the nation is not on the distribution, nothing to do). A row
+    already `offered` is not moved, so it is not locked for the transaction (every
+    offer of one nation would queue behind the last): it is held shared from the
+    COMMIT's message (keep_offered, migration 0017), which fails the transaction
+    for a retry if a withdrawal has meanwhile moved it. Otherwise it is moved: the
+    caller must hold the needs it plans already (needs before circulation rows)."""
+    if state is None:
+        return
+    if state == "offered":
+        with_commit(conn, _keep_offered_sql).setdefault("keep_offered", set()).add(
+            (emergency_id, country)
+        )
         return
     await signal(
         conn, signal="offered", pairs=[(emergency_id, country)], actor=actor, count_offers=False
     )
 
 
+def _keep_offered_sql(state: dict[str, Any]) -> str | None:
+    pairs = sorted(state.get("keep_offered", ()))
+    if not pairs:
+        return None
+    return "\n;\n".join(
+        f"SELECT keep_offered({literal(emergency_id)}, {literal(country)})"
+        for emergency_id, country in pairs
+    )
+
+
 async def offer_withdrawn(
     conn: asyncpg.Connection, *, emergency_id: str, country: str, actor: str
 ) -> None:
-    """After a withdrawal (in its transaction): no open offer left → acknowledged."""
+    """After a withdrawal (in its transaction): no open offer left → acknowledged.
+    Counted once the row is held: an offer that found the row `offered` holds it
+    shared until it commits (keep_offered), so it is waited for and counted."""
+    if not await store.lock_pairs(conn, [(emergency_id, country)], count_offers=False):
+        return
     if await store.open_offers(conn, emergency_id, country) == 0:
         await signal(conn, signal="offers_gone", pairs=[(emergency_id, country)], actor=actor)
 

@@ -85,8 +85,14 @@ async def _create(
             conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
         )
         offer_json = emit(conn, offer, facts["affected"], "offer.created", who.actor)
+        # The nation's first offer moves its circulation row, which must be locked
+        # after the needs: that plan is made under locks, as every retry's is.
+        moves_row = facts["response_state"] not in (None, "offered")
         proposals = await engine.plan(
-            conn, item_ids=item_ids, actor=who.actor, written_at=facts["now"] if unlocked else None
+            conn,
+            item_ids=item_ids,
+            actor=who.actor,
+            written_at=facts["now"] if unlocked and not moves_row else None,
         )
         await circulation.offered(
             conn,
