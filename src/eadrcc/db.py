@@ -202,28 +202,16 @@ _OPEN: dict[asyncpg.Connection, _Open] = {}
 
 
 @asynccontextmanager
-async def transaction(
-    pool: asyncpg.Pool, *, generic_plans: bool = False
-) -> AsyncIterator[asyncpg.Connection]:
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """One connection, one transaction: committed when the block ends cleanly,
     after the hooks registered with `before_commit` have run; then the hooks
-    registered with `after_commit` run (on the same connection, outside it).
-
-    With `generic_plans`, the transaction's prepared statements run on their
-    generic plans instead of being planned again for each set of values. For a hot
-    path whose statements look rows up by key: PostgreSQL prefers a custom plan
-    whenever knowing an array's length lowers the estimate, and planning the
-    offer's validation read and insert anew was ~40% of their server time
-    (bench/offer_profile.py). Not for reads whose best plan depends on a value
-    (a range over the event log)."""
-    async with pool.acquire() as conn, transaction_on(conn, generic_plans=generic_plans):
+    registered with `after_commit` run (on the same connection, outside it)."""
+    async with pool.acquire() as conn, transaction_on(conn):
         yield conn
 
 
 @asynccontextmanager
-async def transaction_on(
-    conn: asyncpg.Connection, *, generic_plans: bool = False
-) -> AsyncIterator[asyncpg.Connection]:
+async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection the caller holds (the same rules as above).
 
     BEGIN and COMMIT are sent by hand, not through asyncpg's Transaction, so that the
@@ -235,10 +223,7 @@ async def transaction_on(
     tx = _Open()
     _OPEN[conn] = tx
     try:
-        # SET LOCAL ends with the transaction; both travel in one round trip.
-        await conn.execute(
-            "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan" if generic_plans else "BEGIN"
-        )
+        await conn.execute("BEGIN")
         yield conn
         for hook in tx.before:
             await hook(conn)

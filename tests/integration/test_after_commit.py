@@ -98,13 +98,3 @@ async def test_a_write_from_a_process_without_a_hub_is_pushed_at_once(
             while (msg := json.loads(await ws.recv()))["type"] != "event":
                 pass  # heartbeats
     assert msg["kind"] == "test.from_cli"
-
-
-async def test_generic_plans_hold_for_their_transaction_only(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        async with db.transaction_on(conn, generic_plans=True):
-            assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
-        # SET LOCAL: the pooled connection goes back as it came
-        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
-        async with db.transaction_on(conn):
-            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"

@@ -66,7 +66,7 @@ async def _create(
     unlocked: bool,
 ) -> tuple[int, Any]:
     authorize(who, "offer.create", [body.offering_country])
-    async with transaction(pool, generic_plans=True) as conn:
+    async with transaction(pool) as conn:
         if idempotency_key:
             seen = await idempotency.claim(
                 conn,
