@@ -6,7 +6,7 @@ separate process (throughput.py's generator), as in bench/throughput.py. Round
 trips are counted by wrapping asyncpg's connection calls during requests sent
 one at a time (each call is one round trip once its statement is prepared).
 
-    python bench/offer_profile.py [--database-url URL] [--seconds 10] [--top 30]
+    python bench/offer_profile.py [--database-url URL] [--seconds 10] [--top 30] [--after N]
 """
 
 from __future__ import annotations
@@ -115,11 +115,33 @@ async def measure(args: argparse.Namespace) -> None:
         try:
             await harness.wait_ready(url)
             emergency_id = await throughput.prepare(url, officer)
+            if args.after:
+                await _fill(url, officer, emergency_id, args.after)
             await _round_trips(url, officer, emergency_id)
             if args.seconds > 0:
                 await _profile(args, url, officer, emergency_id)
         finally:
             await runner.cleanup()
+
+
+async def _fill(url: str, officer: str, emergency_id: str, offers: int) -> None:
+    """`offers` offers first, 32 at a time: what one costs once the emergency has
+    many (dead row versions, longer index scans) rather than in a fresh database."""
+    global _counting
+    _counting = False
+    headers = {"Authorization": f"Bearer {officer}", "Content-Type": "application/json"}
+    numbers = iter(range(100_000, 100_000 + offers))
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def sender() -> None:
+            for n in numbers:
+                body = throughput.offer_body(emergency_id, n)
+                async with http.post(f"{url}/api/v1/offers", data=body) as resp:
+                    assert resp.status == 201, await resp.text()
+
+        await asyncio.gather(*(sender() for _ in range(32)))
+    _counting = True
+    print(f"after {offers} offers to the same three needs:")
 
 
 async def _round_trips(url: str, officer: str, emergency_id: str, *, timed: int = 200) -> None:
@@ -226,6 +248,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--after", type=int, default=0, help="time the round trips after this many offers"
+    )
     parser.add_argument("--sort", default="cumulative", help="pstats key: cumulative, tottime")
     parser.add_argument("--cpu-only", action="store_true", help="CPU per offer, no profiler")
     parser.add_argument("--save", help="write the raw profile here (for snakeviz, pstats)")
