@@ -1,5 +1,5 @@
 -- name: append
-SELECT seq, at FROM append_event($1, $2, $3, $4, $5);
+SELECT seq, at FROM append_event(:kind, :emergency_id, :visibility, :actor, :data);
 
 -- name: read_since
 -- One statement, one snapshot: the page and the head are read together, so
@@ -7,9 +7,9 @@ SELECT seq, at FROM append_event($1, $2, $3, $4, $5);
 WITH page AS (
     SELECT seq, at, kind, emergency_id, actor, data
     FROM events
-    WHERE seq > $1 AND ($2::text[] IS NULL OR visibility && $2::text[])
+    WHERE seq > :since AND (:audience::text[] IS NULL OR visibility && :audience::text[])
     ORDER BY seq
-    LIMIT $3
+    LIMIT :limit
 )
 SELECT (SELECT coalesce(max(seq), 0) FROM events) AS head,
        coalesce((SELECT jsonb_agg(to_jsonb(page) ORDER BY seq) FROM page), '[]') AS events;
@@ -21,20 +21,21 @@ SELECT coalesce(max(seq), 0) FROM events;
 -- The backlog of a websocket: after `since`, up to the hub's position at subscribe.
 SELECT seq, at, kind, emergency_id, actor, data
 FROM events
-WHERE seq > $1 AND seq <= $2 AND ($3::text[] IS NULL OR visibility && $3::text[])
+WHERE seq > :since AND seq <= :until
+  AND (:audience::text[] IS NULL OR visibility && :audience::text[])
 ORDER BY seq
-LIMIT $4;
+LIMIT :limit;
 
 -- name: read_all_since
 -- The hub's feed: every event, whoever may see it (it filters per socket).
 SELECT seq, at, kind, emergency_id, visibility, actor, data
 FROM events
-WHERE seq > $1
+WHERE seq > :since
 ORDER BY seq
-LIMIT $2;
+LIMIT :limit;
 
 -- name: first_after
-SELECT at FROM events WHERE seq > $1 ORDER BY seq LIMIT 1;
+SELECT at FROM events WHERE seq > :since ORDER BY seq LIMIT 1;
 
 -- name: notification_queue_usage
 SELECT pg_notification_queue_usage();

@@ -224,7 +224,7 @@ class EventHub:
     async def _read_new(self) -> None:
         while True:
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(q.read_all_since, self.last_seq, PAGE)
+                rows = await conn.fetch(*q.bind("read_all_since", since=self.last_seq, limit=PAGE))
             # One read, one buffer per audience, one write per socket.
             self.subscribers.publish([Outgoing.from_row(row) for row in rows])
             if rows:

@@ -1,4 +1,5 @@
-"""Appending to and reading from the event log."""
+"""Appending to and reading from the event log (named parameters: sql/queries/events.sql
+writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,16 @@ async def append(
     """
     if not conn.is_in_transaction():
         raise RuntimeError("events.append must run inside the state change's transaction")
-    row = await conn.fetchrow(q.append, kind, emergency_id, list(visibility), actor, data)
+    row = await conn.fetchrow(
+        *q.bind(
+            "append",
+            kind=kind,
+            emergency_id=emergency_id,
+            visibility=list(visibility),
+            actor=actor,
+            data=data,
+        )
+    )
     if db.hooked(conn):  # a bare conn.transaction() (tests, bulk loads) wakes hubs itself
         db.after_commit(conn, _committed)
     return Appended(row["seq"], row["at"])
@@ -100,7 +110,7 @@ async def read_since(
     conn: asyncpg.Connection, *, since: int, limit: int, audience: list[str] | None
 ) -> EventPage:
     """Events after `since` that `audience` may see, in seq order."""
-    row = await conn.fetchrow(q.read_since, since, audience, limit)
+    row = await conn.fetchrow(*q.bind("read_since", since=since, audience=audience, limit=limit))
     events = row["events"]
     # With nothing left to see, jump to the head: everything up to it is
     # committed and was invisible to this caller.
@@ -118,7 +128,11 @@ async def head(conn: asyncpg.Connection) -> int:
 async def read_between(
     conn: asyncpg.Connection, *, since: int, until: int, audience: list[str] | None, limit: int
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(q.read_between, since, until, audience, limit))
+    return list(
+        await conn.fetch(
+            *q.bind("read_between", since=since, until=until, audience=audience, limit=limit)
+        )
+    )
 
 
 async def resumable(
@@ -131,5 +145,5 @@ async def resumable(
     """
     if since > head:
         return False
-    first: datetime | None = await conn.fetchval(q.first_after, since)
+    first: datetime | None = await conn.fetchval(*q.bind("first_after", since=since))
     return first is None or first >= datetime.now(UTC) - retention
