@@ -15,7 +15,7 @@ SELECT e.id, e.title, e.hazard, e.countries AS affected, e.exercise, e.status,
        ) AS countries
 FROM emergencies e
 LEFT JOIN distributions d ON d.emergency_id = e.id
-WHERE e.id = $1
+WHERE e.id = :emergency_id
 FOR NO KEY UPDATE OF e;
 
 -- name: distribution
@@ -29,11 +29,11 @@ SELECT e.id, e.exercise, e.status,
        ) AS countries
 FROM emergencies e
 LEFT JOIN distributions d ON d.emergency_id = e.id
-WHERE e.id = $1;
+WHERE e.id = :emergency_id;
 
 -- name: set_distribution
 INSERT INTO distributions (emergency_id, countries, set_by)
-VALUES ($1, $2::text[], $3)
+VALUES (:emergency_id, :countries::text[], :actor)
 ON CONFLICT (emergency_id) DO UPDATE
 SET countries = EXCLUDED.countries, set_at = now(), set_by = EXCLUDED.set_by
 RETURNING set_at, set_by;
@@ -47,7 +47,7 @@ SELECT r.id, r.requesting_country, r.reference,
            'place', n.delivery_place) ORDER BY n.position) AS needs
 FROM requests r
 JOIN needs n ON n.request_id = r.id
-WHERE r.emergency_id = $1
+WHERE r.emergency_id = :emergency_id
 GROUP BY r.id
 HAVING bool_or(n.status = 'open')
 ORDER BY r.created_at, r.id;
@@ -61,7 +61,7 @@ SELECT r.id, r.emergency_id, r.requesting_country, r.reference,
            'place', n.delivery_place) ORDER BY n.position) AS needs
 FROM requests r
 JOIN needs n ON n.request_id = r.id
-WHERE r.id = $1
+WHERE r.id = :request_id
 GROUP BY r.id;
 
 -- name: lock_rows
@@ -70,7 +70,7 @@ SELECT r.*, now() AS now, (SELECT count(*) FROM offers o
              WHERE o.emergency_id = r.emergency_id AND o.offering_country = r.country
                AND o.status = 'open')::int AS offers
 FROM responses r
-WHERE r.emergency_id = $1 AND r.country = ANY ($2::text[])
+WHERE r.emergency_id = :emergency_id AND r.country = ANY (:countries::text[])
 ORDER BY r.country
 FOR UPDATE OF r;
 
@@ -95,7 +95,7 @@ FOR UPDATE OF r;
 -- the history, and answer them with the count of the nation's open offers.
 WITH written AS (
     INSERT INTO responses AS r
-    SELECT * FROM jsonb_populate_recordset(NULL::responses, $1::jsonb)
+    SELECT * FROM jsonb_populate_recordset(NULL::responses, :rows::jsonb)
     ON CONFLICT (emergency_id, country) DO UPDATE
     SET state = EXCLUDED.state, reason = EXCLUDED.reason,
         on_distribution = EXCLUDED.on_distribution, notified_at = EXCLUDED.notified_at,
@@ -115,30 +115,30 @@ FROM written w
 ORDER BY w.emergency_id, w.country;
 
 -- name: matrix
--- The response matrix of an emergency (of one country when $2 is not null).
+-- The response matrix of an emergency (of one country when :country is not null).
 SELECT r.*, (SELECT count(*) FROM offers o
              WHERE o.emergency_id = r.emergency_id AND o.offering_country = r.country
                AND o.status = 'open')::int AS offers
 FROM responses r
-WHERE r.emergency_id = $1 AND ($2::text IS NULL OR r.country = $2)
+WHERE r.emergency_id = :emergency_id AND (:country::text IS NULL OR r.country = :country)
 ORDER BY r.country;
 
 -- name: open_offers
 SELECT count(*)::int FROM offers
-WHERE emergency_id = $1 AND offering_country = $2 AND status = 'open';
+WHERE emergency_id = :emergency_id AND offering_country = :country AND status = 'open';
 
 -- name: due_reminders
--- Unanswered rows silent for $1 seconds and not reminded yet, with their
+-- Unanswered rows silent for :silent_seconds seconds and not reminded yet, with their
 -- emergency. Rows another transaction holds are skipped, so two schedulers (which
 -- the scheduler lock should prevent anyway) still send nothing twice.
 SELECT r.*, now() AS now, e.title, e.hazard, e.countries AS affected, e.exercise
 FROM responses r JOIN emergencies e ON e.id = r.emergency_id
 WHERE r.state IN ('notified', 'delivered', 'seen') AND r.on_distribution
   AND r.reminded_at IS NULL
-  AND r.notified_at <= now() - make_interval(secs => $1)
+  AND r.notified_at <= now() - make_interval(secs => :silent_seconds)
   AND e.status <> 'closed'
 ORDER BY r.notified_at
-LIMIT $2
+LIMIT :limit
 FOR UPDATE OF r SKIP LOCKED;
 
 -- name: due_escalations
@@ -146,14 +146,14 @@ SELECT r.*, now() AS now, e.title, e.hazard, e.countries AS affected, e.exercise
 FROM responses r JOIN emergencies e ON e.id = r.emergency_id
 WHERE r.state IN ('notified', 'delivered', 'seen') AND r.on_distribution
   AND r.escalated_at IS NULL
-  AND r.notified_at <= now() - make_interval(secs => $1)
+  AND r.notified_at <= now() - make_interval(secs => :silent_seconds)
   AND e.status <> 'closed'
 ORDER BY r.notified_at
-LIMIT $2
+LIMIT :limit
 FOR UPDATE OF r SKIP LOCKED;
 
 -- name: try_lock
-SELECT pg_try_advisory_lock($1::bigint);
+SELECT pg_try_advisory_lock(:key::bigint);
 
 -- name: holding
 -- Still ours? (pg_locks splits a bigint key into classid = high and objid = low 32 bits.)
@@ -164,5 +164,5 @@ SELECT EXISTS (
       AND pid = pg_backend_pid()
       AND granted
       AND objsubid = 1
-      AND (classid::bigint << 32 | objid::bigint) = $1::bigint
+      AND (classid::bigint << 32 | objid::bigint) = :key::bigint
 );

@@ -52,31 +52,32 @@ SELECT (SELECT status FROM emergencies WHERE id = :emergency_id) AS emergency_st
        now() AS now;
 
 -- name: get_offer
-SELECT * FROM offers WHERE id = $1;
+SELECT * FROM offers WHERE id = :id;
 
 -- name: lock_offer
-SELECT * FROM offers WHERE id = $1 FOR UPDATE;
+SELECT * FROM offers WHERE id = :id FOR UPDATE;
 
 -- name: offer_items
-SELECT * FROM offer_items WHERE offer_id = $1 ORDER BY position;
+SELECT * FROM offer_items WHERE offer_id = :offer_id ORDER BY position;
 
 -- name: emergency_offers
 SELECT * FROM offers
--- $2: the caller's audience tags (policy.audience); an offer's are its nation and
--- the affected nations $3
-WHERE emergency_id = $1
-  AND ($2::text[] IS NULL OR offering_country = ANY($2) OR $2 && $3::text[])
+-- :audience: the caller's audience tags (policy.audience); an offer's are its nation
+-- and the affected nations (:affected)
+WHERE emergency_id = :emergency_id
+  AND (:audience::text[] IS NULL OR offering_country = ANY(:audience)
+       OR :audience && :affected::text[])
 ORDER BY created_at, id;
 
 -- name: live_allocations
 -- Accepted matches of an offer that nothing has moved yet: released on withdrawal.
 SELECT * FROM matches
-WHERE offer_id = $1 AND status = 'accepted' AND dispatched = 0
+WHERE offer_id = :offer_id AND status = 'accepted' AND dispatched = 0
 ORDER BY need_id, offer_item_id, id;
 
 -- name: withdraw_offer
-UPDATE offers SET status = 'withdrawn', withdrawn_at = now(), withdraw_reason = $2
-WHERE id = $1;
+UPDATE offers SET status = 'withdrawn', withdrawn_at = now(), withdraw_reason = :reason
+WHERE id = :id;
 
 -- name: withdraw_items
-UPDATE offer_items SET status = 'withdrawn' WHERE offer_id = $1;
+UPDATE offer_items SET status = 'withdrawn' WHERE offer_id = :offer_id;

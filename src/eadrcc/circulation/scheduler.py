@@ -152,8 +152,8 @@ class Scheduler:
                 self.holding = False
                 self._lock_conn = await db.connect(self._url, name="eadrcc-scheduler")
             was = self.holding
-            query = store.q.holding if was else store.q.try_lock
-            self.holding = bool(await self._lock_conn.fetchval(query, LOCK_KEY, timeout=10))
+            query = store.q.bind("holding" if was else "try_lock", key=LOCK_KEY)
+            self.holding = bool(await self._lock_conn.fetchval(*query, timeout=10))
         except DB_ERRORS as exc:
             log.warning("scheduler_lock_check_failed", error=type(exc).__name__)
             await self._let_go()

@@ -19,6 +19,7 @@ from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.matching import allocation, engine
 from eadrcc.matching import service as matching
+from eadrcc.matching.models import Match
 from eadrcc.matching.store import match as match_from_row
 from eadrcc.offers import store
 from eadrcc.offers.models import Offer, OfferCreate
@@ -134,21 +135,21 @@ async def _withdraw(
         offer = await _get(conn, offer_id)
         authorize(who, "offer.withdraw", [offer.offering_country])
         item_ids = [i.id for i in offer.items]
-        live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
+        live = await _live_allocations(conn, offer_id)
         locked = await allocation.lock(
             conn, need_ids=[m.need_id for m in live], item_ids=item_ids, other_sides=True
         )
         offer = await _get(conn, offer_id, lock=True)
         if offer.status != "open":
             raise Conflict("the offer is already withdrawn", extra={"current_status": offer.status})
-        live = [match_from_row(r) for r in await conn.fetch(q.live_allocations, offer_id)]
+        live = await _live_allocations(conn, offer_id)
         if any(m.need_id not in locked.needs for m in live):
             # Accepted after the first read: releasing it would update a need never
             # locked in order. Start again; the next read sees it.
             raise Stale("an allocation of the offer was accepted while locking")
         await matching.release(conn, live, reason="offer withdrawn", actor=who.actor)
-        await conn.execute(q.withdraw_offer, offer_id, reason)
-        await conn.execute(q.withdraw_items, offer_id)
+        await conn.execute(*q.bind("withdraw_offer", id=offer_id, reason=reason))
+        await conn.execute(*q.bind("withdraw_items", offer_id=offer_id))
         fitted = await allocation.fit(conn, item_ids=item_ids, reason="offer withdrawn")
         engine.emit_fitted(conn, fitted, who.actor)
         withdrawn = await _get(conn, offer_id)
@@ -194,6 +195,11 @@ async def _get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -
     if offer is None:
         raise NotFound(f"no offer {offer_id!r}")
     return offer
+
+
+async def _live_allocations(conn: asyncpg.Connection, offer_id: str) -> list[Match]:
+    rows = await conn.fetch(*q.bind("live_allocations", offer_id=offer_id))
+    return [match_from_row(r) for r in rows]
 
 
 async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Record:

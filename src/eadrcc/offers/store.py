@@ -1,3 +1,6 @@
+"""Offers' SQL: one function per query; each takes a connection (named parameters:
+sql/queries/offers.sql writes `:name`, and each call passes them by name)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -75,11 +78,14 @@ async def facts(
 
 
 async def get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -> Offer | None:
-    row = await conn.fetchrow(q.lock_offer if lock else q.get_offer, offer_id)
+    row = await conn.fetchrow(*q.bind("lock_offer" if lock else "get_offer", id=offer_id))
     if row is None:
         return None
-    items = [_item(r) for r in await conn.fetch(q.offer_items, offer_id)]
-    return Offer.model_validate({**dict(row), "items": items})
+    return Offer.model_validate({**dict(row), "items": await _items(conn, offer_id)})
+
+
+async def _items(conn: asyncpg.Connection, offer_id: str) -> list[OfferItem]:
+    return [_item(r) for r in await conn.fetch(*q.bind("offer_items", offer_id=offer_id))]
 
 
 async def emergency_offers(
@@ -90,10 +96,7 @@ async def emergency_offers(
     affected: list[str],
 ) -> list[Offer]:
     """The emergency's offers whose audience (policy.offer_audience) meets `audience`."""
-    rows = await conn.fetch(q.emergency_offers, emergency_id, audience, affected)
-    return [
-        Offer.model_validate(
-            {**dict(r), "items": [_item(i) for i in await conn.fetch(q.offer_items, r["id"])]}
-        )
-        for r in rows
-    ]
+    rows = await conn.fetch(
+        *q.bind("emergency_offers", emergency_id=emergency_id, audience=audience, affected=affected)
+    )
+    return [Offer.model_validate({**dict(r), "items": await _items(conn, r["id"])}) for r in rows]
