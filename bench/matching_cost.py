@@ -263,24 +263,28 @@ async def count_candidates(conn: asyncpg.Connection) -> dict[str, int]:
     counts = {}
     for resource_type in COMMON_TYPES:
         async with rolled_back(conn):
-            rows = await conn.fetch(
-                matching_q.candidate_needs, resource_type, EMERGENCY_ID, None, 2**31 - 1, ""
-            )
+            rows = await conn.fetch(*_candidate_needs(resource_type, 2**31 - 1))
         counts[resource_type] = len(rows)
     return counts
+
+
+def _candidate_needs(resource_type: str, shortlist: int) -> list[Any]:
+    """candidate_needs for a new item of this type (no request, nothing declined)."""
+    return matching_q.bind(
+        "candidate_needs",
+        resource_type=resource_type,
+        emergency_id=EMERGENCY_ID,
+        request_id=None,
+        shortlist=shortlist,
+        item_id="",
+    )
 
 
 async def explain_candidates(conn: asyncpg.Connection) -> dict[str, Any]:
     """EXPLAIN ANALYZE of candidate_needs for one type (rolled back: it locks rows)."""
     async with rolled_back(conn):
-        result = await conn.fetchval(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + matching_q.candidate_needs,
-            EXPLAINED_TYPE,
-            EMERGENCY_ID,
-            None,
-            engine.SHORTLIST,
-            "",
-        )
+        sql, *args = _candidate_needs(EXPLAINED_TYPE, engine.SHORTLIST)
+        result = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
     plan = (json.loads(result) if isinstance(result, str) else result)[0]
     return {
         "ms": plan["Execution Time"],

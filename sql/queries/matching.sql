@@ -3,7 +3,7 @@ DELETE FROM type_fills;
 
 -- name: upsert_type
 INSERT INTO resource_types (code, name, unit, parent, substitutes, description, source, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES (:code, :name, :unit, :parent, :substitutes, :description, :source, :position)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, unit = EXCLUDED.unit, parent = EXCLUDED.parent,
     substitutes = EXCLUDED.substitutes, description = EXCLUDED.description,
@@ -11,11 +11,11 @@ ON CONFLICT (code) DO UPDATE SET
 
 -- name: insert_fills
 INSERT INTO type_fills (offer_type, need_type, how)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[]);
+SELECT * FROM unnest(:offer_type::text[], :need_type::text[], :how::text[]);
 
 -- name: upsert_credential
 INSERT INTO credentials (code, name, applies_to, programme)
-VALUES ($1, $2, $3, $4)
+VALUES (:code, :name, :applies_to, :programme)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, applies_to = EXCLUDED.applies_to, programme = EXCLUDED.programme;
 
@@ -23,53 +23,54 @@ ON CONFLICT (code) DO UPDATE SET
 SELECT code, name, unit, parent, substitutes, description FROM resource_types ORDER BY position;
 
 -- name: type_units
-SELECT code, unit FROM resource_types WHERE code = ANY($1::text[]);
+SELECT code, unit FROM resource_types WHERE code = ANY(:codes::text[]);
 
 -- name: list_credentials
 SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 
 -- name: candidate_needs
 -- One type's shortlist, as lock_sides finds it per planned item (bench/matching_cost.py
--- explains this one). Open needs of this emergency that an item of type $1 can fill and that still lack
--- something after standing proposals: per fillable type, the $4 most urgent straight
--- from needs_unmet_by_rank (no sort of every open need), then the $4 most urgent
--- of those. Needs that declined item $5 never come back.
+-- explains this one). Open needs of :emergency_id (of :request_id, when not null) that
+-- an item of type :resource_type can fill and that still lack something after standing
+-- proposals: per fillable type, the :shortlist most urgent straight from
+-- needs_unmet_by_rank (no sort of every open need), then the :shortlist most urgent of
+-- those. Needs that declined item :item_id never come back.
 SELECT c.*, f.how, r.requesting_country
 FROM type_fills f
 CROSS JOIN LATERAL (
     SELECT n.id, n.request_id, n.priority, n.needed_by, n.delivery_lat, n.delivery_lon,
            array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
     FROM needs n
-    WHERE n.emergency_id = $2 AND n.resource_type = f.need_type
+    WHERE n.emergency_id = :emergency_id AND n.resource_type = f.need_type
       AND n.status = 'open' AND n.allocated < n.quantity  -- needs_unmet_by_rank
       AND n.allocated + n.proposed < n.quantity
-      AND ($3::text IS NULL OR n.request_id = $3)
+      AND (:request_id::text IS NULL OR n.request_id = :request_id)
       AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
-                            WHERE offer_item_id = $5 AND status = 'declined'))
+                            WHERE offer_item_id = :item_id AND status = 'declined'))
     ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
              n.needed_by, n.id
-    LIMIT $4
+    LIMIT :shortlist
 ) c
 JOIN requests r ON r.id = c.request_id
-WHERE f.offer_type = $1
+WHERE f.offer_type = :resource_type
 ORDER BY c.rank, c.needed_by, c.id
-LIMIT $4;
+LIMIT :shortlist;
 
 -- name: standing_proposals
 -- Locked after the needs and items (matching.allocation's order).
 SELECT id, need_id, offer_item_id, quantity, score FROM matches
-WHERE need_id = ANY($1::text[]) AND status = 'proposed'
+WHERE need_id = ANY(:need_ids::text[]) AND status = 'proposed'
 ORDER BY id
 FOR UPDATE;
 
 -- name: give_way
--- Standing proposals $1 keep $2 units; one that keeps none is superseded ($3).
+-- Standing proposals :ids keep :keep units; one that keeps none is superseded (:reason).
 UPDATE matches m
 SET status = CASE WHEN u.keep <= 0 THEN 'superseded' ELSE 'proposed' END,
     quantity = CASE WHEN u.keep <= 0 THEN m.quantity ELSE u.keep END,
-    reason = CASE WHEN u.keep <= 0 THEN $3 ELSE m.reason END,
+    reason = CASE WHEN u.keep <= 0 THEN :reason ELSE m.reason END,
     updated_at = now()
-FROM unnest($1::text[], $2::int[]) AS u(id, keep)
+FROM unnest(:ids::text[], :keep::int[]) AS u(id, keep)
 WHERE m.id = u.id AND m.status = 'proposed'
 RETURNING m.*;
 
@@ -262,10 +263,10 @@ FROM (SELECT * FROM locked_items UNION ALL SELECT * FROM read_items) i;
 -- order, is what could deadlock). The request row is held too (the new proposal's
 -- foreign key needs it), and passed over the same way.
 WITH wanted AS (
-    SELECT unnest($1::text[]) AS id
+    SELECT unnest(:need_ids::text[]) AS id
     UNION
     SELECT need_id FROM matches
-    WHERE $3 AND offer_item_id = ANY($2::text[]) AND status = 'proposed'
+    WHERE :other_sides AND offer_item_id = ANY(:item_ids::text[]) AND status = 'proposed'
 )
 SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
        n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
@@ -281,10 +282,10 @@ FOR KEY SHARE OF r SKIP LOCKED;
 -- lock_sides' items, passing over held rows as lock_needs_skip does; an item whose offer is
 -- held (a withdrawal under way) is passed over too.
 WITH wanted AS (
-    SELECT unnest($1::text[]) AS id
+    SELECT unnest(:item_ids::text[]) AS id
     UNION
     SELECT offer_item_id FROM matches
-    WHERE $3 AND need_id = ANY($2::text[]) AND status = 'proposed'
+    WHERE :other_sides AND need_id = ANY(:need_ids::text[]) AND status = 'proposed'
 )
 SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
        i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
@@ -297,7 +298,7 @@ FOR NO KEY UPDATE OF i SKIP LOCKED
 FOR KEY SHARE OF o SKIP LOCKED;
 
 -- name: lock_matches
-SELECT * FROM matches WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE;
+SELECT * FROM matches WHERE id = ANY(:match_ids::text[]) ORDER BY id FOR UPDATE;
 
 -- name: write_proposals
 -- New proposals; a pair that already has one standing gets its quantity raised.
@@ -325,12 +326,12 @@ DO UPDATE SET quantity = matches.quantity + EXCLUDED.quantity, score = EXCLUDED.
 RETURNING *;
 
 -- name: fit_needs
--- Standing proposals of needs $1 shrink to what each need still lacks less $2 (room
--- an allocation is about to take), lowest scores first; one left with nothing is
--- superseded, with reason $3. A need that is not open has no room.
+-- Standing proposals of needs :need_ids shrink to what each need still lacks less
+-- :reserve (room an allocation is about to take), lowest scores first; one left with
+-- nothing is superseded, with reason :reason. A need that is not open has no room.
 WITH room AS (
-    SELECT id, CASE WHEN status = 'open' THEN quantity - allocated - $2 ELSE 0 END AS room
-    FROM needs WHERE id = ANY($1::text[])
+    SELECT id, CASE WHEN status = 'open' THEN quantity - allocated - :reserve ELSE 0 END AS room
+    FROM needs WHERE id = ANY(:need_ids::text[])
 ), ranked AS (
     SELECT m.id, room.room - (sum(m.quantity) OVER w - m.quantity) AS left_
     FROM matches m JOIN room ON room.id = m.need_id
@@ -340,19 +341,20 @@ WITH room AS (
 UPDATE matches m
 SET status = CASE WHEN r.left_ <= 0 THEN 'superseded' ELSE 'proposed' END,
     quantity = CASE WHEN r.left_ <= 0 THEN m.quantity ELSE r.left_ END,
-    reason = CASE WHEN r.left_ <= 0 THEN $3 ELSE m.reason END,
+    reason = CASE WHEN r.left_ <= 0 THEN :reason ELSE m.reason END,
     updated_at = now()
 FROM ranked r
 WHERE m.id = r.id AND r.left_ < m.quantity
 RETURNING m.*;
 
 -- name: fit_items
--- The same for offer items $1: proposals shrink to what each has free less $2.
+-- The same for offer items :item_ids: proposals shrink to what each has free less
+-- :reserve.
 WITH room AS (
     SELECT id,
            CASE WHEN status = 'open' AND possible_duplicate_of IS NULL
-                THEN quantity - allocated - $2 ELSE 0 END AS room
-    FROM offer_items WHERE id = ANY($1::text[])
+                THEN quantity - allocated - :reserve ELSE 0 END AS room
+    FROM offer_items WHERE id = ANY(:item_ids::text[])
 ), ranked AS (
     SELECT m.id, room.room - (sum(m.quantity) OVER w - m.quantity) AS left_
     FROM matches m JOIN room ON room.id = m.offer_item_id
@@ -362,46 +364,49 @@ WITH room AS (
 UPDATE matches m
 SET status = CASE WHEN r.left_ <= 0 THEN 'superseded' ELSE 'proposed' END,
     quantity = CASE WHEN r.left_ <= 0 THEN m.quantity ELSE r.left_ END,
-    reason = CASE WHEN r.left_ <= 0 THEN $3 ELSE m.reason END,
+    reason = CASE WHEN r.left_ <= 0 THEN :reason ELSE m.reason END,
     updated_at = now()
 FROM ranked r
 WHERE m.id = r.id AND r.left_ < m.quantity
 RETURNING m.*;
 
 -- name: get_match
-SELECT * FROM matches WHERE id = $1;
+SELECT * FROM matches WHERE id = :id;
 
 -- name: allocate
 -- The CHECK constraints on both counters are the last line of invariant 1.
-WITH n AS (UPDATE needs SET allocated = allocated + $3 WHERE id = $1 RETURNING id),
-     i AS (UPDATE offer_items SET allocated = allocated + $3 WHERE id = $2 RETURNING id)
+WITH n AS (UPDATE needs SET allocated = allocated + :quantity WHERE id = :need_id RETURNING id),
+     i AS (UPDATE offer_items SET allocated = allocated + :quantity WHERE id = :offer_item_id
+           RETURNING id)
 SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM i);
 
 -- name: set_match
 UPDATE matches
-SET status = $2, quantity = $3, dispatched = $4, delivered = $5, eta = $6, reason = $7,
-    updated_at = now()
-WHERE id = $1
+SET status = :status, quantity = :quantity, dispatched = :dispatched, delivered = :delivered,
+    eta = :eta, reason = :reason, updated_at = now()
+WHERE id = :id
 RETURNING *;
 
 -- name: emergency_matches
 SELECT * FROM matches
-WHERE emergency_id = $1 AND ($2::text IS NULL OR status = $2)
-  -- $3: the caller's audience tags (policy.audience); a match's are its two nations
-  AND ($3::text[] IS NULL OR offering_country = ANY($3) OR requesting_country = ANY($3))
+WHERE emergency_id = :emergency_id AND (:status::text IS NULL OR status = :status)
+  -- :audience: the caller's audience tags (policy.audience); a match's are its two nations
+  AND (:audience::text[] IS NULL OR offering_country = ANY(:audience)
+       OR requesting_country = ANY(:audience))
 ORDER BY need_id, score DESC, id;
 
 -- name: matches_by_id
-SELECT * FROM matches WHERE id = ANY($1::text[]) ORDER BY id;
+SELECT * FROM matches WHERE id = ANY(:ids::text[]) ORDER BY id;
 
 -- name: release
 -- The inverse of allocate: an accepted allocation given back.
-WITH n AS (UPDATE needs SET allocated = allocated - $3 WHERE id = $1 RETURNING id),
-     i AS (UPDATE offer_items SET allocated = allocated - $3 WHERE id = $2 RETURNING id)
+WITH n AS (UPDATE needs SET allocated = allocated - :quantity WHERE id = :need_id RETURNING id),
+     i AS (UPDATE offer_items SET allocated = allocated - :quantity WHERE id = :offer_item_id
+           RETURNING id)
 SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM i);
 
 -- name: need_live_allocations
 -- Accepted matches of a need that nothing has moved yet.
 SELECT * FROM matches
-WHERE need_id = $1 AND status = 'accepted' AND dispatched = 0
+WHERE need_id = :need_id AND status = 'accepted' AND dispatched = 0
 ORDER BY offer_item_id, id;

@@ -46,14 +46,15 @@ async def lock(
     needs, items = sorted(set(need_ids)), sorted(set(item_ids))
     locked: Locked = Locked(needs={}, items={}, matches={})
     if skip_locked:
-        for r in await conn.fetch(q.lock_needs_skip, needs, items, other_sides):
+        sides = {"need_ids": needs, "item_ids": items, "other_sides": other_sides}
+        for r in await conn.fetch(*q.bind("lock_needs_skip", **sides)):
             locked.needs[r["id"]] = r
-        for r in await conn.fetch(q.lock_items_skip, items, needs, other_sides):
+        for r in await conn.fetch(*q.bind("lock_items_skip", **sides)):
             locked.items[r["id"]] = r
     elif needs or items:  # both sides in one round trip, needs first (lock_sides)
         _sort(locked, await _lock_sides(conn, needs, items, other_sides, Plan((), (), 0, False)))
     if matches := sorted(set(match_ids)):
-        for r in await conn.fetch(q.lock_matches, matches):
+        for r in await conn.fetch(*q.bind("lock_matches", match_ids=matches)):
             locked.matches[r["id"]] = match(r)
     return locked
 
@@ -166,16 +167,22 @@ async def fit(
     """Shrink standing proposals of these needs and items to the room left (less
     `reserve`, which an allocation is about to take), lowest scores first; one left
     with nothing is superseded. The caller holds the locks (`other_sides=True`)."""
-    changed = [match(r) for r in await conn.fetch(q.fit_needs, list(need_ids), reserve, reason)]
-    changed += [match(r) for r in await conn.fetch(q.fit_items, list(item_ids), reserve, reason)]
+    needs = q.bind("fit_needs", need_ids=list(need_ids), reserve=reserve, reason=reason)
+    items = q.bind("fit_items", item_ids=list(item_ids), reserve=reserve, reason=reason)
+    changed = [match(r) for r in await conn.fetch(*needs)]
+    changed += [match(r) for r in await conn.fetch(*items)]
     latest = {m.id: m for m in changed}  # a proposal fitted on both sides: its last state
     return list(latest.values())
 
 
 async def allocate(conn: asyncpg.Connection, m: Match, quantity: int) -> None:
-    await conn.fetchval(q.allocate, m.need_id, m.offer_item_id, quantity)
+    await conn.fetchval(
+        *q.bind("allocate", need_id=m.need_id, offer_item_id=m.offer_item_id, quantity=quantity)
+    )
 
 
 async def give_back(conn: asyncpg.Connection, m: Match) -> None:
     """The inverse of allocate: an accepted allocation returned to need and item."""
-    await conn.fetchval(q.release, m.need_id, m.offer_item_id, m.quantity)
+    await conn.fetchval(
+        *q.bind("release", need_id=m.need_id, offer_item_id=m.offer_item_id, quantity=m.quantity)
+    )

@@ -190,7 +190,9 @@ async def _give_way(
 ) -> tuple[list[Match], dict[str, int]]:
     """Shrink or supersede standing proposals that clearly better pairs displace;
     returns them and, per need, the units they freed."""
-    rows = await conn.fetch(q.standing_proposals, sorted({p.need_id for p in full}))
+    rows = await conn.fetch(
+        *q.bind("standing_proposals", need_ids=sorted({p.need_id for p in full}))
+    )
     standing = [
         Standing(r["id"], r["need_id"], r["offer_item_id"], r["quantity"], r["score"])
         for r in rows
@@ -202,7 +204,9 @@ async def _give_way(
     quantity = {st.match_id: st.quantity for st in standing}
     ids = sorted(given)
     keep = [quantity[i] - given[i] for i in ids]
-    changed = await conn.fetch(q.give_way, ids, keep, "displaced by a clearly better offer")
+    changed = await conn.fetch(
+        *q.bind("give_way", ids=ids, keep=keep, reason="displaced by a clearly better offer")
+    )
     freed: dict[str, int] = {}
     for st in standing:
         freed[st.need_id] = freed.get(st.need_id, 0) + given.get(st.match_id, 0)

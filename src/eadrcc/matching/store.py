@@ -1,4 +1,5 @@
-"""Matching queries; each takes a connection and runs one statement."""
+"""Matching queries; each takes a connection and runs one statement (named parameters:
+sql/queries/matching.sql writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
@@ -20,23 +21,38 @@ def match(row: asyncpg.Record) -> Match:
 async def load_taxonomy(conn: asyncpg.Connection, taxonomy: Taxonomy) -> None:
     for position, t in enumerate(taxonomy.types.values()):
         await conn.execute(
-            q.upsert_type,
-            t.code,
-            t.name,
-            t.unit,
-            t.parent,
-            list(t.substitutes),
-            t.description,
-            t.source,
-            position,
+            *q.bind(
+                "upsert_type",
+                code=t.code,
+                name=t.name,
+                unit=t.unit,
+                parent=t.parent,
+                substitutes=list(t.substitutes),
+                description=t.description,
+                source=t.source,
+                position=position,
+            )
         )
     fills = taxonomy.fills()
     await conn.execute(q.clear_fills)
     await conn.execute(
-        q.insert_fills, [o for o, _ in fills], [n for _, n in fills], list(fills.values())
+        *q.bind(
+            "insert_fills",
+            offer_type=[o for o, _ in fills],
+            need_type=[n for _, n in fills],
+            how=list(fills.values()),
+        )
     )
     for c in taxonomy.credentials.values():
-        await conn.execute(q.upsert_credential, c.code, c.name, list(c.applies_to), c.programme)
+        await conn.execute(
+            *q.bind(
+                "upsert_credential",
+                code=c.code,
+                name=c.name,
+                applies_to=list(c.applies_to),
+                programme=c.programme,
+            )
+        )
 
 
 async def list_types(conn: asyncpg.Connection) -> list[dict[str, Any]]:
@@ -44,7 +60,8 @@ async def list_types(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 
 async def type_units(conn: asyncpg.Connection, codes: list[str]) -> dict[str, str]:
-    return {r["code"]: r["unit"] for r in await conn.fetch(q.type_units, codes)}
+    rows = await conn.fetch(*q.bind("type_units", codes=codes))
+    return {r["code"]: r["unit"] for r in rows}
 
 
 async def credentials(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
@@ -52,14 +69,23 @@ async def credentials(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
 
 
 async def get(conn: asyncpg.Connection, match_id: str) -> Match | None:
-    row = await conn.fetchrow(q.get_match, match_id)
+    row = await conn.fetchrow(*q.bind("get_match", id=match_id))
     return match(row) if row else None
 
 
 async def set_state(conn: asyncpg.Connection, m: Match) -> Match:
     return match(
         await conn.fetchrow(
-            q.set_match, m.id, m.status, m.quantity, m.dispatched, m.delivered, m.eta, m.reason
+            *q.bind(
+                "set_match",
+                id=m.id,
+                status=m.status,
+                quantity=m.quantity,
+                dispatched=m.dispatched,
+                delivered=m.delivered,
+                eta=m.eta,
+                reason=m.reason,
+            )
         )
     )
 
@@ -68,5 +94,7 @@ async def emergency_matches(
     conn: asyncpg.Connection, emergency_id: str, *, status: str | None, audience: list[str] | None
 ) -> list[Match]:
     """The emergency's matches whose audience (policy.match_audience) meets `audience`."""
-    rows = await conn.fetch(q.emergency_matches, emergency_id, status, audience)
+    rows = await conn.fetch(
+        *q.bind("emergency_matches", emergency_id=emergency_id, status=status, audience=audience)
+    )
     return [match(r) for r in rows]

@@ -209,7 +209,8 @@ async def _amend(
 
 async def _live_allocations(conn: asyncpg.Connection, need_id: str) -> list[Match]:
     """Accepted matches of a need that nothing has moved yet (a cancel gives them back)."""
-    return [match_from_row(r) for r in await conn.fetch(matching_q.need_live_allocations, need_id)]
+    rows = await conn.fetch(*matching_q.bind("need_live_allocations", need_id=need_id))
+    return [match_from_row(r) for r in rows]
 
 
 async def get(
