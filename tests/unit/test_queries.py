@@ -29,14 +29,8 @@ def test_every_shipped_query_file_loads(path) -> None:  # type: ignore[no-untype
     assert queries(path.stem).names()
 
 
-# Still `$n`: the offer write path's queries, being rewritten in their own change.
-STILL_NUMBERED = {"matching", "offers", "circulation", "events"}
-
-
 @pytest.mark.parametrize("path", sorted((sql_dir() / "queries").glob("*.sql")))
 def test_shipped_queries_take_named_parameters(path) -> None:  # type: ignore[no-untyped-def]
-    if path.stem in STILL_NUMBERED:
-        pytest.skip(f"{path.name} still uses $n parameters")
     q = queries(path.stem)
     # One with :name parameters cannot also hold $n ones (refused at load): look at the rest.
     unnamed = [n for n in q.names() if not q.params(n)]
