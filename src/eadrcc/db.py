@@ -93,10 +93,13 @@ class Query:
 class Queries:
     """Named SQL blocks from one file: `-- name: get_partner` starts a block.
 
-    `q.get_partner` is the SQL text. Parameters are `$1`-style, or `:name`-style,
-    converted at load time: then `conn.fetchrow(*q.bind("insert_alert", id=...,
-    kind=...))` puts keyword values in place, so a reorder in the SQL can never
-    shift them (asyncpg wants the SQL as a plain str: hence text plus arguments)."""
+    Parameters are `:name`-style, converted to `$n` at load time:
+    `conn.fetchrow(*q.bind("insert_alert", id=..., kind=...))` puts keyword values in
+    place, so a reorder in the SQL can never shift them (asyncpg wants the SQL as a
+    plain str: hence text plus arguments). `q.head` is the text of a query that
+    takes no parameters; one that does refuses to be read that way, so nothing can
+    pass it positional values in an order the SQL no longer has (`q.sql(name)`
+    reads any query's text, for EXPLAIN and tests)."""
 
     def __init__(self, text: str, source: str) -> None:
         self._sql: dict[str, Query] = {}
@@ -107,6 +110,13 @@ class Queries:
             self._sql[name] = Query.parse(body.strip(), f"{source}:{name}")
 
     def __getattr__(self, name: str) -> str:
+        query = self._query(name)
+        if query.names:
+            raise AttributeError(f"query {name!r} takes parameters: use bind({name!r}, ...)")
+        return query.sql
+
+    def sql(self, name: str) -> str:
+        """Any query's text, parameters as `$n` (their order: `params`)."""
         return self._query(name).sql
 
     def bind(self, query_name: str, /, **values: Any) -> list[Any]:

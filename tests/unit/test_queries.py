@@ -34,16 +34,23 @@ def test_shipped_queries_take_named_parameters(path) -> None:  # type: ignore[no
     q = queries(path.stem)
     # One with :name parameters cannot also hold $n ones (refused at load): look at the rest.
     unnamed = [n for n in q.names() if not q.params(n)]
-    numbered = [n for n in unnamed if re.search(r"\$\d", re.sub(r"--[^\n]*", "", getattr(q, n)))]
+    numbered = [n for n in unnamed if re.search(r"\$\d", re.sub(r"--[^\n]*", "", q.sql(n)))]
     assert not numbered, f"{path.name}: $n parameters in {numbered}"
 
 
 def test_named_parameters_become_numbered_in_order_of_first_use() -> None:
     q = Queries("-- name: a\nUPDATE t SET x = :x, y = :y::int WHERE id = :id AND x <> :x;", "x.sql")
-    assert q.a == "UPDATE t SET x = $1, y = $2::int WHERE id = $3 AND x <> $1;"
-    assert type(q.a) is str  # asyncpg takes nothing else
+    assert q.sql("a") == "UPDATE t SET x = $1, y = $2::int WHERE id = $3 AND x <> $1;"
+    assert type(q.sql("a")) is str  # asyncpg takes nothing else
     assert q.params("a") == ("x", "y", "id")
-    assert q.bind("a", id="i", y=2, x="X") == [q.a, "X", 2, "i"]
+    assert q.bind("a", id="i", y=2, x="X") == [q.sql("a"), "X", 2, "i"]
+
+
+def test_a_query_with_parameters_cannot_be_read_for_positional_values() -> None:
+    q = Queries("-- name: a\nSELECT :x, :y;\n-- name: b\nSELECT 1;", "x.sql")
+    with pytest.raises(AttributeError, match="takes parameters"):
+        _ = q.a  # conn.fetch(q.a, y, x) would bind them the wrong way round
+    assert q.b == "SELECT 1;"
 
 
 def test_names_inside_strings_comments_and_casts_are_left_alone() -> None:
@@ -53,8 +60,10 @@ def test_names_inside_strings_comments_and_casts_are_left_alone() -> None:
     )
     q = Queries(text, "x.sql")
     assert q.params("a") == ("yes",)
-    assert q.a.endswith("to_char(now(), 'HH24:MI'), $1;")
-    assert "':no'" in q.a and '"odd:col"' in q.a and "-- note: a :comment" in q.a
+    assert q.sql("a").endswith("to_char(now(), 'HH24:MI'), $1;")
+    assert (
+        "':no'" in q.sql("a") and '"odd:col"' in q.sql("a") and "-- note: a :comment" in q.sql("a")
+    )
 
 
 def test_a_missing_or_unknown_parameter_is_refused() -> None:
@@ -82,15 +91,15 @@ def test_mixing_named_and_numbered_parameters_is_an_error() -> None:
 def test_a_colon_inside_quoting_or_a_slice_is_not_a_parameter(text: str) -> None:
     q = Queries(f"-- name: a\n{text}", "x.sql")
     assert q.params("a") == ("yes",)
-    assert q.a == text.replace(":yes", "$1")
+    assert q.sql("a") == text.replace(":yes", "$1")
 
 
 def test_a_parameter_as_a_slice_bound_is_spaced_from_the_colon() -> None:
     q = Queries("-- name: a\nSELECT secrets[1: :upto], :x::text[], :upto::int", "x.sql")
     assert q.params("a") == ("upto", "x")
-    assert q.a == "SELECT secrets[1: $1], $2::text[], $1::int"
+    assert q.sql("a") == "SELECT secrets[1: $1], $2::text[], $1::int"
 
 
 def test_a_parameter_may_be_called_name() -> None:
     q = Queries("-- name: a\nINSERT INTO t (name, query) VALUES (:name, :query_name);", "x.sql")
-    assert q.bind("a", name="N", query_name="Q") == [q.a, "N", "Q"]
+    assert q.bind("a", name="N", query_name="Q") == [q.sql("a"), "N", "Q"]
