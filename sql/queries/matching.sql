@@ -101,10 +101,25 @@ RETURNING m.*;
 -- standing proposals of those needs point at. (The ids are gathered first so the
 -- primary key finds the rows: an OR here scanned every need.)
 -- One row shape for all (`side`: candidate, need or item; other columns are null).
-WITH lacking_for_items AS (
-    SELECT f.id AS item_id, c.id AS need_id, c.how, false AS is_full
+WITH plan_items AS MATERIALIZED (
+    -- By primary key alone. With the conditions on free items here, the planner may
+    -- pick offer_items_free_by_type and read it whole to find a few ids; each new
+    -- item leaves a dead entry there (its counter moves in the transaction that
+    -- stored it), so after 6,000 offers that took 7 ms (bench/offer_profile.py
+    -- --after 6000). Same for the needs, and offer_items' request with them.
+    SELECT f.id, f.emergency_id, f.resource_type, f.status, f.quantity, f.allocated,
+           f.proposed, f.possible_duplicate_of, o.request_id
     FROM offer_items f
     JOIN offers o ON o.id = f.offer_id
+    WHERE f.id = ANY(:plan_items::text[])
+), plan_needs AS MATERIALIZED (
+    SELECT n.id, n.emergency_id, n.resource_type, n.request_id, n.status, n.quantity,
+           n.allocated, n.proposed
+    FROM needs n
+    WHERE n.id = ANY(:plan_needs::text[])
+), lacking_for_items AS (
+    SELECT f.id AS item_id, c.id AS need_id, c.how, false AS is_full
+    FROM plan_items f
     CROSS JOIN LATERAL (
         SELECT x.id, t.how
         FROM type_fills t
@@ -116,7 +131,7 @@ WITH lacking_for_items AS (
             WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
               AND n.status = 'open' AND n.allocated < n.quantity  -- needs_unmet_by_rank
               AND n.allocated + n.proposed < n.quantity
-              AND (o.request_id IS NULL OR n.request_id = o.request_id)
+              AND (f.request_id IS NULL OR n.request_id = f.request_id)
               AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                                     WHERE offer_item_id = f.id AND status = 'declined'))
             ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
@@ -127,12 +142,11 @@ WITH lacking_for_items AS (
         ORDER BY x.rank, x.needed_by, x.id
         LIMIT :shortlist
     ) c
-    WHERE f.id = ANY(:plan_items::text[]) AND f.status = 'open'
-      AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL
+    WHERE f.status = 'open' AND f.allocated + f.proposed < f.quantity
+      AND f.possible_duplicate_of IS NULL
 ), full_for_items AS (
     SELECT f.id AS item_id, c.id AS need_id, c.how, true AS is_full
-    FROM offer_items f
-    JOIN offers o ON o.id = f.offer_id
+    FROM plan_items f
     CROSS JOIN LATERAL (
         SELECT x.id, t.how
         FROM type_fills t
@@ -144,7 +158,7 @@ WITH lacking_for_items AS (
             WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
               AND n.status = 'open' AND n.allocated < n.quantity
               AND n.allocated + n.proposed >= n.quantity
-              AND (o.request_id IS NULL OR n.request_id = o.request_id)
+              AND (f.request_id IS NULL OR n.request_id = f.request_id)
               AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                                     WHERE offer_item_id = f.id AND status = 'declined'))
             ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
@@ -155,11 +169,11 @@ WITH lacking_for_items AS (
         ORDER BY x.rank, x.needed_by, x.id
         LIMIT :shortlist
     ) c
-    WHERE :displacing AND f.id = ANY(:plan_items::text[]) AND f.status = 'open'
-      AND f.allocated + f.proposed < f.quantity AND f.possible_duplicate_of IS NULL
+    WHERE :displacing AND f.status = 'open' AND f.allocated + f.proposed < f.quantity
+      AND f.possible_duplicate_of IS NULL
 ), lacking_for_needs AS (
     SELECT c.id AS item_id, n.id AS need_id, c.how, false AS is_full
-    FROM needs n
+    FROM plan_needs n
     CROSS JOIN LATERAL (
         SELECT x.id, t.how
         FROM type_fills t
@@ -179,8 +193,7 @@ WITH lacking_for_items AS (
         ORDER BY x.available_from, x.id
         LIMIT :shortlist
     ) c
-    WHERE n.id = ANY(:plan_needs::text[]) AND n.status = 'open'
-      AND n.allocated + n.proposed < n.quantity
+    WHERE n.status = 'open' AND n.allocated + n.proposed < n.quantity
 ), candidates AS MATERIALIZED (
     SELECT * FROM lacking_for_items
     UNION ALL SELECT * FROM full_for_items
