@@ -77,6 +77,16 @@ async def test_a_nations_next_offer_does_not_queue_behind_its_circulation_row(
     assert await _state(pool, emergency["id"], "NOR") == "offered"
 
 
+async def _one_need(
+    client: Client, make_token: TokenFactory, quantity: int
+) -> tuple[Api, dict[str, Any], dict[str, Any]]:
+    """A duty officer, a new emergency, and its RFA's one need of tents."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    (need,) = (await _rfa(officer, emergency["id"], quantity))["needs"]
+    return officer, emergency, need
+
+
 async def _blocked_statement(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
     """The statement of the first session found waiting on a lock `holder` holds."""
     async with asyncio.timeout(30):
@@ -127,9 +137,7 @@ async def _stored(pool: asyncpg.Pool, need_id: str) -> list[tuple[str, int]]:
 async def test_an_offer_waits_for_a_busy_need_only_with_its_commit(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
-    officer = await api(client, make_token, "duty_officer")
-    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
-    (need,) = (await _rfa(officer, emergency["id"], 1_000))["needs"]
+    officer, emergency, need = await _one_need(client, make_token, 1_000)
     offer, waited_in = await _offer_against_held_need(
         officer,
         pool,
@@ -149,9 +157,7 @@ async def test_an_offer_waits_for_a_busy_need_only_with_its_commit(
 async def test_a_plan_that_took_all_a_need_lacked_is_made_again_when_it_grew(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
-    officer = await api(client, make_token, "duty_officer")
-    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
-    (need,) = (await _rfa(officer, emergency["id"], 100))["needs"]
+    officer, _, need = await _one_need(client, make_token, 100)
     # The plan read 100 lacking and took all of it; by its commit the need lacks 150.
     offer, _ = await _offer_against_held_need(
         officer, pool, need, 150, "UPDATE needs SET quantity = 150 WHERE id = $1"
@@ -163,9 +169,7 @@ async def test_a_plan_that_took_all_a_need_lacked_is_made_again_when_it_grew(
 async def test_a_plan_for_more_than_a_need_still_lacks_is_never_written(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
-    officer = await api(client, make_token, "duty_officer")
-    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
-    (need,) = (await _rfa(officer, emergency["id"], 100))["needs"]
+    officer, _, need = await _one_need(client, make_token, 100)
     offer, _ = await _offer_against_held_need(
         officer, pool, need, 10, "UPDATE needs SET quantity = 5 WHERE id = $1"
     )
@@ -176,9 +180,7 @@ async def test_a_plan_for_more_than_a_need_still_lacks_is_never_written(
 async def test_a_plan_on_an_amended_need_is_made_again(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
-    officer = await api(client, make_token, "duty_officer")
-    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
-    (need,) = (await _rfa(officer, emergency["id"], 1_000))["needs"]
+    officer, emergency, need = await _one_need(client, make_token, 1_000)
     offer, _ = await _offer_against_held_need(
         officer,
         pool,
@@ -204,9 +206,7 @@ async def test_offers_racing_for_a_need_fill_it_exactly_and_answer_what_was_stor
     """Forty offers of 7 at once for a need of 100: plans made on what each read
     collide at the commit; those that no longer hold are made again under locks.
     The need ends fully proposed, never over, and every answer is what was stored."""
-    officer = await api(client, make_token, "duty_officer")
-    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
-    (need,) = (await _rfa(officer, emergency["id"], 100))["needs"]
+    officer, emergency, need = await _one_need(client, make_token, 100)
     nations = ("NOR", "DEU", "POL", "ITA", "FRA", "ESP", "NLD", "BEL")
     answers = await asyncio.gather(
         *(
