@@ -150,5 +150,11 @@ async def _event_hub(app: web.Application) -> AsyncIterator[None]:
     hub.on_token.append(app[TOKEN_SOCKETS].act)  # revoked tokens' sockets close (4001)
     app[TOKENS] = tokens
     app[METRICS].add_gauges("eadrcc_tokens", "Token cache", tokens.gauges())
+    app[METRICS].add_gauges(
+        "eadrcc_transaction_retries",
+        "Transactions run again, by the error that stopped them (since the process started)",
+        lambda: dict(db.RETRIES),
+        label="error",
+    )
     yield
     await hub.stop()

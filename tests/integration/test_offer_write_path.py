@@ -170,11 +170,22 @@ async def test_a_plan_for_more_than_a_need_still_lacks_is_never_written(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
     officer, _, need = await _one_need(client, make_token, 100)
+    retried = await _retries(client)
     offer, _ = await _offer_against_held_need(
         officer, pool, need, 10, "UPDATE needs SET quantity = 5 WHERE id = $1"
     )
     assert [m["quantity"] for m in offer["matches"]] == [5]
     assert await _stored(pool, need["id"]) == [("DEU", 5)]
+    assert await _retries(client) > retried  # counted where operators look
+
+
+async def _retries(client: Client) -> float:
+    """eadrcc_transaction_retries{error="SerializationError"} from /metrics (0: none yet)."""
+    text = await (await client.get("/metrics")).text()
+    for line in text.splitlines():
+        if line.startswith('eadrcc_transaction_retries{error="SerializationError"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 async def test_a_plan_on_an_amended_need_is_made_again(
