@@ -127,7 +127,7 @@ class SizeResult:
     candidate_sql_ms: float
     candidate_sql_rows: int
     plan_nodes: list[str]
-    uses_needs_unmet_by_rank: bool
+    uses_needs_lacking_by_rank: bool
     load_s: float
 
 
@@ -332,7 +332,7 @@ async def measure(admin_url: str, size: int, offers_count: int) -> SizeResult:
         candidate_sql_ms=explained["ms"],
         candidate_sql_rows=explained["rows"],
         plan_nodes=explained["nodes"],
-        uses_needs_unmet_by_rank=any("needs_unmet_by_rank" in n for n in explained["nodes"]),
+        uses_needs_lacking_by_rank=any("needs_lacking_by_rank" in n for n in explained["nodes"]),
         load_s=load_s,
     )
 

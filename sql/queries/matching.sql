@@ -33,7 +33,7 @@ SELECT code, name, applies_to, programme FROM credentials ORDER BY code;
 -- explains this one). Open needs of :emergency_id (of :request_id, when not null) that
 -- an item of type :resource_type can fill and that still lack something after standing
 -- proposals: per fillable type, the :shortlist most urgent straight from
--- needs_unmet_by_rank (no sort of every open need), then the :shortlist most urgent of
+-- needs_lacking_by_rank (no sort of every open need), then the :shortlist most urgent of
 -- those. Needs that declined item :item_id never come back.
 SELECT c.*, f.how, r.requesting_country
 FROM type_fills f
@@ -42,8 +42,7 @@ CROSS JOIN LATERAL (
            array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority) AS rank
     FROM needs n
     WHERE n.emergency_id = :emergency_id AND n.resource_type = f.need_type
-      AND n.status = 'open' AND n.allocated < n.quantity  -- needs_unmet_by_rank
-      AND n.allocated + n.proposed < n.quantity
+      AND n.status = 'open' AND NOT n.fully_proposed  -- needs_lacking_by_rank
       AND (:request_id::text IS NULL OR n.request_id = :request_id)
       AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                             WHERE offer_item_id = :item_id AND status = 'declined'))
@@ -129,8 +128,7 @@ WITH plan_items AS MATERIALIZED (
                        AS rank
             FROM needs n
             WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
-              AND n.status = 'open' AND n.allocated < n.quantity  -- needs_unmet_by_rank
-              AND n.allocated + n.proposed < n.quantity
+              AND n.status = 'open' AND NOT n.fully_proposed  -- needs_lacking_by_rank
               AND (f.request_id IS NULL OR n.request_id = f.request_id)
               AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                                     WHERE offer_item_id = f.id AND status = 'declined'))
@@ -157,7 +155,7 @@ WITH plan_items AS MATERIALIZED (
             FROM needs n
             WHERE n.emergency_id = f.emergency_id AND n.resource_type = t.need_type
               AND n.status = 'open' AND n.allocated < n.quantity
-              AND n.allocated + n.proposed >= n.quantity
+              AND n.fully_proposed  -- needs_full_by_rank
               AND (f.request_id IS NULL OR n.request_id = f.request_id)
               AND n.id <> ALL(ARRAY(SELECT need_id FROM matches
                                     WHERE offer_item_id = f.id AND status = 'declined'))
