@@ -16,7 +16,7 @@ import json
 import socket
 import struct
 import termios
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -145,6 +145,24 @@ def hello_frame(token: str, since: int | None = None) -> bytes:
     return Frame(Opcode.TEXT, json.dumps(said).encode()).serialize(mask=True)
 
 
+async def next_frame(buffer: StreamReader, read: Callable[[], Awaitable[bytes]]) -> Frame:
+    """The server's next frame, parsed by the library from `buffer`, fed by `read`
+    (b"": the server hung up; EOFError once nothing is left)."""
+    parser = Frame.parse(buffer.read_exact, mask=False)
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                next(parser)
+            except StopIteration as parsed:
+                frame: Frame = parsed.value
+                return frame
+            data = await read()
+            if data:
+                buffer.feed_data(data)
+            else:
+                buffer.feed_eof()
+
+
 class RawClient:
     """A websocket client by hand, to send what the library would not (an unmasked
     frame) and not do what it always does (answer pings). Frames are the library's."""
@@ -184,19 +202,7 @@ class RawClient:
 
     async def frame(self) -> Frame:
         """The server's next frame, parsed by the library; EOFError once it hangs up."""
-        parser = Frame.parse(self.buffer.read_exact, mask=False)
-        async with asyncio.timeout(30):
-            while True:
-                try:
-                    next(parser)
-                except StopIteration as parsed:
-                    frame: Frame = parsed.value
-                    return frame
-                data = await self.reader.read(65536)
-                if data:
-                    self.buffer.feed_data(data)
-                else:
-                    self.buffer.feed_eof()
+        return await next_frame(self.buffer, lambda: self.reader.read(65536))
 
     async def frames_until_eof(self) -> list[Frame]:
         """Every frame until the server hangs up, answering pings (never a close)."""
@@ -560,19 +566,8 @@ class SilentConsole:
 
     async def frame(self) -> Frame:
         """Read until the next whole frame; EOFError once the server hangs up."""
-        parser = Frame.parse(self.stream.read_exact, mask=False)
-        async with asyncio.timeout(30):
-            while True:
-                try:
-                    next(parser)
-                except StopIteration as parsed:
-                    frame: Frame = parsed.value
-                    return frame
-                data = await asyncio.get_running_loop().sock_recv(self.sock, 65536)
-                if data:
-                    self.stream.feed_data(data)
-                else:
-                    self.stream.feed_eof()
+        loop = asyncio.get_running_loop()
+        return await next_frame(self.stream, lambda: loop.sock_recv(self.sock, 65536))
 
 
 async def test_a_console_that_stops_reading_is_cut_off_with_4008_at_the_bound(

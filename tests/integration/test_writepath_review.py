@@ -24,6 +24,16 @@ TENTS = "shelter.tent.family"
 PLACE = {"lat": 37.17, "lon": 37.03}
 
 
+def _offer(emergency_id: str, country: str, *items: dict[str, Any], **over: Any) -> dict[str, Any]:
+    return {
+        "emergency_id": emergency_id,
+        "offering_country": country,
+        "channel": "direct",
+        "items": list(items),
+        **over,
+    }
+
+
 async def _need(officer: Api, emergency_id: str, quantity: int) -> dict[str, Any]:
     rfa = await officer.post(
         f"/api/v1/emergencies/{emergency_id}/requests",
@@ -53,14 +63,7 @@ async def test_a_displaced_item_is_replanned_without_waiting_for_a_held_need(
     first = await _need(officer, emergency["id"], 100)
     # D: no origin (a slow, far estimate), all proposed to the first need.
     slow = await officer.post(
-        "/api/v1/offers",
-        {
-            "emergency_id": emergency["id"],
-            "offering_country": "DEU",
-            "channel": "direct",
-            "items": [item(TENTS, 100)],
-        },
-        expect=201,
+        "/api/v1/offers", _offer(emergency["id"], "DEU", item(TENTS, 100)), expect=201
     )
     assert [m["need_id"] for m in slow["matches"]] == [first["id"]]
     other = await _need(officer, emergency["id"], 100)  # lacking; D could fill it
@@ -71,13 +74,12 @@ async def test_a_displaced_item_is_replanned_without_waiting_for_a_held_need(
         better = asyncio.create_task(
             officer.post(
                 "/api/v1/offers",
-                {
-                    "emergency_id": emergency["id"],
-                    "request_id": first["request_id"],
-                    "offering_country": "FRA",
-                    "channel": "direct",
-                    "items": [item(TENTS, 100, origin=PLACE, available_from=T0)],
-                },
+                _offer(
+                    emergency["id"],
+                    "FRA",
+                    item(TENTS, 100, origin=PLACE, available_from=T0),
+                    request_id=first["request_id"],
+                ),
                 expect=201,
             )
         )
@@ -97,24 +99,10 @@ async def test_a_committed_decline_answers_200_when_the_replan_after_it_fails(
     emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
     await _need(officer, emergency["id"], 100)
     germany = await officer.post(
-        "/api/v1/offers",
-        {
-            "emergency_id": emergency["id"],
-            "offering_country": "DEU",
-            "channel": "direct",
-            "items": [item(TENTS, 100)],
-        },
-        expect=201,
+        "/api/v1/offers", _offer(emergency["id"], "DEU", item(TENTS, 100)), expect=201
     )
     france = await officer.post(
-        "/api/v1/offers",
-        {
-            "emergency_id": emergency["id"],
-            "offering_country": "FRA",
-            "channel": "direct",
-            "items": [item(TENTS, 100)],
-        },
-        expect=201,
+        "/api/v1/offers", _offer(emergency["id"], "FRA", item(TENTS, 100)), expect=201
     )
 
     async def broken(**_: Any) -> None:
@@ -205,14 +193,7 @@ async def test_planning_does_not_queue_behind_a_foreign_keys_share_lock(
     officer = await api(client, make_token, "duty_officer")
     emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
     offer = await officer.post(
-        "/api/v1/offers",
-        {
-            "emergency_id": emergency["id"],
-            "offering_country": "DEU",
-            "channel": "direct",
-            "items": [item(TENTS, 100)],
-        },
-        expect=201,
+        "/api/v1/offers", _offer(emergency["id"], "DEU", item(TENTS, 100)), expect=201
     )
     async with pool.acquire() as holder, holder.transaction():
         # What a row referencing the item (a duplicate flag) takes on it.
