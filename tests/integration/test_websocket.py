@@ -170,6 +170,32 @@ async def test_old_or_unknown_positions_get_resync(
         assert [e["seq"] for e in await read_until(ws, last)] == [last]  # then live
 
 
+async def test_a_console_ahead_of_this_instance_waits_for_it_instead_of_resyncing(
+    db_url: str, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """A console that another instance served further resumes here: this hub has not
+    read that far yet (it polls only once a minute and hears no NOTIFY here), but
+    the log has the position, so it catches up instead of answering resync."""
+    token = await make_token("observer")
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        hub = client.app[HUB]
+        # Written as another instance would, out of this process: no wake-up, no NOTIFY.
+        conn = await asyncpg.connect(db_url)
+        try:
+            seen = await conn.fetchval(
+                "SELECT append_events(ARRAY['test.event'], ARRAY[NULL], ARRAY['*'],"
+                " ARRAY['test'], ARRAY['{}'])"
+            )
+        finally:
+            await conn.close()
+        assert hub.last_seq < seen
+        async with stream(base_url(client), token, since=seen) as (ws, welcome):
+            assert welcome["head"] >= seen
+            last = await _append(pool, 1)
+            assert [e["seq"] for e in await read_until(ws, last)] == [last]  # no resync
+
+
 async def test_heartbeats_carry_the_head_after_every_event_before_them(
     db_url: str, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:

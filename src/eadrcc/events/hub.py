@@ -143,6 +143,12 @@ class EventHub:
                     self._advanced.wait_for(lambda: self.last_seq > seq), timeout
                 )
 
+    async def reach(self, seq: int, timeout: float) -> None:
+        """Read the log now, and return once the hub has read up to `seq` (or after
+        `timeout` seconds)."""
+        self._wake.set()
+        await self.wait_past(seq - 1, timeout)
+
     async def wait_for_news(
         self, after: int, wanted: Callable[[frozenset[str], str], bool], timeout: float
     ) -> None:

@@ -48,6 +48,10 @@ routes = Routes("events")
 # Close codes (4000-4999 are the application's own).
 BAD_HELLO, UNAUTHORIZED = 4000, 4001  # and 4008, too slow: lean.TOO_SLOW
 BACKLOG_PAGE = 500
+# How long a resuming console waits for this instance to read up to its position
+# (another instance served it further); beyond that it gets resync, as any client
+# whose position this log cannot serve.
+CATCH_UP_SECONDS = 5.0
 
 
 def _reason(text: str) -> bytes:
@@ -96,11 +100,17 @@ async def _stream(
     request: web.Request, ws: ShadowedWebSocket, who: auth.Principal, since: int | None
 ) -> web.StreamResponse:
     settings = request.app[SETTINGS]
+    hub = request.app[HUB]
     async with request.app[POOL].acquire() as conn:
         if not await auth.active(conn=conn, token_id=who.token_id):
             await ws.close(code=UNAUTHORIZED, message=b"unknown or revoked token")
             return ws
-    hub = request.app[HUB]
+        # Each instance reads the log on its own: a console that moves here from
+        # another may be ahead of this one's reading. If the log has its position,
+        # wait for this hub to catch up rather than tell the console to resync.
+        ahead = since is not None and since > hub.last_seq and since <= await events.head(conn)
+    if ahead and since is not None:
+        await hub.reach(since, CATCH_UP_SECONDS)
     audience = audience_of(who)
     sub, head = hub.subscribe(audience, settings.ws_queue_bound)
     log.info("socket_open", who=who.actor, since=since, head=head)
