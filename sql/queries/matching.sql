@@ -89,10 +89,6 @@ RETURNING m.*;
 -- straight from the partial indexes (no sort of every open need or item), then cut
 -- to the best :shortlist; pairings declined once never come back.
 --
--- With :read_found instead of :lock_found, both sides of every candidate are answered
--- as they stand, unlocked (the plan of a new offer, written with its COMMIT:
--- write_planned_proposals, migration 0015).
---
 -- Locked: :need_ids, :item_ids and (with :lock_found) both sides of every candidate;
 -- with :other_sides
 -- (or any full candidate: a displaced proposal moves its item's counter), also the
@@ -231,20 +227,6 @@ WITH plan_items AS MATERIALIZED (
     WHERE (SELECT count(*) FROM locked_needs) >= 0  -- every need locked first
     ORDER BY i.id
     FOR NO KEY UPDATE OF i
-), read_needs AS (
-    SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
-           n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
-           r.requesting_country, n.version
-    FROM needs n
-    JOIN requests r ON r.id = n.request_id
-    WHERE :read_found AND n.id IN (SELECT need_id FROM candidates)
-), read_items AS (
-    SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
-           i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
-           i.status, i.possible_duplicate_of, o.offering_country, o.request_id
-    FROM offer_items i
-    JOIN offers o ON o.id = i.offer_id
-    WHERE :read_found AND i.id IN (SELECT item_id FROM candidates)
 )
 SELECT 'candidate' AS side, need_id AS id, NULL::text AS emergency_id,
        NULL::text AS resource_type, NULL::text AS request_id, NULL::int AS quantity,
@@ -254,19 +236,65 @@ SELECT 'candidate' AS side, need_id AS id, NULL::text AS emergency_id,
        NULL::timestamptz AS available_from, NULL::float8 AS origin_lat,
        NULL::float8 AS origin_lon, NULL::text[] AS credentials, NULL::bool AS self_sufficient,
        NULL::text AS possible_duplicate_of, NULL::text AS offering_country,
-       item_id, how, is_full, NULL::int AS version
+       item_id, how, is_full
 FROM candidates
 UNION ALL
 SELECT 'need', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
        status, priority, needed_by, delivery_lat, delivery_lon, requesting_country,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, version
-FROM (SELECT *, NULL::int AS version FROM locked_needs UNION ALL SELECT * FROM read_needs) n
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM locked_needs
 UNION ALL
 SELECT 'item', id, emergency_id, resource_type, request_id, quantity, allocated, proposed,
        status, NULL, NULL, NULL, NULL, NULL, offer_id, available_from, origin_lat, origin_lon,
-       credentials, self_sufficient, possible_duplicate_of, offering_country, NULL, NULL, NULL,
-       NULL
-FROM (SELECT * FROM locked_items UNION ALL SELECT * FROM read_items) i;
+       credentials, self_sufficient, possible_duplicate_of, offering_country, NULL, NULL, NULL
+FROM locked_items;
+
+-- name: new_item_candidates
+-- The plan of a new offer, read without locks and written with its COMMIT, if it
+-- still holds then (write_planned_proposals, migration 0015): for each offer type of
+-- :types (the offer's items with something to propose), the :shortlist most urgent
+-- needs of the emergency it can fill that still lack something, each with its row as
+-- it stands (and `version`, which the COMMIT checks). A new item has declined nothing
+-- and its row is the caller's, so this is lock_sides' item search alone, by type:
+-- a quarter of its planning time. `any_full`: some need it could fill has nothing
+-- left to propose, so a displacement may move other proposals, which is planned
+-- under locks (lock_sides). No candidates: one row, with only `any_full`.
+WITH candidates AS MATERIALIZED (
+    SELECT o.offer_type, c.id AS need_id, c.how
+    FROM unnest(:types::text[]) AS o(offer_type)
+    CROSS JOIN LATERAL (
+        SELECT x.id, t.how
+        FROM type_fills t
+        CROSS JOIN LATERAL (
+            SELECT n.id, n.needed_by,
+                   array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority)
+                       AS rank
+            FROM needs n
+            WHERE n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+              AND n.status = 'open' AND NOT n.fully_proposed  -- needs_lacking_by_rank
+              AND (:request_id::text IS NULL OR n.request_id = :request_id)
+            ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                     n.needed_by, n.id
+            LIMIT :shortlist
+        ) x
+        WHERE t.offer_type = o.offer_type
+        ORDER BY x.rank, x.needed_by, x.id
+        LIMIT :shortlist
+    ) c
+)
+SELECT EXISTS (
+           SELECT 1 FROM type_fills t JOIN needs n ON n.resource_type = t.need_type
+           WHERE t.offer_type = ANY(:types) AND n.emergency_id = :emergency_id
+             AND n.status = 'open' AND n.allocated < n.quantity
+             AND n.fully_proposed  -- needs_full_by_rank
+             AND (:request_id IS NULL OR n.request_id = :request_id)
+       ) AS any_full,
+       c.offer_type, c.how, n.id, n.request_id, n.emergency_id, n.resource_type, n.priority,
+       n.needed_by, n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed,
+       n.status, n.version, r.requesting_country
+FROM (SELECT 1) one
+LEFT JOIN (candidates c JOIN needs n ON n.id = c.need_id JOIN requests r ON r.id = n.request_id)
+    ON true;
 
 -- name: lock_needs_skip
 -- lock_sides' needs, for planning inside a decision, which already holds items: rows another

@@ -84,17 +84,6 @@ async def candidates(conn: asyncpg.Connection, plan: Plan) -> list[asyncpg.Recor
     return await _lock_sides(conn, (), (), False, plan, lock_found=False)
 
 
-async def find_and_read(
-    conn: asyncpg.Connection, plan: Plan
-) -> tuple[list[asyncpg.Record], Locked]:
-    """The planner's candidate pairs and both sides of every pair as they stand,
-    nothing locked (a plan written with the COMMIT, if it still holds then:
-    migration 0015), in one round trip. Need rows carry their `version`."""
-    rows = await _lock_sides(conn, (), (), False, plan, lock_found=False, read_found=True)
-    read = Locked(needs={}, items={}, matches={})
-    return _sort(read, rows), read
-
-
 async def _lock_sides(
     conn: asyncpg.Connection,
     need_ids: Sequence[str],
@@ -103,7 +92,6 @@ async def _lock_sides(
     plan: Plan,
     *,
     lock_found: bool = True,
-    read_found: bool = False,
 ) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         *q.bind(
@@ -116,7 +104,6 @@ async def _lock_sides(
             shortlist=plan.shortlist,
             displacing=plan.displacing,
             lock_found=lock_found,
-            read_found=read_found,
         )
     )
     return rows

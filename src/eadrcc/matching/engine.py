@@ -28,6 +28,7 @@ from eadrcc.matching.allocation import Locked
 from eadrcc.matching.models import Match
 from eadrcc.matching.plan import Choice, Pair, Standing, choose, displace
 from eadrcc.matching.store import match, q
+from eadrcc.offers.models import Offer, OfferItem
 from eadrcc.policy import match_audience
 
 # Candidates scored per item or need, pre-ranked in SQL by urgency (or availability).
@@ -45,7 +46,6 @@ async def plan(
     actor: str,
     displacing: bool = True,
     passed_over: set[str] | None = None,
-    written_at: datetime | None = None,
 ) -> list[Match]:
     """Propose what these items have free and what these needs still lack; with
     `displacing`, an item may also take units from a clearly weaker standing proposal
@@ -54,23 +54,12 @@ async def plan(
     With `passed_over` (a set to fill), the caller already holds locks out of the
     planning order (a decision's need and item): candidates another transaction
     holds are passed over rather than waited for, and their ids added to the set.
-
-    With `written_at` (this transaction's timestamp), for items this transaction
-    created and nobody else can see: the plan is made on needs read without a lock
-    and written with the COMMIT, if it still holds then (write_planned_proposals,
-    migration 0015; if not, the transaction fails with a serialization error and
-    should be run again without it). Where a candidate need is fully proposed, a
-    displacement may move other proposals: that plan is made under locks, as usual.
+    (A new offer's items are planned by `plan_new_offer` first.)
     """
     item_ids, need_ids = list(item_ids), list(need_ids)
     if not item_ids and not need_ids:
         return []
     wanted = allocation.Plan(item_ids, need_ids, SHORTLIST, displacing)
-    if written_at is not None and not need_ids and passed_over is None:
-        rows, read = await allocation.find_and_read(conn, wanted)
-        unlocked = _found(rows)
-        if not unlocked.full:
-            return _propose_on_commit(conn, read, unlocked, actor, written_at)
     if passed_over is None:
         # The candidates and their locks in one round trip; room is judged under the
         # locks (in _propose), not as the candidate search saw it.
@@ -104,6 +93,63 @@ async def plan(
             conn, item_ids=displaced, actor=actor, displacing=False, passed_over=held
         )
     return written
+
+
+async def plan_new_offer(
+    conn: asyncpg.Connection, offer: Offer, *, actor: str, written_at: datetime
+) -> list[Match] | None:
+    """`plan` for an offer this transaction created (nobody else sees its items),
+    made on needs read without a lock and written with the COMMIT, if it still holds
+    then (write_planned_proposals, migration 0015; if not, the transaction fails
+    with a serialization error and should be run again with `plan`). `written_at`
+    is this transaction's timestamp. None: some candidate need is fully proposed, so
+    a displacement may move other proposals; plan under locks (`plan`) instead."""
+    items = {i.id: _new_item_row(offer, i) for i in offer.items}
+    free = {k: allocation.item_free(r) for k, r in items.items()}
+    types = sorted({r["resource_type"] for k, r in items.items() if free[k] > 0})
+    if not types:
+        return []
+    rows = await conn.fetch(
+        *q.bind(
+            "new_item_candidates",
+            types=types,
+            emergency_id=offer.emergency_id,
+            request_id=offer.request_id,
+            shortlist=SHORTLIST,
+        )
+    )
+    if rows[0]["any_full"]:
+        return None
+    read = Locked(needs={r["id"]: r for r in rows if r["id"]}, items=items, matches={})
+    found = Candidates()
+    for r in rows:
+        if r["id"]:
+            for item_id, item in items.items():
+                if item["resource_type"] == r["offer_type"]:
+                    found.lacking[(r["id"], item_id)] = r["how"] == "substitute"
+    return _propose_on_commit(conn, read, found, actor, written_at)
+
+
+def _new_item_row(offer: Offer, item: OfferItem) -> dict[str, Any]:
+    """A new item as lock_sides answers item rows (nothing proposed yet)."""
+    return {
+        "id": item.id,
+        "resource_type": item.resource_type,
+        "quantity": item.quantity,
+        "allocated": item.allocated,
+        "proposed": 0,
+        "status": item.status,
+        "possible_duplicate_of": item.possible_duplicate_of,
+        "available_from": item.available_from,
+        "self_sufficient": item.self_sufficient,
+        "credentials": item.credentials,
+        "origin_lat": item.origin.lat if item.origin else None,
+        "origin_lon": item.origin.lon if item.origin else None,
+        "offer_id": offer.id,
+        "emergency_id": offer.emergency_id,
+        "offering_country": offer.offering_country,
+        "request_id": offer.request_id,
+    }
 
 
 @dataclass

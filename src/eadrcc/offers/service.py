@@ -89,12 +89,13 @@ async def _create(
         # The nation's first offer moves its circulation row, which must be locked
         # after the needs: that plan is made under locks, as every retry's is.
         moves_row = facts["response_state"] not in (None, "offered")
-        proposals = await engine.plan(
-            conn,
-            item_ids=item_ids,
-            actor=who.actor,
-            written_at=facts["now"] if unlocked and not moves_row else None,
-        )
+        proposals = None
+        if unlocked and not moves_row:
+            proposals = await engine.plan_new_offer(
+                conn, offer, actor=who.actor, written_at=facts["now"]
+            )
+        if proposals is None:
+            proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
         await circulation.offered(
             conn,
             emergency_id=body.emergency_id,
