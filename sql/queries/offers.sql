@@ -3,6 +3,7 @@
 -- the same help announced again through another channel (same nation, type and
 -- quantity, still open) is flagged as it is stored, and so left out of matching.
 -- The statement's snapshot predates its own inserts: an item never flags its sibling.
+-- Run with a generic plan (offers.service): every lookup here goes by a key.
 WITH offer AS (
     INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
                         created_by)
@@ -14,11 +15,15 @@ WITH offer AS (
                              credentials, position, possible_duplicate_of)
     SELECT u.id, :id, :emergency_id, u.t, u.q, u.a, u.lat, u.lon, u.s,
            string_to_array(u.c, ','), u.ord::int,
-           (SELECT old.id FROM offer_items old JOIN offers o ON o.id = old.offer_id
-            WHERE old.emergency_id = :emergency_id AND o.offering_country = :offering_country
-              AND o.channel <> :channel AND o.status = 'open' AND old.status = 'open'
+           (SELECT old.id FROM offer_items old
+            WHERE old.emergency_id = :emergency_id AND old.status = 'open'
               AND old.resource_type = u.t AND old.quantity = u.q
-              AND old.possible_duplicate_of IS NULL
+              AND old.possible_duplicate_of IS NULL  -- offer_items_for_duplicates
+              -- each candidate's offer by its key: as a join, a plan made while the
+              -- tables were small read every offer of the nation for each candidate
+              AND (SELECT o.offering_country = :offering_country AND o.channel <> :channel
+                          AND o.status = 'open'
+                   FROM offers o WHERE o.id = old.offer_id)
             ORDER BY old.id LIMIT 1)
     FROM unnest(:item_ids::text[], :types::text[], :quantities::int[],
                 :available_from::timestamptz[], :lats::float8[], :lons::float8[],

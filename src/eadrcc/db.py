@@ -213,20 +213,38 @@ _OPEN: dict[asyncpg.Connection, _Open] = {}
 
 
 @asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def transaction(
+    pool: asyncpg.Pool, *, generic_plans: bool = False
+) -> AsyncIterator[asyncpg.Connection]:
     """One connection, one transaction: committed when the block ends cleanly,
     after the hooks registered with `before_commit` have run; then the hooks
-    registered with `after_commit` run (on the same connection, outside it)."""
-    async with pool.acquire() as conn, transaction_on(conn):
+    registered with `after_commit` run (on the same connection, outside it).
+
+    With `generic_plans`, PostgreSQL runs each statement on the plan it keeps for
+    it instead of planning it anew for the values given (`plan_cache_mode`), until
+    `plan_each_statement`. Only for statements whose every lookup goes by a key or
+    down one index in its order: a kept plan was made for no value in particular,
+    and perhaps while the tables were small. Planning is most of what such a
+    statement costs PostgreSQL (an offer's, bench/offer_profile.py)."""
+    async with pool.acquire() as conn, transaction_on(conn, generic_plans=generic_plans):
         yield conn
 
 
+async def plan_each_statement(conn: asyncpg.Connection) -> None:
+    """Back to planning each statement for its values, for the rest of a
+    `generic_plans` transaction (before statements whose best plan depends on them)."""
+    await conn.execute("SET LOCAL plan_cache_mode = auto")
+
+
 @asynccontextmanager
-async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+async def transaction_on(
+    conn: asyncpg.Connection, *, generic_plans: bool = False
+) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection the caller holds (the same rules as above).
 
     BEGIN and COMMIT are sent by hand, not through asyncpg's Transaction, so that the
-    statements registered with `with_commit` travel with the COMMIT in one round trip.
+    statements registered with `with_commit` travel with the COMMIT in one round trip
+    (and a `generic_plans` setting with the BEGIN).
     """
     if conn in _OPEN or conn.is_in_transaction():
         # A nested BEGIN only warns, and the inner COMMIT would commit the outer work.
@@ -234,7 +252,9 @@ async def transaction_on(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Conn
     tx = _Open()
     _OPEN[conn] = tx
     try:
-        await conn.execute("BEGIN")
+        await conn.execute(
+            "BEGIN;\nSET LOCAL plan_cache_mode = force_generic_plan" if generic_plans else "BEGIN"
+        )
         yield conn
         for hook in tx.before:
             await hook(conn)

@@ -12,6 +12,8 @@ import structlog
 import structlog.testing
 from aiohttp.test_utils import TestClient
 
+from eadrcc import db
+from eadrcc.appkeys import POOL, SETTINGS
 from eadrcc.circulation import service as circulation
 from tests.conftest import TokenFactory
 from tests.integration.ops_helpers import Api, api, emergency_body, item, never_blocked_by
@@ -329,3 +331,58 @@ async def test_a_nation_with_an_open_offer_stays_offered_when_another_is_withdra
     kept = await second
     assert (await officer.get(f"/api/v1/offers/{kept['id']}"))["status"] == "open"
     assert await _state(pool, emergency["id"], "NOR") == "offered"
+
+
+async def _plans(client: Client, snippet: str) -> tuple[int, int]:
+    """(generic, custom) plans PostgreSQL used for the prepared statement containing
+    `snippet`, summed over every connection of the hub's pool (each has its own):
+    all of them are taken, so one a background task holds is waited for."""
+    app_pool = client.app[POOL]
+    size = client.app[SETTINGS].pool_max_size
+    conns = [await app_pool.acquire() for _ in range(size)]
+    try:
+        generic = custom = 0
+        for conn in conns:
+            row = await conn.fetchrow(
+                "SELECT coalesce(sum(generic_plans), 0) AS g, coalesce(sum(custom_plans), 0) AS c"
+                " FROM pg_prepared_statements WHERE strpos(statement, $1) > 0",
+                snippet,
+            )
+            generic, custom = generic + row["g"], custom + row["c"]
+        return generic, custom
+    finally:
+        for conn in conns:
+            await app_pool.release(conn)
+
+
+async def test_an_offers_lookups_run_on_kept_plans_and_its_planning_under_locks_does_not(
+    client: Client, make_token: TokenFactory
+) -> None:
+    """Planning the offer's statements anew for each offer was most of what they cost
+    PostgreSQL; lock_sides' best plan depends on its values, so it is still planned
+    for them (a kept plan cost it 3x, bench/offer_profile.py with full needs)."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    await _rfa(officer, emergency["id"])
+    for _ in range(3):  # the first is planned under locks (it moves the circulation row)
+        await officer.post("/api/v1/offers", _offer(emergency["id"], "NOR"), expect=201)
+    facts, candidates = "AS emergency_status", "WITH candidates AS MATERIALIZED"
+    assert await _plans(client, facts) == (3, 0)
+    assert await _plans(client, candidates) == (2, 0)
+    # planned under locks: the RFA's need, then the first offer
+    assert await _plans(client, "WITH plan_items AS MATERIALIZED") == (0, 2)
+
+
+async def test_kept_plans_end_with_their_transaction(pool: asyncpg.Pool) -> None:
+    """`generic_plans` is the transaction's own: the pooled connection goes back to
+    planning each statement, whether the transaction commits or fails."""
+    async with pool.acquire() as conn:
+        async with db.transaction_on(conn, generic_plans=True):
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+            await db.plan_each_statement(conn)
+            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            async with db.transaction_on(conn, generic_plans=True):
+                await conn.fetchval("SELECT 1 / 0")
+        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"

@@ -12,7 +12,7 @@ import structlog
 from eadrcc import credentials, idempotency
 from eadrcc.auth import Principal
 from eadrcc.circulation import service as circulation
-from eadrcc.db import Stale, retrying, transaction
+from eadrcc.db import Stale, plan_each_statement, retrying, transaction
 from eadrcc.emergencies import service as emergencies
 from eadrcc.errors import Conflict, Invalid, NotFound
 from eadrcc.events import log as events
@@ -67,7 +67,9 @@ async def _create(
     unlocked: bool,
 ) -> tuple[int, Any]:
     authorize(who, "offer.create", [body.offering_country])
-    async with transaction(pool) as conn:
+    # Kept plans for the lookups by key here and the new offer's candidate search;
+    # planning under locks (lock_sides) goes back to plans made for its values.
+    async with transaction(pool, generic_plans=True) as conn:
         if idempotency_key:
             seen = await idempotency.claim(
                 conn,
@@ -95,6 +97,7 @@ async def _create(
                 conn, offer, actor=who.actor, written_at=facts["now"]
             )
         if proposals is None:
+            await plan_each_statement(conn)
             proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
         await circulation.offered(
             conn,
