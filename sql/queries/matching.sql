@@ -259,23 +259,43 @@ FROM locked_items;
 -- a quarter of its planning time. `any_full`: some need it could fill has nothing
 -- left to propose, so a displacement may move other proposals, which is planned
 -- under locks (lock_sides). No candidates: one row, with only `any_full`.
+--
+-- Run on a plan PostgreSQL keeps (offers.service), made for no value in particular
+-- and perhaps while needs was small, so every need is read down an index for one
+-- fillable type at a time, and no need twice: each candidate's row is the one its
+-- search read (joined to needs again, a plan made on a small table hashed every need
+-- there is), and `any_full` looks for one full need per fillable type (as one search,
+-- the plan read every full need of the emergency, whatever its type). Whether the
+-- offer is bound to a request is a gate of its own on each search (decided once per
+-- execution), not a condition on each need: a kept plan cannot
+-- fold it away, took it to pass almost no need, and read every need of the type to
+-- sort them, where one search walks the index in order and stops at :shortlist.
 WITH candidates AS MATERIALIZED (
-    SELECT o.offer_type, c.id AS need_id, c.how
+    SELECT o.offer_type, c.*
     FROM unnest(:types::text[]) AS o(offer_type)
     CROSS JOIN LATERAL (
-        SELECT x.id, t.how
+        SELECT x.*, t.how
         FROM type_fills t
         CROSS JOIN LATERAL (
-            SELECT n.id, n.needed_by,
-                   array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority)
-                       AS rank
-            FROM needs n
-            WHERE n.emergency_id = :emergency_id AND n.resource_type = t.need_type
-              AND n.status = 'open' AND NOT n.fully_proposed  -- needs_lacking_by_rank
-              AND (:request_id::text IS NULL OR n.request_id = :request_id)
-            ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
-                     n.needed_by, n.id
-            LIMIT :shortlist
+            (SELECT n.*, array_position(ARRAY['critical', 'high', 'normal']::text[],
+                                        n.priority) AS rank
+             FROM needs n
+             WHERE :request_id::text IS NULL
+               AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+               AND n.status = 'open' AND NOT n.fully_proposed  -- needs_lacking_by_rank
+             ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                      n.needed_by, n.id
+             LIMIT :shortlist)
+            UNION ALL
+            (SELECT n.*, array_position(ARRAY['critical', 'high', 'normal']::text[],
+                                        n.priority) AS rank
+             FROM needs n
+             WHERE :request_id::text IS NOT NULL  -- a request-bound offer: its request's
+               AND n.request_id = :request_id AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+               AND n.status = 'open' AND NOT n.fully_proposed
+             ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
+                      n.needed_by, n.id
+             LIMIT :shortlist)
         ) x
         WHERE t.offer_type = o.offer_type
         ORDER BY x.rank, x.needed_by, x.id
@@ -283,18 +303,35 @@ WITH candidates AS MATERIALIZED (
     ) c
 )
 SELECT EXISTS (
-           SELECT 1 FROM type_fills t JOIN needs n ON n.resource_type = t.need_type
-           WHERE t.offer_type = ANY(:types) AND n.emergency_id = :emergency_id
-             AND n.status = 'open' AND n.allocated < n.quantity
-             AND n.fully_proposed  -- needs_full_by_rank
-             AND (:request_id IS NULL OR n.request_id = :request_id)
+           SELECT 1
+           FROM unnest(:types::text[]) AS o(offer_type)
+           JOIN type_fills t ON t.offer_type = o.offer_type
+           CROSS JOIN LATERAL (
+               (SELECT 1 FROM needs n
+                WHERE :request_id::text IS NULL
+                  AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+                  AND n.status = 'open' AND n.allocated < n.quantity
+                  AND n.fully_proposed  -- needs_full_by_rank, in its order (not a scan
+                ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],  -- hoping
+                                        n.priority), n.needed_by, n.id  -- to meet one soon)
+                LIMIT 1)
+               UNION ALL
+               (SELECT 1 FROM needs n
+                WHERE :request_id::text IS NOT NULL AND n.request_id = :request_id
+                  AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+                  AND n.status = 'open' AND n.allocated < n.quantity AND n.fully_proposed
+                ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
+                                        n.priority), n.needed_by, n.id
+                LIMIT 1)
+           ) f
        ) AS any_full,
-       c.offer_type, c.how, n.id, n.request_id, n.emergency_id, n.resource_type, n.priority,
-       n.needed_by, n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed,
-       n.status, n.version, r.requesting_country
+       c.offer_type, c.how, c.id, c.request_id, c.emergency_id, c.resource_type, c.priority,
+       c.needed_by, c.delivery_lat, c.delivery_lon, c.quantity, c.allocated, c.proposed,
+       c.status, c.version,
+       (SELECT r.requesting_country FROM requests r WHERE r.id = c.request_id)
+           AS requesting_country
 FROM (SELECT 1) one
-LEFT JOIN (candidates c JOIN needs n ON n.id = c.need_id JOIN requests r ON r.id = n.request_id)
-    ON true;
+LEFT JOIN candidates c ON true;
 
 -- name: lock_needs_skip
 -- lock_sides' needs, for planning inside a decision, which already holds items: rows another

@@ -14,7 +14,14 @@ from aiohttp.test_utils import TestClient
 
 from eadrcc import db
 from eadrcc.appkeys import POOL, SETTINGS
+from eadrcc.auth import Principal, Role
 from eadrcc.circulation import service as circulation
+from eadrcc.emergencies import service as emergencies
+from eadrcc.emergencies.models import EmergencyCreate
+from eadrcc.offers import service as offers
+from eadrcc.offers.models import OfferCreate
+from eadrcc.requests import service as requests
+from eadrcc.requests.models import RequestCreate
 from tests.conftest import TokenFactory
 from tests.integration.ops_helpers import Api, api, emergency_body, item, never_blocked_by
 
@@ -386,3 +393,109 @@ async def test_kept_plans_end_with_their_transaction(pool: asyncpg.Pool) -> None
             async with db.transaction_on(conn, generic_plans=True):
                 await conn.fetchval("SELECT 1 / 0")
         assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+
+
+async def test_a_request_bound_offer_planned_unlocked_goes_to_its_requests_needs_only(
+    client: Client, make_token: TokenFactory
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    urgent, bound = [
+        await officer.post(
+            f"/api/v1/emergencies/{emergency['id']}/requests",
+            {
+                "requesting_country": "TUR",
+                "needs": [{"resource_type": TENTS, "quantity": 1000, "priority": priority}],
+            },
+            expect=201,
+        )
+        for priority in ("critical", "normal")
+    ]
+    # NOR's first offer moves its circulation row (planned under locks); not these
+    await officer.post("/api/v1/offers", _offer_of(emergency["id"], "NOR", WATER), expect=201)
+    to_bound = await officer.post(
+        "/api/v1/offers", {**_offer(emergency["id"], "NOR"), "request_id": bound["id"]}, expect=201
+    )
+    to_any = await officer.post("/api/v1/offers", _offer(emergency["id"], "NOR"), expect=201)
+    assert await _plans(client, "WITH candidates AS MATERIALIZED") == (2, 0)
+    assert [m["need_id"] for m in to_bound["matches"]] == [bound["needs"][0]["id"]]
+    assert [m["need_id"] for m in to_any["matches"]] == [urgent["needs"][0]["id"]]
+
+
+OFFICER = Principal(token_id="tok_write_path", name="write path", role=Role.DUTY_OFFICER)
+
+
+async def _needs_read(one: asyncpg.Pool) -> int:
+    """Rows of needs PostgreSQL has read so far, by any scan (its statistics, flushed by
+    the pool's one connection, which does all the work here: nothing else runs)."""
+    async with one.acquire() as conn:
+        await conn.execute("SELECT pg_stat_force_next_flush()")  # sent before it answers
+        read: int = await conn.fetchval(
+            "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables"
+            " WHERE relname = 'needs'"
+        )
+    return read
+
+
+async def _offer_reads(one: asyncpg.Pool, emergency_id: str) -> int:
+    """Rows of needs one more offer of tents from Norway reads (planned unlocked)."""
+    before = await _needs_read(one)
+    body = OfferCreate.model_validate(_offer(emergency_id, "NOR"))
+    _, created = await offers.create(pool=one, who=OFFICER, body=body, idempotency_key=None)
+    assert created["matches"], created
+    return await _needs_read(one) - before
+
+
+async def _rfa_of(one: asyncpg.Pool, emergency_id: str, priority: str = "normal") -> str:
+    body = RequestCreate.model_validate(
+        {
+            "requesting_country": "TUR",
+            "needs": [{"resource_type": TENTS, "quantity": 1_000, "priority": priority}],
+        }
+    )
+    _, created = await requests.create(
+        pool=one, who=OFFICER, emergency_id=emergency_id, body=body, idempotency_key=None
+    )
+    return str(created["id"])
+
+
+async def test_an_offer_reads_a_few_needs_however_many_the_database_holds(db_url: str) -> None:
+    """An offer's statements run on plans the connection keeps, made for no value in
+    particular and perhaps while needs was small; later, still, an offer reads the
+    needs it plans with and no others: not every need there is (a plan that joined
+    its candidates to needs hashed the whole table), not every fully proposed need
+    of the emergency (whatever their type), not every need of its type (sorted)."""
+    one = await db.create_pool(db_url, min_size=1, max_size=1)  # every plan kept on it
+    try:
+        here = await emergencies.create(
+            pool=one, who=OFFICER, body=EmergencyCreate.model_validate(emergency_body())
+        )
+        elsewhere = await emergencies.create(
+            pool=one, who=OFFICER, body=EmergencyCreate.model_validate(emergency_body())
+        )
+        await _rfa_of(one, here.id, "high")
+        await _offer_reads(one, here.id)  # NOR's first offer: planned under locks
+        await _offer_reads(one, here.id)  # planned unlocked: its plans are kept now
+        many, full = await _rfa_of(one, here.id), await _rfa_of(one, here.id)
+        far = await _rfa_of(one, elsewhere.id)
+        async with one.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO needs (id, request_id, position, emergency_id, resource_type,
+                                      quantity, priority, proposed)
+                   SELECT 'ned_bulk_' || g || '_' || r.id, r.id, 1 + g, r.emergency_id,
+                          CASE WHEN r.id = $2 THEN $4 ELSE $5 END, 1000, 'normal',
+                          CASE WHEN r.id = $2 THEN 1000 ELSE 0 END
+                   FROM generate_series(1, 2000) g
+                   CROSS JOIN requests r WHERE r.id IN ($1, $2, $3)""",
+                many,  # lacking tents here, less urgent than the RFA's
+                full,  # water here, fully proposed: no tent displaces a proposal there
+                far,  # lacking tents in another emergency
+                WATER,
+                TENTS,
+            )
+        assert await _offer_reads(one, here.id) < 200  # the plans kept from before
+        async with one.acquire() as conn:
+            await conn.execute("ANALYZE needs")  # plans made again, on statistics
+        assert await _offer_reads(one, here.id) < 200
+    finally:
+        await one.close()
