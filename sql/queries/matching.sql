@@ -255,8 +255,8 @@ FROM locked_items;
 -- :types (the offer's items with something to propose), the :shortlist most urgent
 -- needs of the emergency it can fill that still lack something, each with its row as
 -- it stands (and `version`, which the COMMIT checks). A new item has declined nothing
--- and its row is the caller's, so this is lock_sides' item search alone, by type:
--- a quarter of its planning time. `any_full`: some need it could fill has nothing
+-- and its row is the caller's, so this is lock_sides' item search alone, by type.
+-- `any_full`: some need it could fill has nothing
 -- left to propose, so a displacement may move other proposals, which is planned
 -- under locks (lock_sides). No candidates: one row, with only `any_full`.
 --
@@ -267,9 +267,9 @@ FROM locked_items;
 -- there is), and `any_full` looks for one full need per fillable type (as one search,
 -- the plan read every full need of the emergency, whatever its type). Whether the
 -- offer is bound to a request is a gate of its own on each search (decided once per
--- execution), not a condition on each need: a kept plan cannot
--- fold it away, took it to pass almost no need, and read every need of the type to
--- sort them, where one search walks the index in order and stops at :shortlist.
+-- execution), not a condition on each need: a kept plan cannot fold it away, took it
+-- to pass almost no need, and read every need of the type to sort them, where one
+-- search walks the index in order and stops at :shortlist.
 WITH candidates AS MATERIALIZED (
     SELECT o.offer_type, c.*
     FROM unnest(:types::text[]) AS o(offer_type)
@@ -291,7 +291,8 @@ WITH candidates AS MATERIALIZED (
                                         n.priority) AS rank
              FROM needs n
              WHERE :request_id::text IS NOT NULL  -- a request-bound offer: its request's
-               AND n.request_id = :request_id AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+               AND n.request_id = :request_id AND n.emergency_id = :emergency_id
+               AND n.resource_type = t.need_type
                AND n.status = 'open' AND NOT n.fully_proposed
              ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
                       n.needed_by, n.id
@@ -311,9 +312,9 @@ SELECT EXISTS (
                 WHERE :request_id::text IS NULL
                   AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
                   AND n.status = 'open' AND n.allocated < n.quantity
-                  AND n.fully_proposed  -- needs_full_by_rank, in its order (not a scan
-                ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],  -- hoping
-                                        n.priority), n.needed_by, n.id  -- to meet one soon)
+                  AND n.fully_proposed  -- needs_full_by_rank, walked in its order
+                ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
+                                        n.priority), n.needed_by, n.id
                 LIMIT 1)
                UNION ALL
                (SELECT 1 FROM needs n
