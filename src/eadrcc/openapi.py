@@ -105,6 +105,11 @@ def _parameters(route: Route, schemas: _Schemas) -> list[dict[str, Any]]:
 
 def _responses(route: Route, schemas: _Schemas) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
+    if 300 <= route.status < 400:
+        ok = {
+            "description": "Redirect",
+            "headers": {"Location": {"description": "where to go", "schema": {"type": "string"}}},
+        }
     if route.response is not None:
         ok["content"] = {
             "application/json": {"schema": schemas.ref(route.response, "serialization")}

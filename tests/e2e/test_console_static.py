@@ -41,6 +41,28 @@ async def test_the_page_carries_a_strict_csp_and_versioned_assets(client: Client
     assert stale.status == 200 and stale.headers["Cache-Control"] == "no-cache"
 
 
+async def test_the_hubs_address_leads_to_the_console_without_a_token(client: Client) -> None:
+    for method in ("GET", "HEAD"):
+        resp = await client.request(method, "/", allow_redirects=False)
+        assert resp.status == 302, method
+        assert resp.headers["Location"] == "/console"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"  # the middleware's, kept
+    kept = await client.get("/?lang=fr", allow_redirects=False)
+    assert kept.headers["Location"] == "/console?lang=fr"
+    landed = await client.get("/")  # followed, as a browser or curl -L does
+    assert landed.status == 200 and landed.content_type == "text/html"
+    assert landed.url.path == "/console"
+    assert "/console/static/" in await landed.text()
+
+
+async def test_unknown_paths_are_still_404_problems(client: Client) -> None:
+    for path in ("/nope", "/console/nope", "/index.html"):
+        resp = await client.get(path, allow_redirects=False)
+        assert resp.status == 404, path
+        assert resp.content_type == "application/problem+json", path
+        assert "Location" not in resp.headers, path
+
+
 async def test_nothing_outside_static_is_served(client: Client) -> None:
     for path in [
         "../views.py",

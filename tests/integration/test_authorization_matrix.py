@@ -153,6 +153,7 @@ NO_TOKEN = {
     "/readyz": "ops",
     "/metrics": "ops",
     "/api/v1/openapi.json": "public spec",
+    "/": "a redirect to /console (test_console_static)",
     "/console": "static page; its data comes through the API",
     "/console/static/{version}/{folder}/{name}": "static files",
     "/console/static/{version}/{folder}/{sub}/{name}": "static files",

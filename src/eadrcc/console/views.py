@@ -1,4 +1,5 @@
-"""The live console: GET /console, its static files, and the two reads it needs.
+"""The live console: GET /console (and /, which leads there), its static files, and
+the two reads it needs.
 
 The page is plain HTML, CSS and ES modules shipped in static/ (no build step and
 no external URL: consoles may sit on closed networks). Static URLs carry a
@@ -62,6 +63,26 @@ def version() -> str:
             digest.update(path.relative_to(STATIC).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+# The hub's bare address leads to the console: whoever opens http://host:port/ lands
+# there. 302, not 301/308: browsers keep permanent redirects for good, and / may
+# one day answer something else; for GET and HEAD, 302 and 307 behave alike, and
+# 302 is the one every client (curl -L, old proxies) follows without question.
+# Returned, not raised: the problem middleware turns raised HTTPExceptions into
+# problem+json. The query rides along (/?lang=fr opens the French console).
+@routes.get("/", summary="The hub's address: a redirect to /console", auth=False, status=302)
+async def root(request: web.Request) -> web.Response:
+    query = request.query_string
+    return web.Response(
+        status=302, headers={"Location": "/console" + (f"?{query}" if query else "")}
+    )
+
+
+# HEAD too (curl -I, link checkers); a handler of its own, as operationIds are unique.
+@routes.add("HEAD", "/", summary="The hub's address, headers only", auth=False, status=302)
+async def root_head(request: web.Request) -> web.StreamResponse:
+    return await root(request)
 
 
 @routes.get("/console", summary="The duty-officer / POC console (HTML)", auth=False)
