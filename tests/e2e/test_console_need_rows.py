@@ -134,9 +134,7 @@ def test_a_need_turns_late_when_its_needed_by_passes_without_any_event(
     expect(row.locator(".flag-late")).to_be_hidden()
     # The row's last redraw on loading: the RFA's details are in (the could-help cell
     # was drawn with the answer). From here only the clock's tick redraws it.
-    expect(row.locator(".could-help")).to_have_attribute(
-        "data-shown", re.compile(r"^\[\[")
-    )
+    expect(row.locator(".could-help")).to_have_attribute("data-shown", re.compile(r"^\[\["))
     # The console's clock moves 20 minutes on; nothing is sent, nothing reloaded.
     page.evaluate("() => { window.__eadrccNow = () => Date.now() + 20 * 60 * 1000; }")
     expect(row).to_have_attribute("data-late", "true", timeout=(TICK_S * 2 + 30) * 1000)

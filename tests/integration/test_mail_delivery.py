@@ -265,9 +265,7 @@ async def test_events_arriving_during_batch_windows_each_go_in_exactly_one_messa
                     k += 1
 
             await asyncio.gather(*(writer(n) for n in range(4)))
-            expected = {
-                s["id"]: await expected_for(pool, s["country"], s["cursor"]) for s in subs
-            }
+            expected = {s["id"]: await expected_for(pool, s["country"], s["cursor"]) for s in subs}
             assert all(len(seqs) >= 32 for seqs in expected.values())
 
             def carried() -> dict[str, list[int]]:
