@@ -49,6 +49,10 @@ async def test_the_hubs_address_leads_to_the_console_without_a_token(client: Cli
         assert resp.headers["X-Content-Type-Options"] == "nosniff"  # the middleware's, kept
     kept = await client.get("/?lang=fr", allow_redirects=False)
     assert kept.headers["Location"] == "/console?lang=fr"
+    # the query goes on as it came, encoded: a CR LF in it never starts a header
+    raw = await client.get("/?a=%0D%0ASet-Cookie:%20x=1&b=%26", allow_redirects=False)
+    assert raw.headers["Location"] == "/console?a=%0D%0ASet-Cookie:%20x=1&b=%26"
+    assert "Set-Cookie" not in raw.headers
     landed = await client.get("/")  # followed, as a browser or curl -L does
     assert landed.status == 200 and landed.content_type == "text/html"
     assert landed.url.path == "/console"

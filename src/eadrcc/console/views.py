@@ -73,7 +73,7 @@ def version() -> str:
 # problem+json. The query rides along (/?lang=fr opens the French console).
 @routes.get("/", summary="The hub's address: a redirect to /console", auth=False, status=302)
 async def root(request: web.Request) -> web.Response:
-    query = request.query_string
+    query = request.rel_url.raw_query_string  # as sent, still percent-encoded
     return web.Response(
         status=302, headers={"Location": "/console" + (f"?{query}" if query else "")}
     )
