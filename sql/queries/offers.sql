@@ -3,6 +3,7 @@
 -- the same help announced again through another channel (same nation, type and
 -- quantity, still open) is flagged as it is stored, and so left out of matching.
 -- The statement's snapshot predates its own inserts: an item never flags its sibling.
+-- Each item carries its offer's nation (0020), which never changes.
 -- Run with a generic plan (offers.service): every lookup here goes by a key.
 WITH offer AS (
     INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
@@ -10,19 +11,21 @@ WITH offer AS (
     VALUES (:id, :emergency_id, :request_id, :offering_country, :channel, :notes, :actor)
     RETURNING *
 ), items AS (
-    INSERT INTO offer_items (id, offer_id, emergency_id, resource_type, quantity,
-                             available_from, origin_lat, origin_lon, self_sufficient,
-                             credentials, position, possible_duplicate_of)
-    SELECT u.id, :id, :emergency_id, u.t, u.q, u.a, u.lat, u.lon, u.s,
+    INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, resource_type,
+                             quantity, available_from, origin_lat, origin_lon,
+                             self_sufficient, credentials, position, possible_duplicate_of)
+    SELECT u.id, :id, :emergency_id, :offering_country, u.t, u.q, u.a, u.lat, u.lon, u.s,
            string_to_array(u.c, ','), u.ord::int,
+           -- down offer_items_for_duplicates in id order: the nation's own open,
+           -- unflagged items of the type and quantity (not every nation's), the first
+           -- whose offer is still open through another channel
            (SELECT old.id FROM offer_items old
-            WHERE old.emergency_id = :emergency_id AND old.status = 'open'
-              AND old.resource_type = u.t AND old.quantity = u.q
-              AND old.possible_duplicate_of IS NULL  -- offer_items_for_duplicates
+            WHERE old.emergency_id = :emergency_id AND old.resource_type = u.t
+              AND old.quantity = u.q AND old.offering_country = :offering_country
+              AND old.status = 'open' AND old.possible_duplicate_of IS NULL
               -- each candidate's offer by its key: as a join, a plan made while the
               -- tables were small read every offer of the nation for each candidate
-              AND (SELECT o.offering_country = :offering_country AND o.channel <> :channel
-                          AND o.status = 'open'
+              AND (SELECT o.channel <> :channel AND o.status = 'open'
                    FROM offers o WHERE o.id = old.offer_id)
             ORDER BY old.id LIMIT 1)
     FROM unnest(:item_ids::text[], :types::text[], :quantities::int[],

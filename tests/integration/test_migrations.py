@@ -120,3 +120,45 @@ async def test_a_proposal_moves_its_needs_counter_in_place(db_url: str) -> None:
     assert reading == []
     # ... and the planner's two searches each have their own index again (0018).
     assert {"needs_lacking_by_rank", "needs_full_by_rank"} <= {r["index"] for r in rows}
+
+
+async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
+    empty_db: str,
+) -> None:
+    """0020 copies each offer's nation onto its items (the duplicate lookup goes by
+    it), then allows no item without one."""
+    conn = await db.connect(empty_db)
+    try:
+        await migrate(conn, [m for m in load_migrations() if m.version < 20])
+        await conn.execute(
+            """INSERT INTO resource_types (code, name, unit, position)
+                   VALUES ('shelter.tent.family', 'Family tent', 'tent', 1);
+               INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity,
+                                        status, created_by)
+                   VALUES ('emg_1', 'Quake', 'earthquake', '{TUR}', 37, 37, 'extreme',
+                           'active', 'test');
+               INSERT INTO offers (id, emergency_id, offering_country, channel, created_by)
+                   VALUES ('off_nor', 'emg_1', 'NOR', 'direct', 'test'),
+                          ('off_deu', 'emg_1', 'DEU', 'un', 'test');
+               INSERT INTO offer_items (id, offer_id, position, emergency_id, resource_type,
+                                        quantity, available_from)
+                   SELECT 'itm_' || o || '_' || p, 'off_' || o, p, 'emg_1',
+                          'shelter.tent.family', 100, now()
+                   FROM unnest(ARRAY['nor', 'deu']) o, generate_series(1, 2) p"""
+        )
+        assert await migrate(conn) == [m.version for m in load_migrations() if m.version >= 20]
+        rows = await conn.fetch("SELECT id, offering_country FROM offer_items ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            ("itm_deu_1", "DEU"),
+            ("itm_deu_2", "DEU"),
+            ("itm_nor_1", "NOR"),
+            ("itm_nor_2", "NOR"),
+        ]
+        with pytest.raises(asyncpg.NotNullViolationError):
+            await conn.execute(
+                """INSERT INTO offer_items (id, offer_id, position, emergency_id,
+                                            resource_type, quantity, available_from)
+                   VALUES ('itm_x', 'off_nor', 3, 'emg_1', 'shelter.tent.family', 1, now())"""
+            )
+    finally:
+        await conn.close()
