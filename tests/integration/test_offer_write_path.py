@@ -499,3 +499,119 @@ async def test_an_offer_reads_a_few_needs_however_many_the_database_holds(db_url
         assert await _offer_reads(one, here.id) < 200
     finally:
         await one.close()
+
+
+async def _rows_read(one: asyncpg.Pool, tables: tuple[str, ...]) -> int:
+    """Rows of `tables` PostgreSQL has read so far, by any scan (as _needs_read)."""
+    async with one.acquire() as conn:
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        read: int = await conn.fetchval(
+            "SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0))::int"
+            " FROM pg_stat_user_tables WHERE relname = ANY($1::text[])",
+            list(tables),
+        )
+    return read
+
+
+async def _offer_items_read(
+    one: asyncpg.Pool, emergency_id: str, channel: str
+) -> tuple[int, dict[str, Any]]:
+    """Rows of offer_items and offers one more offer of 100 tents from Norway through
+    `channel` reads (the duplicate lookup reads both), and the stored offer."""
+    tables = ("offer_items", "offers")
+    before = await _rows_read(one, tables)
+    body = OfferCreate.model_validate({**_offer(emergency_id, "NOR", 100), "channel": channel})
+    _, created = await offers.create(pool=one, who=OFFICER, body=body, idempotency_key=None)
+    return await _rows_read(one, tables) - before, created
+
+
+async def test_the_duplicate_lookup_reads_the_nations_own_items_not_every_nations(
+    db_url: str,
+) -> None:
+    """In an earthquake many nations offer "100 family tents". Whether a new item is
+    the same help announced again through another channel is looked up among the
+    nation's own open items of that type and quantity: not among every nation's, each
+    read with its offer to find out whose it is. On plans kept from when the tables
+    were small, and on plans made again on statistics."""
+    one = await db.create_pool(db_url, min_size=1, max_size=1)  # every plan kept on it
+    try:
+        here = await emergencies.create(
+            pool=one, who=OFFICER, body=EmergencyCreate.model_validate(emergency_body())
+        )
+        _, first = await _offer_items_read(one, here.id, "direct")
+        _, second = await _offer_items_read(one, here.id, "direct")  # same channel
+        assert second["items"][0]["possible_duplicate_of"] is None
+        async with one.acquire() as conn:
+            # 3,000 offers of the same tents from 150 other nations, open, unflagged,
+            # through every channel, their ids before Norway's
+            await conn.execute(
+                """WITH nations AS (
+                       SELECT g, 'X' || chr(65 + g / 26) || chr(65 + g % 26) AS code
+                       FROM generate_series(0, 149) g
+                   ), o AS (
+                       INSERT INTO offers (id, emergency_id, offering_country, channel,
+                                           created_by)
+                       SELECT 'off_00_' || lpad((n.g * 20 + k)::text, 5, '0'), $1, n.code,
+                              (ARRAY['direct', 'eu_ucpm', 'bilateral', 'un'])[1 + k % 4],
+                              'bulk'
+                       FROM nations n CROSS JOIN generate_series(0, 19) k
+                       RETURNING id, emergency_id, offering_country
+                   )
+                   INSERT INTO offer_items (id, offer_id, position, emergency_id,
+                                            offering_country, resource_type, quantity,
+                                            available_from)
+                   SELECT 'itm_00_' || substr(o.id, 8), o.id, 1, o.emergency_id,
+                          o.offering_country, $2, 100, now()
+                   FROM o""",
+                here.id,
+                TENTS,
+            )
+        read, via_eu = await _offer_items_read(one, here.id, "eu_ucpm")
+        assert via_eu["items"][0]["possible_duplicate_of"] == first["items"][0]["id"]
+        assert read < 50, read  # the plans kept from before; 3,000 others read: ~6,000
+        async with one.acquire() as conn:
+            await conn.execute("ANALYZE offer_items, offers")  # plans made again
+        read, via_un = await _offer_items_read(one, here.id, "un")
+        assert via_un["items"][0]["possible_duplicate_of"] == first["items"][0]["id"]
+        assert read < 50, read
+    finally:
+        await one.close()
+
+
+async def test_a_duplicate_is_flagged_on_its_nations_first_open_item_from_another_channel(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+
+    async def offer(country: str, channel: str, items: int = 1) -> dict[str, Any]:
+        body = {**_offer(emergency["id"], country, 100), "channel": channel}
+        created: dict[str, Any] = await officer.post(
+            "/api/v1/offers", {**body, "items": [item(TENTS, 100)] * items}, expect=201
+        )
+        return created
+
+    def flags(offer: dict[str, Any]) -> list[str | None]:
+        return [i["possible_duplicate_of"] for i in offer["items"]]
+
+    germany = await offer("DEU", "bilateral")  # the oldest tents: another nation's
+    norway = await offer("NOR", "direct")
+    assert flags(norway) == [None]
+    again = await offer("NOR", "direct", items=2)  # same channel; siblings
+    assert flags(again) == [None, None]
+    # the lowest id among the nation's open items from another channel (ids made in
+    # one millisecond are ordered at random)
+    lowest = min(i["id"] for i in norway["items"] + again["items"])
+    assert flags(await offer("NOR", "eu_ucpm", items=2)) == [lowest, lowest]
+    await officer.post(f"/api/v1/offers/{norway['id']}/withdraw", {}, expect=200)
+    lowest = min(i["id"] for i in again["items"])  # withdrawn ones are no candidates
+    assert flags(await offer("NOR", "un")) == [lowest]
+    assert flags(await offer("DEU", "un")) == [germany["items"][0]["id"]]
+    assert flags(await offer("POL", "un")) == [None]
+    # each item carries its offer's nation, which the lookup goes by
+    mismatched = await pool.fetchval(
+        """SELECT count(*) FROM offer_items i JOIN offers o ON o.id = i.offer_id
+           WHERE i.emergency_id = $1 AND i.offering_country IS DISTINCT FROM o.offering_country""",
+        emergency["id"],
+    )
+    assert mismatched == 0
