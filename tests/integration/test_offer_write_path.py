@@ -425,25 +425,26 @@ async def test_a_request_bound_offer_planned_unlocked_goes_to_its_requests_needs
 OFFICER = Principal(token_id="tok_write_path", name="write path", role=Role.DUTY_OFFICER)
 
 
-async def _needs_read(one: asyncpg.Pool) -> int:
-    """Rows of needs PostgreSQL has read so far, by any scan (its statistics, flushed by
-    the pool's one connection, which does all the work here: nothing else runs)."""
+async def _rows_read(one: asyncpg.Pool, tables: tuple[str, ...]) -> int:
+    """Rows of `tables` PostgreSQL has read so far, by any scan (its statistics, flushed
+    by the pool's one connection, which does all the work here: nothing else runs)."""
     async with one.acquire() as conn:
         await conn.execute("SELECT pg_stat_force_next_flush()")  # sent before it answers
         read: int = await conn.fetchval(
-            "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables"
-            " WHERE relname = 'needs'"
+            "SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0))::int"
+            " FROM pg_stat_user_tables WHERE relname = ANY($1::text[])",
+            list(tables),
         )
     return read
 
 
 async def _offer_reads(one: asyncpg.Pool, emergency_id: str) -> int:
     """Rows of needs one more offer of tents from Norway reads (planned unlocked)."""
-    before = await _needs_read(one)
+    before = await _rows_read(one, ("needs",))
     body = OfferCreate.model_validate(_offer(emergency_id, "NOR"))
     _, created = await offers.create(pool=one, who=OFFICER, body=body, idempotency_key=None)
     assert created["matches"], created
-    return await _needs_read(one) - before
+    return await _rows_read(one, ("needs",)) - before
 
 
 async def _rfa_of(one: asyncpg.Pool, emergency_id: str, priority: str = "normal") -> str:
@@ -499,18 +500,6 @@ async def test_an_offer_reads_a_few_needs_however_many_the_database_holds(db_url
         assert await _offer_reads(one, here.id) < 200
     finally:
         await one.close()
-
-
-async def _rows_read(one: asyncpg.Pool, tables: tuple[str, ...]) -> int:
-    """Rows of `tables` PostgreSQL has read so far, by any scan (as _needs_read)."""
-    async with one.acquire() as conn:
-        await conn.execute("SELECT pg_stat_force_next_flush()")
-        read: int = await conn.fetchval(
-            "SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0))::int"
-            " FROM pg_stat_user_tables WHERE relname = ANY($1::text[])",
-            list(tables),
-        )
-    return read
 
 
 async def _offer_items_read(
