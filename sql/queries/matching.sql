@@ -250,29 +250,35 @@ SELECT 'item', id, emergency_id, resource_type, request_id, quantity, allocated,
 FROM locked_items;
 
 -- name: new_item_candidates
--- The plan of a new offer, read without locks and written with its COMMIT, if it
--- still holds then (write_planned_proposals, migration 0015): for each offer type of
--- :types (the offer's items with something to propose), the :shortlist most urgent
--- needs of the emergency it can fill that still lack something, each with its row as
--- it stands (and `version`, which the COMMIT checks). A new item has declined nothing
--- and its row is the caller's, so this is lock_sides' item search alone, by type.
--- `any_full`: some need it could fill has nothing
--- left to propose, so a displacement may move other proposals, which is planned
--- under locks (lock_sides). No candidates: one row, with only `any_full`.
+-- The plans of new offers, read without locks and written with their COMMIT, if they
+-- still hold then (write_planned_proposals, migration 0015). One group for each
+-- (:emergency_ids, :request_ids, :types) taken together: an emergency, the request
+-- its offer is bound to (or null), and an offer type with something to propose. For
+-- each group, the :shortlist most urgent needs it can fill that still lack something,
+-- each with its row as it stands (and `version`, which the COMMIT checks). A new item
+-- has declined nothing and its row is the caller's, so this is lock_sides' item
+-- search alone, by type. `grp` numbers the groups from 1, in the order given; a group
+-- with no candidates answers one row, with `grp`, `offer_type` and `any_full` only.
+-- `any_full`: some need the group could fill has nothing left to propose, so a
+-- displacement may move other proposals, which is planned under locks (lock_sides).
 --
 -- Run on a plan PostgreSQL keeps (offers.service), made for no value in particular
 -- and perhaps while needs was small, so every need is read down an index for one
--- fillable type at a time, and no need twice: each candidate's row is the one its
--- search read (joined to needs again, a plan made on a small table hashed every need
--- there is), and `any_full` looks for one full need per fillable type (as one search,
--- the plan read every full need of the emergency, whatever its type). Whether the
--- offer is bound to a request is a gate of its own on each search (decided once per
--- execution), not a condition on each need: a kept plan cannot fold it away, took it
--- to pass almost no need, and read every need of the type to sort them, where one
+-- group at a time, and no need twice: each candidate's row is the one its search
+-- read (joined to needs again, a plan made on a small table hashed every need
+-- there is), and `any_full` looks for one full need per group (as one search, the
+-- plan read every full need of the emergency, whatever its type). Whether a group
+-- is bound to a request is a gate of its own on each search (decided once per
+-- group), not a condition on each need: a kept plan cannot fold it away, took it to
+-- pass almost no need, and read every need of the type to sort them, where one
 -- search walks the index in order and stops at :shortlist.
-WITH candidates AS MATERIALIZED (
-    SELECT o.offer_type, c.*
-    FROM unnest(:types::text[]) AS o(offer_type)
+WITH groups AS MATERIALIZED (
+    SELECT g.grp::int AS grp, g.emergency_id, g.request_id, g.offer_type
+    FROM unnest(:emergency_ids::text[], :request_ids::text[], :types::text[])
+         WITH ORDINALITY AS g(emergency_id, request_id, offer_type, grp)
+), candidates AS MATERIALIZED (
+    SELECT g.grp, c.*
+    FROM groups g
     CROSS JOIN LATERAL (
         SELECT x.*, t.how
         FROM type_fills t
@@ -280,8 +286,8 @@ WITH candidates AS MATERIALIZED (
             (SELECT n.*, array_position(ARRAY['critical', 'high', 'normal']::text[],
                                         n.priority) AS rank
              FROM needs n
-             WHERE :request_id::text IS NULL
-               AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+             WHERE g.request_id IS NULL
+               AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
                AND n.status = 'open' AND NOT n.fully_proposed  -- needs_lacking_by_rank
              ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
                       n.needed_by, n.id
@@ -290,27 +296,27 @@ WITH candidates AS MATERIALIZED (
             (SELECT n.*, array_position(ARRAY['critical', 'high', 'normal']::text[],
                                         n.priority) AS rank
              FROM needs n
-             WHERE :request_id::text IS NOT NULL  -- a request-bound offer: its request's
-               AND n.request_id = :request_id AND n.emergency_id = :emergency_id
+             WHERE g.request_id IS NOT NULL  -- a request-bound offer: its request's
+               AND n.request_id = g.request_id AND n.emergency_id = g.emergency_id
                AND n.resource_type = t.need_type
                AND n.status = 'open' AND NOT n.fully_proposed
              ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[], n.priority),
                       n.needed_by, n.id
              LIMIT :shortlist)
         ) x
-        WHERE t.offer_type = o.offer_type
+        WHERE t.offer_type = g.offer_type
         ORDER BY x.rank, x.needed_by, x.id
         LIMIT :shortlist
     ) c
 )
-SELECT EXISTS (
+SELECT g.grp, g.offer_type,
+       EXISTS (
            SELECT 1
-           FROM unnest(:types::text[]) AS o(offer_type)
-           JOIN type_fills t ON t.offer_type = o.offer_type
+           FROM type_fills t
            CROSS JOIN LATERAL (
                (SELECT 1 FROM needs n
-                WHERE :request_id::text IS NULL
-                  AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+                WHERE g.request_id IS NULL
+                  AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
                   AND n.status = 'open' AND n.allocated < n.quantity
                   AND n.fully_proposed  -- needs_full_by_rank, walked in its order
                 ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
@@ -318,21 +324,23 @@ SELECT EXISTS (
                 LIMIT 1)
                UNION ALL
                (SELECT 1 FROM needs n
-                WHERE :request_id::text IS NOT NULL AND n.request_id = :request_id
-                  AND n.emergency_id = :emergency_id AND n.resource_type = t.need_type
+                WHERE g.request_id IS NOT NULL AND n.request_id = g.request_id
+                  AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
                   AND n.status = 'open' AND n.allocated < n.quantity AND n.fully_proposed
                 ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
                                         n.priority), n.needed_by, n.id
                 LIMIT 1)
            ) f
+           WHERE t.offer_type = g.offer_type
        ) AS any_full,
-       c.offer_type, c.how, c.id, c.request_id, c.emergency_id, c.resource_type, c.priority,
+       c.how, c.id, c.request_id, c.emergency_id, c.resource_type, c.priority,
        c.needed_by, c.delivery_lat, c.delivery_lon, c.quantity, c.allocated, c.proposed,
        c.status, c.version,
        (SELECT r.requesting_country FROM requests r WHERE r.id = c.request_id)
            AS requesting_country
-FROM (SELECT 1) one
-LEFT JOIN candidates c ON true;
+FROM groups g
+LEFT JOIN candidates c ON c.grp = g.grp
+ORDER BY g.grp;
 
 -- name: lock_needs_skip
 -- lock_sides' needs, for planning inside a decision, which already holds items: rows another

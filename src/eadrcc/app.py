@@ -18,6 +18,7 @@ from eadrcc.appkeys import (
     HUB,
     LIVE_SOCKETS,
     METRICS,
+    OFFERS,
     POOL,
     SETTINGS,
     SOCKETS,
@@ -42,6 +43,7 @@ from eadrcc.matching import views as matching_views
 from eadrcc.metrics import Metrics
 from eadrcc.migrate import MigrationError, migrate, pending
 from eadrcc.offers import views as offer_views
+from eadrcc.offers.batching import OfferBatcher
 from eadrcc.parsepool import parse_pool
 from eadrcc.partners import views as partner_views
 from eadrcc.requests import views as request_views
@@ -95,6 +97,7 @@ def create_app(settings: Settings, *, auto_migrate: bool = True) -> web.Applicat
     app.on_startup.append(geography.index_at_start)  # country shapes, indexed once
     app.cleanup_ctx.append(_database(auto_migrate))
     app.cleanup_ctx.append(_event_hub)
+    app.cleanup_ctx.append(_offer_batcher)
     app.cleanup_ctx.append(parse_pool)  # large documents read in worker processes
     app.cleanup_ctx.append(feed_pollers)  # after the hub and the parse pool: pollers use both
     app.cleanup_ctx.append(capacity_reminders)  # after the hub: its events wake it
@@ -127,6 +130,17 @@ def _database(auto_migrate: bool):  # type: ignore[no-untyped-def]
         await app[POOL].close()
 
     return ctx
+
+
+async def _offer_batcher(app: web.Application) -> AsyncIterator[None]:
+    batcher = OfferBatcher(app[POOL])
+    batcher.start()
+    app[OFFERS] = batcher
+    app[METRICS].add_gauges(
+        "eadrcc_offer_batches", "New offers recorded in batches", batcher.gauges
+    )
+    yield
+    await batcher.stop()
 
 
 async def _event_hub(app: web.Application) -> AsyncIterator[None]:

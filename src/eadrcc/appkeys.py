@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from eadrcc.events.lean import LiveSockets
     from eadrcc.events.socket import TokenSockets
     from eadrcc.metrics import Metrics
+    from eadrcc.offers.batching import OfferBatcher
     from eadrcc.parsepool import ParsePool
     from eadrcc.subscriptions.outbound import Guard
     from eadrcc.tokencache import TokenCache
@@ -33,6 +34,7 @@ SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("socket
 TOKEN_SOCKETS: web.AppKey[TokenSockets] = web.AppKey("token_sockets")
 PARSER: web.AppKey[ParsePool] = web.AppKey("parser")
 LIVE_SOCKETS: web.AppKey[LiveSockets] = web.AppKey("live_sockets")
+OFFERS: web.AppKey[OfferBatcher] = web.AppKey("offers")
 
 # Per request
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -126,6 +126,15 @@ class Queries:
         query = self._query(query_name)
         return [query.sql, *query.args(values)]
 
+    def bind_each(
+        self, query_name: str, values: list[dict[str, Any]]
+    ) -> tuple[str, list[list[Any]]]:
+        """(SQL, [arguments, ...]) to run a query once for each set of keywords in
+        one round trip (`conn.fetchmany(*q.bind_each(...))`: each run sees the ones
+        before it, in the caller's transaction)."""
+        query = self._query(query_name)
+        return query.sql, [query.args(v) for v in values]
+
     def params(self, name: str) -> tuple[str, ...]:
         return self._query(name).names
 

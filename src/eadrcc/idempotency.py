@@ -45,20 +45,37 @@ async def claim(
     return row["status"], row["response"]
 
 
+async def claim_each(
+    conn: asyncpg.Connection, claims: list[tuple[str, str, str, bytes]]
+) -> set[tuple[str, str]]:
+    """Claim several (token id, key, scope, request hash) at once, in one round trip;
+    answers the (token id, key) claimed. One not claimed was used before: `claim`
+    it on its own to read its answer."""
+    if not claims:
+        return set()
+    token_ids, keys, scopes, hashes = (list(c) for c in zip(*claims, strict=True))
+    rows = await conn.fetch(
+        *q.bind("claim_each", token_ids=token_ids, keys=keys, scopes=scopes, request_hashes=hashes)
+    )
+    return {(r["token_id"], r["key"]) for r in rows}
+
+
 def remember(
     conn: asyncpg.Connection, *, token_id: str, key: str, status: int, response: Any
 ) -> None:
     """Store the answer for retries; written with the COMMIT (db.with_commit), so it
     costs no round trip of its own."""
-    db.with_commit(conn, _remember_sql)["idempotency"] = (token_id, key, status, response)
+    answers = db.with_commit(conn, _remember_sql).setdefault("idempotency", [])
+    answers.append((token_id, key, status, response))
 
 
 def _remember_sql(state: dict[str, Any]) -> str | None:
-    if "idempotency" not in state:
-        return None
-    token_id, key, status, response = state["idempotency"]
-    text = json.dumps(response, separators=(",", ":"), default=str)
-    return (
-        f"UPDATE idempotency_keys SET status = {int(status)}, response = {db.literal(text)}::jsonb"
-        f" WHERE token_id = {db.literal(token_id)} AND key = {db.literal(key)}"
-    )
+    updates = []
+    for token_id, key, status, response in state.get("idempotency", ()):
+        text = json.dumps(response, separators=(",", ":"), default=str)
+        updates.append(
+            f"UPDATE idempotency_keys SET status = {int(status)},"
+            f" response = {db.literal(text)}::jsonb"
+            f" WHERE token_id = {db.literal(token_id)} AND key = {db.literal(key)}"
+        )
+    return "\n;\n".join(updates) or None

@@ -95,6 +95,56 @@ async def plan(
     return written
 
 
+# A new item's candidate search: the emergency, the request its offer is bound to
+# (or None), and the item's type.
+Group = tuple[str, str | None, str]
+
+
+@dataclass
+class NewItemCandidates:
+    """What new_item_candidates read for some groups: each group's candidate needs
+    (rows as they stood, unlocked), and the groups where some need they could fill
+    is fully proposed (planning those may displace: under locks, `plan`)."""
+
+    needs: dict[Group, list[asyncpg.Record]] = field(default_factory=dict)
+    full: set[Group] = field(default_factory=set)
+
+
+def new_item_groups(offer: Offer) -> list[Group]:
+    """The candidate searches an offer's items with something free need (each type
+    once)."""
+    rows = (_new_item_row(offer, i) for i in offer.items)
+    types = sorted({r["resource_type"] for r in rows if allocation.item_free(r) > 0})
+    return [(offer.emergency_id, offer.request_id, t) for t in types]
+
+
+async def read_new_item_candidates(
+    conn: asyncpg.Connection, groups: Iterable[Group]
+) -> NewItemCandidates:
+    """The candidates of these groups, in one round trip (any number of offers)."""
+    groups = sorted(set(groups), key=lambda g: (g[0], g[1] or "", g[2]))
+    read = NewItemCandidates()
+    if not groups:
+        return read
+    rows = await conn.fetch(
+        *q.bind(
+            "new_item_candidates",
+            emergency_ids=[g[0] for g in groups],
+            request_ids=[g[1] for g in groups],
+            types=[g[2] for g in groups],
+            shortlist=SHORTLIST,
+        )
+    )
+    for r in rows:
+        group = groups[r["grp"] - 1]
+        found = read.needs.setdefault(group, [])
+        if r["any_full"]:
+            read.full.add(group)
+        if r["id"]:
+            found.append(r)
+    return read
+
+
 async def plan_new_offer(
     conn: asyncpg.Connection, offer: Offer, *, actor: str, written_at: datetime
 ) -> list[Match] | None:
@@ -104,30 +154,39 @@ async def plan_new_offer(
     with a serialization error and should be run again with `plan`). `written_at`
     is this transaction's timestamp. None: some candidate need is fully proposed, so
     a displacement may move other proposals; plan under locks (`plan`) instead."""
-    items = {i.id: _new_item_row(offer, i) for i in offer.items}
-    free = {k: allocation.item_free(r) for k, r in items.items()}
-    types = sorted({r["resource_type"] for k, r in items.items() if free[k] > 0})
-    if not types:
-        return []
-    rows = await conn.fetch(
-        *q.bind(
-            "new_item_candidates",
-            types=types,
-            emergency_id=offer.emergency_id,
-            request_id=offer.request_id,
-            shortlist=SHORTLIST,
-        )
-    )
-    if rows[0]["any_full"]:
+    read = await read_new_item_candidates(conn, new_item_groups(offer))
+    if read.full:
         return None
-    read = Locked(needs={r["id"]: r for r in rows if r["id"]}, items=items, matches={})
+    return plan_on_commit(conn, offer, read, {}, actor=actor, written_at=written_at)
+
+
+def plan_on_commit(
+    conn: asyncpg.Connection,
+    offer: Offer,
+    read: NewItemCandidates,
+    lacking: dict[str, int],
+    *,
+    actor: str,
+    written_at: datetime,
+) -> list[Match]:
+    """Plan a new offer on candidates already read (none of its groups full), its
+    proposals queued for the COMMIT. `lacking` (need id → units still to propose)
+    carries what earlier offers of the same transaction planned: filled in from the
+    rows read for needs it does not hold yet, and lowered by what is proposed here."""
+    items = {i.id: _new_item_row(offer, i) for i in offer.items}
+    needs: dict[str, asyncpg.Record] = {}
     found = Candidates()
-    for r in rows:
-        if r["id"]:
-            for item_id, item in items.items():
-                if item["resource_type"] == r["offer_type"]:
-                    found.lacking[(r["id"], item_id)] = r["how"] == "substitute"
-    return _propose_on_commit(conn, read, found, actor, written_at)
+    for item_id, item in items.items():
+        if allocation.item_free(item) <= 0:
+            continue
+        group = (offer.emergency_id, offer.request_id, item["resource_type"])
+        for r in read.needs.get(group, ()):
+            needs[r["id"]] = r
+            found.lacking[(r["id"], item_id)] = r["how"] == "substitute"
+    for need_id, need in needs.items():
+        lacking.setdefault(need_id, allocation.need_lacking(need))
+    view = Locked(needs=needs, items=items, matches={})
+    return _propose_on_commit(conn, view, found, lacking, actor, written_at)
 
 
 def _new_item_row(offer: Offer, item: OfferItem) -> dict[str, Any]:
@@ -192,19 +251,27 @@ async def _propose(
 
 
 def _propose_on_commit(
-    conn: asyncpg.Connection, read: Locked, found: Candidates, actor: str, at: datetime
+    conn: asyncpg.Connection,
+    read: Locked,
+    found: Candidates,
+    lacking: dict[str, int],
+    actor: str,
+    at: datetime,
 ) -> list[Match]:
     """`_propose` for needs read without a lock and no displacement: the chosen
-    proposals are queued for the COMMIT with what the plan read of their needs."""
-    lacking = {k: allocation.need_lacking(r) for k, r in read.needs.items()}
+    proposals are queued for the COMMIT with what the plan read of their needs
+    (`lacking`: what is still to propose, after this transaction's earlier plans)."""
     free = {k: allocation.item_free(r) for k, r in read.items.items()}
     chosen = choose(_pairs(read, found.lacking, lacking, free), lacking, free)
     queued = db.with_commit(conn, _planned_sql).setdefault("planned", []) if chosen else []
     written = []
     for c in chosen:
         row, need = _proposal(read, c), read.needs[c.need_id]
-        # what the plan read of the need: write_planned_proposals checks it still holds
-        seen = {"lacking": lacking[c.need_id], "version": need["version"]}
+        lacking[c.need_id] -= c.quantity
+        # What the plan read of the need, before anything of this transaction was
+        # proposed to it: write_planned_proposals checks it still holds, for the sum
+        # of the transaction's proposals.
+        seen = {"lacking": allocation.need_lacking(need), "version": need["version"]}
         queued.append({**row, **seen, "allocated": need["allocated"]})
         unmoved = {"dispatched": 0, "delivered": 0, "reason": None}
         times = {"created_at": at, "updated_at": at}  # the transaction's now()

@@ -106,8 +106,7 @@ async def _create(
             actor=who.actor,
             state=facts["response_state"],
         )
-        # OfferCreated's shape, from what is already dumped (no second validation)
-        created = {**offer_json, "matches": [m.model_dump(mode="json") for m in proposals]}
+        created = created_answer(offer_json, proposals)
         if idempotency_key:
             idempotency.remember(
                 conn, token_id=who.token_id, key=idempotency_key, status=201, response=created
@@ -177,6 +176,12 @@ async def get(*, conn: asyncpg.Connection, who: Principal, offer_id: str) -> Off
     return offer
 
 
+def created_answer(offer_json: dict[str, Any], proposals: list[Match]) -> dict[str, Any]:
+    """OfferCreated's shape, from the offer as its event carries it (no second
+    validation)."""
+    return {**offer_json, "matches": [m.model_dump(mode="json") for m in proposals]}
+
+
 def emit(
     conn: asyncpg.Connection, offer: Offer, affected: list[str], kind: str, actor: str
 ) -> dict[str, Any]:
@@ -207,18 +212,17 @@ async def _live_allocations(conn: asyncpg.Connection, offer_id: str) -> list[Mat
 
 
 async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Record:
+    """Read the facts an offer is checked against (offer_facts), and check it."""
+    facts = await store.facts(conn, body)
+    check(body, facts)
+    return facts
+
+
+def check(body: OfferCreate, facts: asyncpg.Record) -> None:
     """An open emergency, then every other problem at once: unknown types,
-    credentials, country, request. Answers the facts read (offer_facts): the
-    emergency's affected nations, the nation's circulation state."""
+    credentials, country, request (`facts`: offer_facts, read for this offer; among
+    them the emergency's affected nations and the nation's circulation state)."""
     errors: dict[str, str] = {}
-    facts = await store.facts(
-        conn,
-        emergency_id=body.emergency_id,
-        country=body.offering_country,
-        types=[i.resource_type for i in body.items],
-        credentials=sorted({c for i in body.items for c in i.credentials}),
-        request_id=body.request_id,
-    )
     if facts["emergency_status"] is None:
         raise Invalid("unknown emergency", errors={"emergency_id": "no such emergency"})
     if facts["emergency_status"] == "closed":
@@ -228,14 +232,13 @@ async def _validate(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Reco
     if body.request_id and facts["request_emergency"] != body.emergency_id:
         errors["request_id"] = "no such request in this emergency"
     units = facts["units"]
-    check = credentials.CredentialCheck(
+    credential_check = credentials.CredentialCheck(
         body.offering_country, facts["credentials"], frozenset(facts["programmes"])
     )
     for n, item in enumerate(body.items):
         if item.resource_type not in units:
             errors[f"items.{n}.resource_type"] = credentials.unknown_type(item.resource_type)
-        elif problem := check.problem(item.resource_type, item.credentials):
+        elif problem := credential_check.problem(item.resource_type, item.credentials):
             errors[f"items.{n}.credentials"] = problem
     if errors:
         raise Invalid(f"the offer has {len(errors)} problem(s)", errors=errors)
-    return facts

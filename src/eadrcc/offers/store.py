@@ -21,60 +21,74 @@ def _item(row: asyncpg.Record | dict[str, Any]) -> OfferItem:
 
 
 async def create(
-    conn: asyncpg.Connection,
-    *,
-    offer_id: str,
-    body: OfferCreate,
-    item_ids: list[str],
-    actor: str,
+    conn: asyncpg.Connection, *, offer_id: str, body: OfferCreate, item_ids: list[str], actor: str
 ) -> Offer:
     """Store the offer and its items (duplicates across channels flagged); the stored
     offer, in one round trip."""
-    items = body.items
     row = await conn.fetchrow(
-        *q.bind(
-            "create_offer",
-            id=offer_id,
-            emergency_id=body.emergency_id,
-            request_id=body.request_id,
-            offering_country=body.offering_country,
-            channel=body.channel,
-            notes=body.notes,
-            actor=actor,
-            item_ids=item_ids,
-            types=[i.resource_type for i in items],
-            quantities=[i.quantity for i in items],
-            available_from=[i.available_from for i in items],
-            lats=[i.origin.lat if i.origin else None for i in items],
-            lons=[i.origin.lon if i.origin else None for i in items],
-            self_sufficient=[i.self_sufficient for i in items],
-            credentials=[",".join(i.credentials) for i in items],
-        )
+        *q.bind("create_offer", **_create_values(offer_id, body, item_ids, actor))
     )
+    return _offer(row)
+
+
+async def create_each(
+    conn: asyncpg.Connection, offers: list[tuple[str, OfferCreate, list[str], str]]
+) -> list[Offer]:
+    """`create` for each (offer id, body, item ids, actor), in this order and in one
+    round trip: each sees those before it (an item may be flagged a duplicate of an
+    earlier one's)."""
+    values = [_create_values(*offer) for offer in offers]
+    return [_offer(row) for row in await conn.fetchmany(*q.bind_each("create_offer", values))]
+
+
+def _create_values(
+    offer_id: str, body: OfferCreate, item_ids: list[str], actor: str
+) -> dict[str, Any]:
+    items = body.items
+    return {
+        "id": offer_id,
+        "emergency_id": body.emergency_id,
+        "request_id": body.request_id,
+        "offering_country": body.offering_country,
+        "channel": body.channel,
+        "notes": body.notes,
+        "actor": actor,
+        "item_ids": item_ids,
+        "types": [i.resource_type for i in items],
+        "quantities": [i.quantity for i in items],
+        "available_from": [i.available_from for i in items],
+        "lats": [i.origin.lat if i.origin else None for i in items],
+        "lons": [i.origin.lon if i.origin else None for i in items],
+        "self_sufficient": [i.self_sufficient for i in items],
+        "credentials": [",".join(i.credentials) for i in items],
+    }
+
+
+def _offer(row: asyncpg.Record) -> Offer:
     return Offer.model_validate({**row["offer"], "items": [_item(i) for i in row["items"]]})
 
 
-async def facts(
-    conn: asyncpg.Connection,
-    *,
-    emergency_id: str,
-    country: str,
-    types: list[str],
-    credentials: list[str],
-    request_id: str | None,
-) -> asyncpg.Record:
+async def facts(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Record:
     """What validating an offer needs (see offer_facts), in one round trip."""
-    row: asyncpg.Record = await conn.fetchrow(
-        *q.bind(
-            "offer_facts",
-            emergency_id=emergency_id,
-            country=country,
-            types=types,
-            credentials=credentials,
-            request_id=request_id,
-        )
-    )
+    row: asyncpg.Record = await conn.fetchrow(*q.bind("offer_facts", **_facts_values(body)))
     return row
+
+
+async def facts_each(conn: asyncpg.Connection, bodies: list[OfferCreate]) -> list[asyncpg.Record]:
+    """`facts` for each offer, in one round trip."""
+    return list(
+        await conn.fetchmany(*q.bind_each("offer_facts", [_facts_values(b) for b in bodies]))
+    )
+
+
+def _facts_values(body: OfferCreate) -> dict[str, Any]:
+    return {
+        "emergency_id": body.emergency_id,
+        "country": body.offering_country,
+        "types": [i.resource_type for i in body.items],
+        "credentials": sorted({c for i in body.items for c in i.credentials}),
+        "request_id": body.request_id,
+    }
 
 
 async def get(conn: asyncpg.Connection, offer_id: str, *, lock: bool = False) -> Offer | None:

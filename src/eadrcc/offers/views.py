@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eadrcc.appkeys import POOL
+from eadrcc.appkeys import OFFERS, POOL
 from eadrcc.idempotency import check_key
 from eadrcc.offers import service
 from eadrcc.offers.models import Offer, OfferCreate, OfferCreated, WithdrawBody
@@ -22,8 +22,8 @@ routes = Routes("offers")
 async def create_offer(request: web.Request) -> web.Response:
     key = check_key(request.headers.get("Idempotency-Key"))
     body = await parse_body(request, OfferCreate)
-    status, answer = await service.create(
-        pool=request.app[POOL], who=principal(request), body=body, idempotency_key=key
+    status, answer = await request.app[OFFERS].create(
+        who=principal(request), body=body, idempotency_key=key
     )
     return respond(answer, status=status, headers={"Location": f"/api/v1/offers/{answer['id']}"})
 

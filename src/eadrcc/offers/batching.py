@@ -1,0 +1,232 @@
+"""New offers recorded in batches: group commit.
+
+The offers that arrive while one batch's transaction runs are recorded together in
+the next, so they share what a transaction costs whatever it holds: its BEGIN and
+COMMIT, the flush of the write-ahead log, five round trips, waking the event hub.
+A quiet hub sends each offer alone, at once: nothing waits for company.
+
+Each offer keeps what it would have had alone:
+- its own answer, 201 with its matches or its own problem;
+- its Idempotency-Key (claimed in the batch, its answer stored with the COMMIT);
+- its place: offers, proposals and events are written in arrival order, and each
+  offer is planned seeing what those before it proposed (lacking, not reshuffled).
+
+What the batch does not do is done for the offer alone, on the path it always had
+(offers.service.create), after the batch: planning that may displace a standing
+proposal (some candidate need is fully proposed) and a nation's first offer that
+moves its circulation row (both under locks); a key used before, or twice in one
+batch; a problem with an offer that has a key (a replay is answered from the key).
+A batch whose plan no longer holds at its COMMIT is run again; after that, or on
+any other failure, each of its offers goes alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eadrcc import idempotency
+from eadrcc.auth import Principal
+from eadrcc.circulation import service as circulation
+from eadrcc.db import RETRYABLE, retrying, transaction
+from eadrcc.errors import Conflict, Invalid, Unavailable
+from eadrcc.ids import new_id
+from eadrcc.matching import engine
+from eadrcc.offers import service, store
+from eadrcc.offers.models import OfferCreate
+from eadrcc.policy import authorize
+
+log = structlog.get_logger(__name__)
+
+# The most offers one transaction records: bounds its locks' hold and its memory.
+MAX_BATCH = 64
+# An answer meaning "record this offer alone, on the single path".
+ALONE = object()
+
+Answer = tuple[int, Any] | Exception | object
+
+
+@dataclass
+class _Pending:
+    who: Principal
+    body: OfferCreate
+    key: str | None
+    request_hash: bytes | None
+    answer: asyncio.Future[Answer]
+
+
+class OfferBatcher:
+    """One per process (app): a task that records what is waiting, batch after batch."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = MAX_BATCH) -> None:
+        self._pool = pool
+        self._max = max_batch
+        self._waiting: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # transactions committed, and the offers they held (/metrics)
+        self.batched = 0
+        self.alone = 0  # offers sent to the single path
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="offer-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for pending in self._waiting:
+            if not pending.answer.done():
+                pending.answer.set_exception(Unavailable("the hub is shutting down"))
+        self._waiting.clear()
+
+    def gauges(self) -> dict[str, float]:
+        return {"batches": self.batches, "batched": self.batched, "alone": self.alone}
+
+    async def create(
+        self,
+        *,
+        who: Principal,
+        body: OfferCreate,
+        idempotency_key: str | None,
+        request_hash: bytes | None = None,
+    ) -> tuple[int, Any]:
+        """offers.service.create, in the next batch; the same answer."""
+        authorize(who, "offer.create", [body.offering_country])
+        if idempotency_key and request_hash is None:
+            request_hash = idempotency.fingerprint("offers", body.model_dump(mode="json"))
+        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Pending(who, body, idempotency_key, request_hash, answer))
+        self._wake.set()
+        result = await answer
+        if result is ALONE:
+            return await service.create(
+                pool=self._pool,
+                who=who,
+                body=body,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+            )
+        if isinstance(result, Exception):
+            raise result
+        assert isinstance(result, tuple)
+        status: int = result[0]
+        created: dict[str, Any] = result[1]
+        log.info(
+            "offer_created",
+            offer_id=created["id"],
+            country=body.offering_country,
+            items=len(body.items),
+            proposals=len(created["matches"]),
+            batched=True,
+        )
+        return status, created
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._waiting:
+                batch = self._waiting[: self._max]
+                del self._waiting[: self._max]
+                await self._record(batch)
+
+    async def _record(self, batch: list[_Pending]) -> None:
+        try:
+            answers = await retrying(lambda: self._transaction(batch), attempts=2)
+            self.batches += 1
+            self.batched += sum(a is not ALONE for a in answers)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Each offer alone then answers for itself (a unique violation, say).
+            if not isinstance(exc, RETRYABLE):
+                log.error("offer_batch_failed", offers=len(batch), error=type(exc).__name__)
+            answers = [ALONE] * len(batch)
+        self.alone += sum(a is ALONE for a in answers)
+        for pending, answer in zip(batch, answers, strict=True):
+            if not pending.answer.done():  # its request may have been cancelled
+                pending.answer.set_result(answer)
+
+    async def _transaction(self, batch: list[_Pending]) -> list[Answer]:
+        answers: list[Answer] = [ALONE] * len(batch)
+        # Kept plans, as for one offer (offers.service): every statement here reads
+        # by key or walks one index in its order.
+        async with transaction(self._pool, generic_plans=True) as conn:
+            facts = await store.facts_each(conn, [p.body for p in batch])
+            live = []
+            for n, (pending, fact) in enumerate(zip(batch, facts, strict=True)):
+                try:
+                    service.check(pending.body, fact)
+                except (Invalid, Conflict) as problem:
+                    if not pending.key:
+                        answers[n] = problem
+                    continue
+                if fact["response_state"] in (None, "offered"):
+                    live.append(n)
+            groups = {n: _groups(batch[n].body) for n in live}
+            read = await engine.read_new_item_candidates(conn, (g for n in live for g in groups[n]))
+            live = [n for n in live if read.full.isdisjoint(groups[n])]
+            live = await _claim(conn, batch, live)
+            if not live:
+                return answers
+            offers = await store.create_each(conn, [_new(batch[n]) for n in live])
+            lacking: dict[str, int] = {}
+            for n, offer in zip(live, offers, strict=True):
+                pending, fact = batch[n], facts[n]
+                actor = pending.who.actor
+                offer_json = service.emit(conn, offer, fact["affected"], "offer.created", actor)
+                proposals = engine.plan_on_commit(
+                    conn, offer, read, lacking, actor=actor, written_at=fact["now"]
+                )
+                await circulation.offered(
+                    conn,
+                    emergency_id=offer.emergency_id,
+                    country=offer.offering_country,
+                    actor=actor,
+                    state=fact["response_state"],
+                )
+                created = service.created_answer(offer_json, proposals)
+                if pending.key:
+                    idempotency.remember(
+                        conn,
+                        token_id=pending.who.token_id,
+                        key=pending.key,
+                        status=201,
+                        response=created,
+                    )
+                answers[n] = (201, created)
+        return answers
+
+
+def _new(pending: _Pending) -> tuple[str, OfferCreate, list[str], str]:
+    """create_each's (offer id, body, item ids, actor) for a waiting offer."""
+    body = pending.body
+    return new_id("off"), body, [new_id("itm") for _ in body.items], pending.who.actor
+
+
+def _groups(body: OfferCreate) -> list[engine.Group]:
+    return [(body.emergency_id, body.request_id, t) for t in {i.resource_type for i in body.items}]
+
+
+async def _claim(conn: asyncpg.Connection, batch: list[_Pending], live: list[int]) -> list[int]:
+    """The offers of `live` that may go on: those without a key, and those whose key
+    this batch claimed (a key used twice in it is claimed for the first use only)."""
+    wanted: dict[tuple[str, str], int] = {}
+    for n in live:
+        pending = batch[n]
+        if pending.key:
+            wanted.setdefault((pending.who.token_id, pending.key), n)
+    claims = [
+        (token_id, key, "offers", batch[n].request_hash or b"")
+        for (token_id, key), n in wanted.items()
+    ]
+    claimed = await idempotency.claim_each(conn, claims)
+    first = {n for k, n in wanted.items() if k in claimed}
+    return [n for n in live if not batch[n].key or n in first]
