@@ -86,6 +86,11 @@ class OfferBatcher:
                 pending.answer.set_exception(Unavailable("the hub is shutting down"))
         self._waiting.clear()
 
+    @property
+    def waiting(self) -> int:
+        """Offers queued for the next batch (read-only: for tests and diagnostics)."""
+        return len(self._waiting)
+
     def gauges(self) -> dict[str, float]:
         return {"batches": self.batches, "batched": self.batched, "alone": self.alone}
 

@@ -1,0 +1,371 @@
+"""New offers recorded in batches (offers/batching.py): each offer of a batch gets
+what it would have had alone, and what a batch cannot do is done alone.
+
+A batch is made deterministic here without HTTP timing: the offers are queued on a
+batcher of the test's own before it starts, so its first batch takes them all, in
+the order they were queued."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from eadrcc.auth import Principal, Role
+from eadrcc.emergencies import service as emergencies
+from eadrcc.emergencies.models import EmergencyCreate
+from eadrcc.errors import Conflict, Invalid
+from eadrcc.offers import service as offers
+from eadrcc.offers.batching import OfferBatcher
+from eadrcc.offers.models import OfferCreate
+from eadrcc.requests import service as requests
+from eadrcc.requests.models import RequestCreate
+from tests.integration.ops_helpers import emergency_body, item
+
+WAIT_S = 30.0
+TENTS = "shelter.tent.family"
+WATER = "water.bottled"  # no need in these tests takes it
+PLACE = {"lat": 37.17, "lon": 37.03}
+# Nations whose first offer (of water) went through the single path before the
+# batch: their circulation rows are `offered`, so their next offers may be batched.
+ON_OFFER = ("NOR", "DEU", "POL", "ITA", "FRA")
+# No foreign key ties a principal's token id to `tokens` (idempotency_keys is keyed
+# by it, events name it): a made-up one serves.
+OFFICER = Principal(token_id="tok_batching", name="offer batching", role=Role.DUTY_OFFICER)
+
+Result = tuple[int, Any] | BaseException
+
+
+async def _emergency(pool: asyncpg.Pool) -> str:
+    made = await emergencies.create(
+        pool=pool, who=OFFICER, body=EmergencyCreate.model_validate(emergency_body())
+    )
+    return made.id
+
+
+async def _need(
+    pool: asyncpg.Pool, emergency_id: str, quantity: int, **over: Any
+) -> dict[str, Any]:
+    """An RFA of Türkiye's with one need of tents (it circulates: every other nation's
+    row is `notified`)."""
+    body = RequestCreate.model_validate(
+        {
+            "requesting_country": "TUR",
+            "needs": [{"resource_type": TENTS, "quantity": quantity, "priority": "high", **over}],
+        }
+    )
+    _, rfa = await requests.create(
+        pool=pool, who=OFFICER, emergency_id=emergency_id, body=body, idempotency_key=None
+    )
+    need: dict[str, Any] = rfa["needs"][0]
+    return need
+
+
+def _body(emergency_id: str, country: str, *items: dict[str, Any], **over: Any) -> OfferCreate:
+    return OfferCreate.model_validate(
+        {
+            "emergency_id": emergency_id,
+            "offering_country": country,
+            "channel": "direct",
+            "items": list(items) or [item(TENTS, 10)],
+            **over,
+        }
+    )
+
+
+async def _on_offer(pool: asyncpg.Pool, emergency_id: str, nations: tuple[str, ...]) -> None:
+    """Each nation's first offer (water), alone: it moves its row to `offered`."""
+    for nation in nations:
+        body = _body(emergency_id, nation, item(WATER, 1))
+        await offers.create(pool=pool, who=OFFICER, body=body, idempotency_key=None)
+        assert await _state(pool, emergency_id, nation) == "offered"
+
+
+async def _setup(pool: asyncpg.Pool, quantity: int, **over: Any) -> tuple[str, dict[str, Any]]:
+    """An emergency, its one need of tents, and ON_OFFER's rows `offered`."""
+    emergency_id = await _emergency(pool)
+    need = await _need(pool, emergency_id, quantity, **over)
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    return emergency_id, need
+
+
+def _call(body: OfferCreate, key: str | None = None) -> dict[str, Any]:
+    return {"who": OFFICER, "body": body, "idempotency_key": key}
+
+
+async def _queued(batcher: OfferBatcher, count: int) -> None:
+    async with asyncio.timeout(WAIT_S):
+        while batcher.waiting < count:
+            await asyncio.sleep(0)
+
+
+async def _one_batch(
+    pool: asyncpg.Pool, calls: list[dict[str, Any]]
+) -> tuple[OfferBatcher, list[Result]]:
+    """The calls queued in this order on a new batcher, which then starts: its first
+    batch holds them all. Answers the batcher (its counters) and each call's result
+    (its answer, or what it raised)."""
+    batcher = OfferBatcher(pool)
+    tasks = [asyncio.create_task(batcher.create(**c)) for c in calls]
+    try:
+        await _queued(batcher, len(calls))
+        batcher.start()
+        async with asyncio.timeout(WAIT_S):
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await batcher.stop()
+    return batcher, results
+
+
+def _created(result: Result) -> dict[str, Any]:
+    assert isinstance(result, tuple), result
+    status, created = result
+    assert status == 201, result
+    assert isinstance(created, dict)
+    return created
+
+
+async def _state(pool: asyncpg.Pool, emergency_id: str, country: str) -> str | None:
+    state: str | None = await pool.fetchval(
+        "SELECT state FROM responses WHERE emergency_id = $1 AND country = $2",
+        emergency_id,
+        country,
+    )
+    return state
+
+
+async def _proposed(pool: asyncpg.Pool, need_id: str) -> dict[str, tuple[str, int]]:
+    """The need's standing proposals: match id → (offer id, quantity)."""
+    rows = await pool.fetch(
+        "SELECT id, offer_id, quantity FROM matches WHERE need_id = $1 AND status = 'proposed'",
+        need_id,
+    )
+    return {r["id"]: (r["offer_id"], r["quantity"]) for r in rows}
+
+
+async def _offer_ids(pool: asyncpg.Pool, emergency_id: str) -> set[str]:
+    rows = await pool.fetch("SELECT id FROM offers WHERE emergency_id = $1", emergency_id)
+    return {r["id"] for r in rows}
+
+
+def _answered(created: list[dict[str, Any]]) -> dict[str, tuple[str, int]]:
+    return {m["id"]: (m["offer_id"], m["quantity"]) for c in created for m in c["matches"]}
+
+
+async def test_offers_of_a_batch_are_planned_in_arrival_order_on_what_those_before_proposed(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two offers of 10 for a need lacking 15: the first takes 10, the second the 5
+    left. Planned out of order, the amounts swap; planned each on the need as read,
+    both would take 10 (the COMMIT refuses that, and the batch falls apart)."""
+    emergency_id, need = await _setup(pool, 15)
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+            _call(_body(emergency_id, "DEU", item(TENTS, 10))),
+        ],
+    )
+    first, second = (_created(r) for r in results)
+    assert [(m["need_id"], m["quantity"]) for m in first["matches"]] == [(need["id"], 10)]
+    assert [(m["need_id"], m["quantity"]) for m in second["matches"]] == [(need["id"], 5)]
+    stored = await _proposed(pool, need["id"])
+    assert stored == _answered([first, second])  # the answers are what was stored
+    assert sum(q for _, q in stored.values()) <= 15  # never over-proposed
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 15
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+
+
+async def test_many_offers_in_one_batch_each_get_their_own_answer_and_events_in_order(
+    pool: asyncpg.Pool,
+) -> None:
+    """Thirty offers of one tent for a need of 20, in one transaction: the first 20
+    are proposed, each answer is its own offer's, and the event log tells the story
+    in arrival order: each offer's `offer.created` before its `match.proposed`."""
+    emergency_id, need = await _setup(pool, 20)
+    head = await pool.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+    bodies = [_body(emergency_id, ON_OFFER[n % 5], item(TENTS, 1)) for n in range(30)]
+    batcher, results = await _one_batch(pool, [_call(b) for b in bodies])
+    created = [_created(r) for r in results]
+
+    assert len({c["id"] for c in created}) == 30  # thirty offers, not one answer shared
+    for body, c in zip(bodies, created, strict=True):
+        assert c["offering_country"] == body.offering_country
+        assert {m["offer_id"] for m in c["matches"]} <= {c["id"]}
+        assert {m["offer_item_id"] for m in c["matches"]} <= {i["id"] for i in c["items"]}
+    assert [len(c["matches"]) for c in created] == [1] * 20 + [0] * 10  # first come
+    stored = await _proposed(pool, need["id"])
+    assert stored == _answered(created)
+    assert sum(q for _, q in stored.values()) == 20
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 20
+
+    rows = await pool.fetch(
+        "SELECT kind, data FROM events WHERE seq > $1 AND emergency_id = $2"
+        " AND kind IN ('offer.created', 'match.proposed') ORDER BY seq",
+        head,
+        emergency_id,
+    )
+    logged = [
+        (r["kind"], r["data"]["id"] if r["kind"] == "offer.created" else r["data"]["offer_id"])
+        for r in rows
+    ]
+    expected = []
+    for c in created:  # arrival order
+        expected.append(("offer.created", c["id"]))
+        expected += [("match.proposed", m["offer_id"]) for m in c["matches"]]
+    assert logged == expected
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 30, 0)
+
+
+async def test_an_invalid_offer_gets_its_own_problem_and_the_rest_of_its_batch_is_created(
+    pool: asyncpg.Pool,
+) -> None:
+    """An unknown type and an unknown emergency are answered in the batch, each with
+    its own problem; with an Idempotency-Key, the problem is the single path's (the
+    key is not spent on it: the corrected offer may use it)."""
+    emergency_id, need = await _setup(pool, 100)
+    before = await _offer_ids(pool, emergency_id)
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "NOR", item(TENTS, 5))),
+            _call(_body(emergency_id, "NOR", item("no.such.type", 5))),
+            _call(_body("emr_00000nowhere", "NOR", item(TENTS, 5))),
+            _call(_body(emergency_id, "DEU", item("no.such.type", 5)), key="k-bad"),
+            _call(_body(emergency_id, "DEU", item(TENTS, 7))),
+        ],
+    )
+    ok_first, bad_type, bad_emergency, bad_keyed, ok_last = results
+    assert isinstance(bad_type, Invalid), bad_type
+    assert set(bad_type.errors or {}) == {"items.0.resource_type"}
+    assert isinstance(bad_emergency, Invalid), bad_emergency
+    assert bad_emergency.errors == {"emergency_id": "no such emergency"}
+    assert isinstance(bad_keyed, Invalid), bad_keyed
+    assert set(bad_keyed.errors or {}) == {"items.0.resource_type"}
+    created = [_created(ok_first), _created(ok_last)]
+    assert [[m["quantity"] for m in c["matches"]] for c in created] == [[5], [7]]
+    assert await _offer_ids(pool, emergency_id) - before == {c["id"] for c in created}
+    assert await _proposed(pool, need["id"]) == _answered(created)
+    keys = await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = 'k-bad'")
+    assert keys == 0
+    # the keyed problem went alone; the others were answered by the batch
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 4, 1)
+
+
+async def test_an_idempotency_key_in_a_batch_answers_as_it_would_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    """A key twice in one batch with one body: one offer, the same answer twice. A key
+    twice with two bodies: the first is created, the second is a conflict. A key used
+    before the batch: its stored answer, and no new offer."""
+    emergency_id, need = await _setup(pool, 100)
+    used = _body(emergency_id, "POL", item(TENTS, 2))
+    stored = await offers.create(pool=pool, who=OFFICER, body=used, idempotency_key="k-before")
+    before = await _offer_ids(pool, emergency_id)
+    twice = _body(emergency_id, "NOR", item(TENTS, 10))
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(twice, key="k-twice"),
+            _call(twice, key="k-twice"),
+            _call(_body(emergency_id, "DEU", item(TENTS, 3)), key="k-clash"),
+            _call(_body(emergency_id, "DEU", item(TENTS, 4)), key="k-clash"),
+            _call(used, key="k-before"),
+        ],
+    )
+    first, again, winner, loser, replayed = results
+    assert again == first
+    assert isinstance(loser, Conflict), loser
+    assert [m["quantity"] for m in _created(winner)["matches"]] == [3]
+    assert replayed == stored
+    new = await _offer_ids(pool, emergency_id) - before
+    assert new == {_created(first)["id"], _created(winner)["id"]}
+    proposed = await _proposed(pool, need["id"])
+    assert sorted(q for _, q in proposed.values()) == [2, 3, 10]
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 3)
+
+
+async def test_the_same_help_through_two_channels_in_one_batch_is_flagged_a_duplicate(
+    pool: asyncpg.Pool,
+) -> None:
+    """Norway announces the same 10 tents directly and through the EU mechanism in
+    one batch: the second item is flagged a duplicate of the first, and is not
+    proposed (the need would count the tents twice)."""
+    emergency_id, need = await _setup(pool, 100)
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+            _call(_body(emergency_id, "NOR", item(TENTS, 10), channel="eu_ucpm")),
+        ],
+    )
+    direct, via_eu = (_created(r) for r in results)
+    (original,), (again,) = direct["items"], via_eu["items"]
+    assert original["possible_duplicate_of"] is None
+    assert again["possible_duplicate_of"] == original["id"]
+    flagged = await pool.fetchval(
+        "SELECT possible_duplicate_of FROM offer_items WHERE id = $1", again["id"]
+    )
+    assert flagged == original["id"]
+    assert [m["quantity"] for m in direct["matches"]] == [10]
+    assert via_eu["matches"] == []
+    assert await _proposed(pool, need["id"]) == _answered([direct])
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+
+
+async def test_an_offer_for_a_fully_proposed_need_goes_alone_and_may_displace(
+    pool: asyncpg.Pool,
+) -> None:
+    """The need is fully proposed to a slow offer; a clearly better one (on time,
+    on the spot) comes in a batch. The batch never displaces a proposal, so it sends
+    that offer alone, where it takes the need's units from the slow one; the other
+    offer of the batch (water, which no need takes) is recorded in it."""
+    emergency_id = await _emergency(pool)
+    need = await _need(
+        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
+    )
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    # Türkiye's own slow tents (no origin): all 100 proposed; Türkiye is on no list
+    _, slow = await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, "TUR", item(TENTS, 100)),
+        idempotency_key=None,
+    )
+    assert _answered([slow]) == await _proposed(pool, need["id"])
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "FRA", item(TENTS, 100, origin=PLACE))),
+            _call(_body(emergency_id, "NOR", item(WATER, 5))),
+        ],
+    )
+    better, water = (_created(r) for r in results)
+    assert [(m["need_id"], m["quantity"]) for m in better["matches"]] == [(need["id"], 100)]
+    assert water["matches"] == []
+    assert await _proposed(pool, need["id"]) == _answered([better])  # the slow one gave way
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 1, 1)
+
+
+async def test_a_nations_first_offer_goes_alone_and_moves_its_circulation_row(
+    pool: asyncpg.Pool,
+) -> None:
+    """Spain is on the RFA's distribution and has offered nothing yet: its row
+    moves to `offered` under locks, on the single path. Germany's next offer, in the
+    same batch, is recorded in it."""
+    emergency_id, need = await _setup(pool, 100)
+    assert await _state(pool, emergency_id, "ESP") == "notified"
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "ESP", item(TENTS, 10))),
+            _call(_body(emergency_id, "DEU", item(TENTS, 20))),
+        ],
+    )
+    spain, germany = (_created(r) for r in results)
+    assert await _state(pool, emergency_id, "ESP") == "offered"
+    assert [m["quantity"] for m in spain["matches"]] == [10]
+    assert [m["quantity"] for m in germany["matches"]] == [20]
+    assert await _proposed(pool, need["id"]) == _answered([spain, germany])
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 1, 1)
