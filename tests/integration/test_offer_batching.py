@@ -15,7 +15,7 @@ import asyncpg
 from eadrcc.auth import Principal, Role
 from eadrcc.emergencies import service as emergencies
 from eadrcc.emergencies.models import EmergencyCreate
-from eadrcc.errors import Conflict, Invalid
+from eadrcc.errors import Conflict, Invalid, Unavailable
 from eadrcc.offers import service as offers
 from eadrcc.offers.batching import OfferBatcher
 from eadrcc.offers.models import OfferCreate
@@ -369,3 +369,39 @@ async def test_a_nations_first_offer_goes_alone_and_moves_its_circulation_row(
     assert [m["quantity"] for m in germany["matches"]] == [20]
     assert await _proposed(pool, need["id"]) == _answered([spain, germany])
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 1, 1)
+
+
+async def test_stopping_answers_the_offers_of_the_batch_in_flight(pool: asyncpg.Pool) -> None:
+    """Stopping the batcher (the app's shutdown) while a batch's transaction runs:
+    its offers are answered (503: try again; a keyed retry is safe), never left
+    waiting for an answer that no task will give."""
+    emergency_id, _ = await _setup(pool, 100)
+    batcher = OfferBatcher(pool)
+    batcher.start()
+    async with pool.acquire() as holder, holder.transaction():
+        # another request's claim of the same key, not yet committed: the batch's
+        # claim waits for it, mid-transaction
+        await holder.execute(
+            "INSERT INTO idempotency_keys (token_id, key, scope, request_hash)"
+            " VALUES ($1, 'k-held', 'offers', '')",
+            OFFICER.token_id,
+        )
+        offer = asyncio.create_task(
+            batcher.create(**_call(_body(emergency_id, "NOR", item(TENTS, 5)), key="k-held"))
+        )
+        async with asyncio.timeout(WAIT_S):
+            while not await pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                holder.get_server_pid(),
+            ):
+                await asyncio.sleep(0.02)
+        await batcher.stop()
+        async with asyncio.timeout(WAIT_S):
+            await asyncio.wait([offer])
+        assert isinstance(offer.exception(), Unavailable), offer
+    tents = await pool.fetchval(
+        "SELECT count(*) FROM offer_items WHERE emergency_id = $1 AND resource_type = $2",
+        emergency_id,
+        TENTS,
+    )
+    assert tents == 0  # rolled back: the retry the answer asks for is not a second offer

@@ -148,6 +148,11 @@ class OfferBatcher:
             self.batches += 1
             self.batched += sum(a is not ALONE for a in answers)
         except asyncio.CancelledError:
+            # Stopped mid-batch: these offers are no longer in _waiting, so stop()
+            # cannot answer them; nothing else will.
+            for pending in batch:
+                if not pending.answer.done():
+                    pending.answer.set_exception(Unavailable("the hub is shutting down"))
             raise
         except Exception as exc:
             # Each offer alone then answers for itself (a unique violation, say).
