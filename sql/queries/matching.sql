@@ -308,37 +308,41 @@ WITH groups AS MATERIALIZED (
         ORDER BY x.rank, x.needed_by, x.id
         LIMIT :shortlist
     ) c
+), fulls AS MATERIALIZED (
+    -- once per group (in the select list, it ran again for each candidate row)
+    SELECT g.grp, EXISTS (
+        SELECT 1
+        FROM type_fills t
+        CROSS JOIN LATERAL (
+            (SELECT 1 FROM needs n
+             WHERE g.request_id IS NULL
+               AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
+               AND n.status = 'open' AND n.allocated < n.quantity
+               AND n.fully_proposed  -- needs_full_by_rank, walked in its order
+             ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
+                                     n.priority), n.needed_by, n.id
+             LIMIT 1)
+            UNION ALL
+            (SELECT 1 FROM needs n
+             WHERE g.request_id IS NOT NULL AND n.request_id = g.request_id
+               AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
+               AND n.status = 'open' AND n.allocated < n.quantity AND n.fully_proposed
+             ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
+                                     n.priority), n.needed_by, n.id
+             LIMIT 1)
+        ) f
+        WHERE t.offer_type = g.offer_type
+    ) AS any_full
+    FROM groups g
 )
-SELECT g.grp, g.offer_type,
-       EXISTS (
-           SELECT 1
-           FROM type_fills t
-           CROSS JOIN LATERAL (
-               (SELECT 1 FROM needs n
-                WHERE g.request_id IS NULL
-                  AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
-                  AND n.status = 'open' AND n.allocated < n.quantity
-                  AND n.fully_proposed  -- needs_full_by_rank, walked in its order
-                ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
-                                        n.priority), n.needed_by, n.id
-                LIMIT 1)
-               UNION ALL
-               (SELECT 1 FROM needs n
-                WHERE g.request_id IS NOT NULL AND n.request_id = g.request_id
-                  AND n.emergency_id = g.emergency_id AND n.resource_type = t.need_type
-                  AND n.status = 'open' AND n.allocated < n.quantity AND n.fully_proposed
-                ORDER BY array_position(ARRAY['critical', 'high', 'normal']::text[],
-                                        n.priority), n.needed_by, n.id
-                LIMIT 1)
-           ) f
-           WHERE t.offer_type = g.offer_type
-       ) AS any_full,
+SELECT g.grp, g.offer_type, f.any_full,
        c.how, c.id, c.request_id, c.emergency_id, c.resource_type, c.priority,
        c.needed_by, c.delivery_lat, c.delivery_lon, c.quantity, c.allocated, c.proposed,
        c.status, c.version,
        (SELECT r.requesting_country FROM requests r WHERE r.id = c.request_id)
            AS requesting_country
 FROM groups g
+JOIN fulls f ON f.grp = g.grp
 LEFT JOIN candidates c ON c.grp = g.grp
 ORDER BY g.grp;
 

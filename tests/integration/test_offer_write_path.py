@@ -18,6 +18,8 @@ from eadrcc.auth import Principal, Role
 from eadrcc.circulation import service as circulation
 from eadrcc.emergencies import service as emergencies
 from eadrcc.emergencies.models import EmergencyCreate
+from eadrcc.matching import engine
+from eadrcc.matching.store import q as match_queries
 from eadrcc.offers import service as offers
 from eadrcc.offers.models import OfferCreate
 from eadrcc.requests import service as requests
@@ -605,3 +607,36 @@ async def test_a_duplicate_is_flagged_on_its_nations_first_open_item_from_anothe
         emergency["id"],
     )
     assert mismatched == 0
+
+
+async def test_a_batchs_candidate_search_looks_for_a_full_need_once_per_group(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """On the plan kept for it, the search for a fully proposed need runs once for
+    each group and fill, not again for each candidate the group found."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    rfa = await _rfa(officer, emergency["id"])
+    await officer.post(
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {"requesting_country": "TUR", "needs": [{"resource_type": TENTS, "quantity": 9}] * 60},
+        expect=201,
+    )
+    groups = [(emergency["id"], None, TENTS), (emergency["id"], rfa["id"], TENTS)]
+    fills = await pool.fetchval("SELECT count(*) FROM type_fills WHERE offer_type = $1", TENTS)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE candidates AS {match_queries.sql('new_item_candidates')}")
+        values = ", ".join(
+            f"ARRAY[{', '.join(db.literal(g[n]) for g in groups)}]::text[]" for n in range(3)
+        )
+        explain = f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE candidates({values}, {engine.SHORTLIST})"
+        (plan,) = await conn.fetchval(explain)  # json, decoded
+        await conn.execute("DEALLOCATE candidates")
+
+    def scans(node: dict[str, Any]) -> list[dict[str, Any]]:
+        below = [s for child in node.get("Plans", ()) for s in scans(child)]
+        return [node, *below] if node.get("Index Name") == "needs_full_by_rank" else below
+
+    assert plan["Plan"]["Actual Rows"] > len(groups)  # candidates found
+    assert sum(s["Actual Loops"] for s in scans(plan["Plan"])) <= len(groups) * fills
