@@ -21,6 +21,7 @@ from eadrcc.emergencies.models import EmergencyCreate
 from eadrcc.matching import engine
 from eadrcc.matching.store import q as match_queries
 from eadrcc.offers import service as offers
+from eadrcc.offers.batching import OfferBatcher
 from eadrcc.offers.models import OfferCreate
 from eadrcc.requests import service as requests
 from eadrcc.requests.models import RequestCreate
@@ -607,6 +608,55 @@ async def test_a_duplicate_is_flagged_on_its_nations_first_open_item_from_anothe
         emergency["id"],
     )
     assert mismatched == 0
+
+
+async def _one_batch(
+    pool: asyncpg.Pool, bodies: list[dict[str, Any]]
+) -> tuple[OfferBatcher, list[asyncio.Task[tuple[int, Any]]]]:
+    """Offers (Norway's, by a duty officer) recorded by one batch of a batcher of
+    their own: all are waiting when it starts."""
+    batcher = OfferBatcher(pool)
+    tasks = [
+        asyncio.create_task(
+            batcher.create(who=OFFICER, body=OfferCreate.model_validate(b), idempotency_key=None)
+        )
+        for b in bodies
+    ]
+    await asyncio.sleep(0)  # each waits for its answer
+    assert len(batcher._waiting) == len(bodies)
+    batcher.start()
+    return batcher, tasks
+
+
+async def test_a_batch_locks_the_needs_it_proposes_to_before_its_nations_circulation_row(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """Needs before circulation rows, in a batch's COMMIT too, whatever the order its
+    offers were planned in: a withdrawal holds the need, then locks the row."""
+    officer, emergency, need = await _one_need(client, make_token, 1_000)
+    await officer.post("/api/v1/offers", _offer_of(emergency["id"], "NOR", WATER), expect=201)
+    assert await _state(pool, emergency["id"], "NOR") == "offered"
+    # the first offer proposes nothing (water), the second proposes to the need
+    bodies = [_offer_of(emergency["id"], "NOR", WATER), _offer(emergency["id"], "NOR")]
+    async with pool.acquire() as holder:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM needs WHERE id = $1 FOR NO KEY UPDATE", need["id"])
+            retried = db.RETRIES["DeadlockDetectedError"]
+            batcher, tasks = await _one_batch(pool, bodies)
+            assert "write_planned_proposals" in await _blocked_statement(pool, holder)
+            # Before: the batch held Norway's row from its COMMIT's message on while it
+            # waited for the need, a deadlock (this gives up before the detector runs).
+            await holder.execute("SET LOCAL lock_timeout = '200ms'")
+            await holder.execute(
+                "SELECT 1 FROM responses WHERE emergency_id = $1 AND country = 'NOR' FOR UPDATE",
+                emergency["id"],
+            )
+        (_, water), (_, tents) = await asyncio.gather(*tasks)
+    await batcher.stop()
+    assert water["matches"] == []
+    assert [m["need_id"] for m in tents["matches"]] == [need["id"]]
+    assert batcher.gauges() == {"batches": 1, "batched": 2, "alone": 0}
+    assert db.RETRIES["DeadlockDetectedError"] == retried
 
 
 async def test_a_batchs_candidate_search_looks_for_a_full_need_once_per_group(

@@ -195,13 +195,6 @@ class OfferBatcher:
                 proposals = engine.plan_on_commit(
                     conn, offer, read, lacking, actor=actor, written_at=fact["now"]
                 )
-                await circulation.offered(
-                    conn,
-                    emergency_id=offer.emergency_id,
-                    country=offer.offering_country,
-                    actor=actor,
-                    state=fact["response_state"],
-                )
                 created = service.created_answer(offer_json, proposals)
                 if pending.key:
                     idempotency.remember(
@@ -212,6 +205,17 @@ class OfferBatcher:
                         response=created,
                     )
                 answers[n] = (201, created)
+            # After every plan: a row kept `offered` is held from the COMMIT's message
+            # on, after the needs the plans write there (needs before circulation rows;
+            # the statements go in the order first asked for).
+            for n, offer in zip(live, offers, strict=True):
+                await circulation.offered(
+                    conn,
+                    emergency_id=offer.emergency_id,
+                    country=offer.offering_country,
+                    actor=batch[n].who.actor,
+                    state=facts[n]["response_state"],
+                )
         return answers
 
 
