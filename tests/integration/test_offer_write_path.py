@@ -659,6 +659,32 @@ async def test_a_batch_locks_the_needs_it_proposes_to_before_its_nations_circula
     assert db.RETRIES["DeadlockDetectedError"] == retried
 
 
+async def test_an_offer_whose_candidates_its_batch_filled_is_planned_as_alone(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """Alone, the second offer would find the urgent needs fully proposed by the first
+    and be planned under locks, which finds the need beyond them: so it is, after
+    the batch. Planned in the batch, it found nothing left in its shortlist."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    urgent = {"resource_type": TENTS, "quantity": 1, "priority": "critical"}
+    later = {"resource_type": TENTS, "quantity": 5, "priority": "normal"}
+    rfa = await officer.post(
+        f"/api/v1/emergencies/{emergency['id']}/requests",
+        {"requesting_country": "TUR", "needs": [urgent] * engine.SHORTLIST + [later]},
+        expect=201,
+    )
+    (normal,) = [n["id"] for n in rfa["needs"] if n["priority"] == "normal"]
+    await officer.post("/api/v1/offers", _offer_of(emergency["id"], "NOR", WATER), expect=201)
+    bodies = [_offer(emergency["id"], "NOR", engine.SHORTLIST), _offer(emergency["id"], "NOR", 5)]
+    batcher, tasks = await _one_batch(pool, bodies)
+    (_, first), (_, second) = await asyncio.gather(*tasks)
+    await batcher.stop()
+    assert len(first["matches"]) == engine.SHORTLIST
+    assert [(m["need_id"], m["quantity"]) for m in second["matches"]] == [(normal, 5)]
+    assert batcher.gauges() == {"batches": 1, "batched": 1, "alone": 1}
+
+
 async def test_a_batchs_candidate_search_looks_for_a_full_need_once_per_group(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:

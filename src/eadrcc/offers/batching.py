@@ -13,7 +13,8 @@ Each offer keeps what it would have had alone:
 
 What the batch does not do is done for the offer alone, on the path it always had
 (offers.service.create), after the batch: planning that may displace a standing
-proposal (some candidate need is fully proposed) and a nation's first offer that
+proposal (some candidate need is fully proposed, or was filled by the offers before
+it in the batch: the batch is then recorded up to it) and a nation's first offer that
 moves its circulation row (both under locks); a key used before, or twice in one
 batch; a problem with an offer that has a key (a replay is answered from the key).
 A batch whose plan no longer holds at its COMMIT is run again; after that, or on
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,7 @@ from eadrcc.errors import Conflict, Invalid, Unavailable
 from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.offers import service, store
-from eadrcc.offers.models import OfferCreate
+from eadrcc.offers.models import Offer, OfferCreate
 from eadrcc.policy import authorize
 
 log = structlog.get_logger(__name__)
@@ -49,6 +51,15 @@ MAX_BATCH = 64
 ALONE = object()
 
 Answer = tuple[int, Any] | Exception | object
+
+
+class _Split(Exception):
+    """Offer `at` of a batch would find a need fully proposed by those before it:
+    record the batch up to it, and it and the rest alone."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(at)
+        self.at = at
 
 
 @dataclass
@@ -143,8 +154,16 @@ class OfferBatcher:
                 await self._record(batch)
 
     async def _record(self, batch: list[_Pending]) -> None:
+        answers: list[Answer] = [ALONE] * len(batch)
+        size = len(batch)
         try:
-            answers = await retrying(lambda: self._transaction(batch), attempts=2)
+            while True:
+                try:
+                    run = functools.partial(self._transaction, batch[:size])
+                    answers[:size] = await retrying(run, attempts=2)
+                    break
+                except _Split as split:
+                    size = split.at  # never 0: the first offer has no one before it
             self.batches += 1
             self.batched += sum(a is not ALONE for a in answers)
         except asyncio.CancelledError:
@@ -189,6 +208,8 @@ class OfferBatcher:
             offers = await store.create_each(conn, [_new(batch[n]) for n in live])
             lacking: dict[str, int] = {}
             for n, offer in zip(live, offers, strict=True):
+                if _filled_before(offer, read, lacking):
+                    raise _Split(n)
                 pending, fact = batch[n], facts[n]
                 actor = pending.who.actor
                 offer_json = service.emit(conn, offer, fact["affected"], "offer.created", actor)
@@ -217,6 +238,14 @@ class OfferBatcher:
                     state=facts[n]["response_state"],
                 )
         return answers
+
+
+def _filled_before(offer: Offer, read: engine.NewItemCandidates, lacking: dict[str, int]) -> bool:
+    """Did the offers before this one in the batch leave a need it could take
+    nothing to propose? Alone, it would find that need fully proposed, and be planned
+    under locks (a displacement, or the needs beyond its shortlist)."""
+    groups = engine.new_item_groups(offer)
+    return any(lacking.get(r["id"]) == 0 for g in groups for r in read.needs.get(g, ()))
 
 
 def _new(pending: _Pending) -> tuple[str, OfferCreate, list[str], str]:
