@@ -13,8 +13,9 @@ Each offer keeps what it would have had alone:
 
 What the batch does not do is done for the offer alone, on the path it always had
 (offers.service.create), after the batch: planning that may displace a standing
-proposal (some candidate need is fully proposed, or was filled by the offers before
-it in the batch: the batch is then recorded up to it) and a nation's first offer that
+proposal (some candidate need is fully proposed), or that would look past a full
+shortlist the offers before it in the batch emptied (the batch is then recorded up to
+it: alone, it would reach the needs beyond), and a nation's first offer that
 moves its circulation row (both under locks); a key used before, or twice in one
 batch; a problem with an offer that has a key (a replay is answered from the key).
 A batch whose plan no longer holds at its COMMIT is run again; after that, or on
@@ -54,8 +55,8 @@ Answer = tuple[int, Any] | Exception | object
 
 
 class _Split(Exception):
-    """Offer `at` of a batch would find a need fully proposed by those before it:
-    record the batch up to it, and it and the rest alone."""
+    """Offer `at` of a batch would find needs of its full shortlist proposed by those
+    before it: record the batch up to it, and it and the rest alone."""
 
     def __init__(self, at: int) -> None:
         super().__init__(at)
@@ -241,11 +242,15 @@ class OfferBatcher:
 
 
 def _filled_before(offer: Offer, read: engine.NewItemCandidates, lacking: dict[str, int]) -> bool:
-    """Did the offers before this one in the batch leave a need it could take
-    nothing to propose? Alone, it would find that need fully proposed, and be planned
-    under locks (a displacement, or the needs beyond its shortlist)."""
-    groups = engine.new_item_groups(offer)
-    return any(lacking.get(r["id"]) == 0 for g in groups for r in read.needs.get(g, ()))
+    """Did the offers before this one in the batch fill a need of a shortlist that
+    may have left needs out (it is full)? Alone, the offer would be planned under
+    locks and reach those; here it would find less than it could take. (A shorter
+    shortlist holds every need the group could fill: the offer only does not
+    displace those before it, which a batch does not reshuffle.)"""
+    return any(
+        len(found) >= engine.SHORTLIST and any(lacking.get(r["id"]) == 0 for r in found)
+        for found in (read.needs.get(g, ()) for g in engine.new_item_groups(offer))
+    )
 
 
 def _new(pending: _Pending) -> tuple[str, OfferCreate, list[str], str]:
