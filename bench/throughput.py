@@ -7,8 +7,9 @@ same database, same load generator.
            (schema validation, HMAC, de-duplication, grouping, events).
 Each runs on one hub instance, and offers also on two instances (one per core),
 with the load spread across them, and on one `eadrcc serve --workers 2` (two
-workers behind one port). Before each run the machine's busy % (2 s, ours idle)
-and load average are recorded: on a shared machine other load shows up here.
+workers behind one port). Each run starts only the servers it measures. Before
+each run the machine's busy % (2 s, ours idle) and load average are recorded: on
+a shared machine other load shows up here.
 Each run also reports the CPU a request cost the server's processes and
 PostgreSQL's backends serving the bench database (when the server runs on this
 machine): on a machine with few cores, where all of them are busy, the ratio to
@@ -176,67 +177,47 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     async with harness.scratch_database(server, "throughput") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
         feed = harness.token(db_url, "integration")
-        ports = [harness.free_port() for _ in range(4)]
+        ports = [harness.free_port() for _ in range(2)]
+        hubs = [harness.hub_command(db_url, port) for port in ports]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
         floor = (
-            [sys.executable, str(harness.ROOT / "bench" / "floor_app.py"), str(ports[2])],
+            [sys.executable, str(harness.ROOT / "bench" / "floor_app.py"), str(ports[0])],
             {"DATABASE_URL": db_url},
         )
-        workers = harness.hub_command(db_url, ports[3])
-        # Half the pool each: four hubs' pools must fit PostgreSQL's max_connections.
-        workers = ([*workers[0], "--workers", "2"], {**workers[1], "EADRCC_POOL_MAX_SIZE": "10"})
-        with harness.processes(
-            [
-                harness.hub_command(db_url, ports[0]),
-                harness.hub_command(db_url, ports[1]),
-                floor,
-                workers,
-            ]
-        ) as procs:
-            hubs = [f"http://127.0.0.1:{p}" for p in ports[:2]]
-            for url in [*hubs, f"http://127.0.0.1:{ports[2]}", f"http://127.0.0.1:{ports[3]}"]:
-                await harness.wait_ready(url)
-            emergency_id = await prepare(hubs[0], officer)
-            base = {
-                "seconds": args.seconds,
-                "concurrency": args.concurrency,
-                "emergency_id": emergency_id,
-            }
-            plan = {
-                "floor": {"kind": "floor", "urls": [f"http://127.0.0.1:{ports[2]}/floor"]},
-                "offers, 1 instance": {
-                    "kind": "offers",
-                    "token": officer,
-                    "urls": [f"{hubs[0]}/api/v1/offers"],
-                },
-                "offers, 2 instances": {
-                    "kind": "offers",
-                    "token": officer,
-                    "urls": [f"{h}/api/v1/offers" for h in hubs],
-                },
-                "offers, 2 workers": {
-                    "kind": "offers",
-                    "token": officer,
-                    "urls": [f"http://127.0.0.1:{ports[3]}/api/v1/offers"],
-                },
-                "alerts, 1 instance": {
+        workers = ([*hubs[0][0], "--workers", "2"], hubs[0][1])
+        with harness.processes([hubs[0]]):
+            await harness.wait_ready(urls[0])
+            emergency_id = await prepare(urls[0], officer)
+        base = {
+            "seconds": args.seconds,
+            "concurrency": args.concurrency,
+            "emergency_id": emergency_id,
+        }
+        offers = {"kind": "offers", "token": officer}
+        # Each run starts only the servers it measures (an idle hub still follows
+        # the event log, on the same cores): (commands, job).
+        plan = {
+            "floor": ([floor], {"kind": "floor", "urls": [f"{urls[0]}/floor"]}),
+            "offers, 1 instance": ([hubs[0]], {**offers, "urls": [f"{urls[0]}/api/v1/offers"]}),
+            "offers, 2 instances": (hubs, {**offers, "urls": [f"{u}/api/v1/offers" for u in urls]}),
+            "offers, 2 workers": ([workers], {**offers, "urls": [f"{urls[0]}/api/v1/offers"]}),
+            "alerts, 1 instance": (
+                [hubs[0]],
+                {
                     "kind": "alerts",
                     "token": feed["token"],
                     "secret": feed["secret"],
-                    "urls": [f"{hubs[0]}/api/v1/alerts"],
+                    "urls": [f"{urls[0]}/api/v1/alerts"],
                 },
-            }
-            # The processes serving each run: the hubs, the floor, the workers' parent.
-            serving = {
-                "floor": [procs[2]],
-                "offers, 1 instance": [procs[0]],
-                "offers, 2 instances": procs[:2],
-                "offers, 2 workers": [procs[3]],
-                "alerts, 1 instance": [procs[0]],
-            }
-            for offset, (name, job) in enumerate(plan.items()):
+            ),
+        }
+        for offset, (name, (commands, job)) in enumerate(plan.items()):
+            with harness.processes(commands) as procs:
+                for url in urls[: len(commands)]:
+                    await harness.wait_ready(url)
                 print(f"running {name} for {args.seconds} s ...", file=sys.stderr)
                 noise = harness.machine_noise()
-                cpu = CpuMeter([p.pid for p in serving[name]], db_url)
+                cpu = CpuMeter([p.pid for p in procs], db_url)
                 await cpu.start()
                 run = run_generator({**base, **job, "offset": offset * 10_000_000})
                 results["runs"][name] = {**run, **await cpu.per_request(run["ok"]), **noise}

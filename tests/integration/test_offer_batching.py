@@ -348,6 +348,33 @@ async def test_an_offer_for_a_fully_proposed_need_goes_alone_and_may_displace(
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 1, 1)
 
 
+async def test_an_offer_after_one_that_filled_a_need_in_its_batch_may_still_displace_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """In one batch, slow tents fill the need, then clearly better ones come. Sent
+    one after the other, the better ones would find the need full and take its units
+    from the slow ones (planned under locks); so they do here, right after the
+    batch's COMMIT. Planned on the batch's own plan alone, they got nothing."""
+    emergency_id = await _emergency(pool)
+    need = await _need(
+        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
+    )
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    batcher, results = await _one_batch(
+        pool,
+        [
+            # Türkiye's own slow tents (no origin; Türkiye is on no list)
+            _call(_body(emergency_id, "TUR", item(TENTS, 100))),
+            _call(_body(emergency_id, "FRA", item(TENTS, 100, origin=PLACE))),
+        ],
+    )
+    slow, better = (_created(r) for r in results)
+    assert [(m["need_id"], m["quantity"]) for m in slow["matches"]] == [(need["id"], 100)]
+    assert [(m["need_id"], m["quantity"]) for m in better["matches"]] == [(need["id"], 100)]
+    assert await _proposed(pool, need["id"]) == _answered([better])  # the slow one gave way
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+
+
 async def test_a_nations_first_offer_goes_alone_and_moves_its_circulation_row(
     pool: asyncpg.Pool,
 ) -> None:
@@ -376,7 +403,7 @@ async def test_stopping_answers_the_offers_of_the_batch_in_flight(pool: asyncpg.
     its offers are answered (503: try again; a keyed retry is safe), never left
     waiting for an answer that no task will give."""
     emergency_id, _ = await _setup(pool, 100)
-    batcher = OfferBatcher(pool)
+    batcher = OfferBatcher(pool, stop_seconds=0.1)  # this batch cannot finish: cut it off
     batcher.start()
     async with pool.acquire() as holder, holder.transaction():
         # another request's claim of the same key, not yet committed: the batch's

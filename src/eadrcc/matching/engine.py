@@ -189,6 +189,25 @@ def plan_on_commit(
     return _propose_on_commit(conn, view, found, lacking, actor, written_at)
 
 
+def may_displace(
+    offer: Offer, read: NewItemCandidates, full: set[str], proposals: list[Match]
+) -> bool:
+    """After `plan_on_commit`: has one of the offer's items units left free that a
+    need among its candidates could take, were it not fully proposed (`full`: the
+    needs the transaction's earlier plans left with nothing lacking)? Planned alone,
+    after those, the offer would have been planned under locks, displacing (`plan`)."""
+    promised: dict[str, int] = {}
+    for m in proposals:
+        promised[m.offer_item_id] = promised.get(m.offer_item_id, 0) + m.quantity
+    for item in offer.items:
+        if allocation.item_free(_new_item_row(offer, item)) <= promised.get(item.id, 0):
+            continue
+        for need in read.needs.get((offer.emergency_id, offer.request_id, item.resource_type), ()):
+            if need["id"] in full and need["allocated"] < need["quantity"]:
+                return True
+    return False
+
+
 def _new_item_row(offer: Offer, item: OfferItem) -> dict[str, Any]:
     """A new item as lock_sides answers item rows (nothing proposed yet)."""
     return {

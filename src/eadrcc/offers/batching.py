@@ -8,14 +8,19 @@ A quiet hub sends each offer alone, at once: nothing waits for company.
 Each offer keeps what it would have had alone:
 - its own answer, 201 with its matches or its own problem;
 - its Idempotency-Key (claimed in the batch, its answer stored with the COMMIT);
-- its place: offers, proposals and events are written in arrival order, and each
-  offer is planned seeing what those before it proposed (lacking, not reshuffled).
+- its place: in a batch, offers, proposals and events are written in arrival
+  order, and each offer is planned seeing what those before it proposed (lacking,
+  not reshuffled). Offers in flight together were never ordered (either may commit
+  first alone too); one sent after another's answer comes after it.
+
+An offer whose items still have units free when the batch's earlier offers have
+just fully proposed a need it could fill is planned again after the COMMIT, alone
+and under locks, as it would have been had it come after them: it may displace a
+clearly weaker standing proposal (matching.engine.plan). Its answer waits for that.
 
 What the batch does not do is done for the offer alone, on the path it always had
 (offers.service.create), after the batch: planning that may displace a standing
-proposal (some candidate need is fully proposed), or that would look past a full
-shortlist the offers before it in the batch emptied (the batch is then recorded up to
-it: alone, it would reach the needs beyond), and a nation's first offer that
+proposal (some candidate need is fully proposed) and a nation's first offer that
 moves its circulation row (both under locks); a key used before, or twice in one
 batch; a problem with an offer that has a key (a replay is answered from the key).
 A batch whose plan no longer holds at its COMMIT is run again; after that, or on
@@ -26,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,26 +45,23 @@ from eadrcc.errors import Conflict, Invalid, Unavailable
 from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.offers import service, store
-from eadrcc.offers.models import Offer, OfferCreate
+from eadrcc.offers.models import OfferCreate
 from eadrcc.policy import authorize
 
 log = structlog.get_logger(__name__)
 
 # The most offers one transaction records: bounds its locks' hold and its memory.
 MAX_BATCH = 64
+# Batches at once. Two (the next reading and storing its offers while one commits,
+# each planning an emergency alone under a lock) were measured no faster on two
+# cores, and slower across two processes (bench/throughput.py, 2026-11-30).
+IN_FLIGHT = 1
+# How long stopping waits for the batches in flight to commit.
+STOP_SECONDS = 10.0
 # An answer meaning "record this offer alone, on the single path".
 ALONE = object()
 
 Answer = tuple[int, Any] | Exception | object
-
-
-class _Split(Exception):
-    """Offer `at` of a batch would find needs of its full shortlist proposed by those
-    before it: record the batch up to it, and it and the rest alone."""
-
-    def __init__(self, at: int) -> None:
-        super().__init__(at)
-        self.at = at
 
 
 @dataclass
@@ -72,15 +73,26 @@ class _Pending:
     answer: asyncio.Future[Answer]
 
 
+@dataclass
+class _Displacing:
+    """A batched offer's answer, before its items are planned again under locks."""
+
+    created: dict[str, Any]
+
+
 class OfferBatcher:
     """One per process (app): a task that records what is waiting, batch after batch."""
 
-    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, max_batch: int = MAX_BATCH, stop_seconds: float = STOP_SECONDS
+    ) -> None:
         self._pool = pool
         self._max = max_batch
+        self._stop_seconds = stop_seconds
         self._waiting: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running: dict[asyncio.Task[None], list[_Pending]] = {}
         self.batches = 0  # transactions committed, and the offers they held (/metrics)
         self.batched = 0
         self.alone = 0  # offers sent to the single path
@@ -89,10 +101,14 @@ class OfferBatcher:
         self._task = asyncio.create_task(self._run(), name="offer-batcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Let the batches in flight finish (a while), then stop; what is left, queued
+        or cut off mid-batch, is answered 503."""
+        if self._running:
+            await asyncio.wait(self._running, timeout=self._stop_seconds)
+        for task in [t for t in (self._task, *self._running) if t is not None]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         for pending in self._waiting:
             if not pending.answer.done():
                 pending.answer.set_exception(Unavailable("the hub is shutting down"))
@@ -149,24 +165,20 @@ class OfferBatcher:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._waiting:
+            while self._waiting and len(self._running) < IN_FLIGHT:
                 batch = self._waiting[: self._max]
                 del self._waiting[: self._max]
-                await self._record(batch)
+                task = asyncio.create_task(self._record(batch))
+                self._running[task] = batch
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        del self._running[task]
+        self._wake.set()  # room for the next batch
 
     async def _record(self, batch: list[_Pending]) -> None:
-        answers: list[Answer] = [ALONE] * len(batch)
-        size = len(batch)
         try:
-            while True:
-                try:
-                    run = functools.partial(self._transaction, batch[:size])
-                    answers[:size] = await retrying(run, attempts=2)
-                    break
-                except _Split as split:
-                    size = split.at  # never 0: the first offer has no one before it
-            self.batches += 1
-            self.batched += sum(a is not ALONE for a in answers)
+            await self._record_batch(batch)
         except asyncio.CancelledError:
             # Stopped mid-batch: these offers are no longer in _waiting, so stop()
             # cannot answer them; nothing else will.
@@ -174,15 +186,27 @@ class OfferBatcher:
                 if not pending.answer.done():
                     pending.answer.set_exception(Unavailable("the hub is shutting down"))
             raise
+
+    async def _record_batch(self, batch: list[_Pending]) -> None:
+        try:
+            answers = await retrying(lambda: self._transaction(batch), attempts=2)
+            self.batches += 1
+            self.batched += sum(a is not ALONE for a in answers)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             # Each offer alone then answers for itself (a unique violation, say).
             if not isinstance(exc, RETRYABLE):
                 log.error("offer_batch_failed", offers=len(batch), error=type(exc).__name__)
             answers = [ALONE] * len(batch)
         self.alone += sum(a is ALONE for a in answers)
+        displacing = []
         for pending, answer in zip(batch, answers, strict=True):
-            if not pending.answer.done():  # its request may have been cancelled
+            if isinstance(answer, _Displacing):
+                displacing.append(self._displace(pending, answer.created))
+            elif not pending.answer.done():  # its request may have been cancelled
                 pending.answer.set_result(answer)
+        await asyncio.gather(*displacing)
 
     async def _transaction(self, batch: list[_Pending]) -> list[Answer]:
         answers: list[Answer] = [ALONE] * len(batch)
@@ -209,11 +233,10 @@ class OfferBatcher:
             offers = await store.create_each(conn, [_new(batch[n]) for n in live])
             lacking: dict[str, int] = {}
             for n, offer in zip(live, offers, strict=True):
-                if _filled_before(offer, read, lacking):
-                    raise _Split(n)
                 pending, fact = batch[n], facts[n]
                 actor = pending.who.actor
                 offer_json = service.emit(conn, offer, fact["affected"], "offer.created", actor)
+                full = {need_id for need_id, left in lacking.items() if left <= 0}
                 proposals = engine.plan_on_commit(
                     conn, offer, read, lacking, actor=actor, written_at=fact["now"]
                 )
@@ -226,7 +249,10 @@ class OfferBatcher:
                         status=201,
                         response=created,
                     )
-                answers[n] = (201, created)
+                if engine.may_displace(offer, read, full, proposals):
+                    answers[n] = _Displacing(created)
+                else:
+                    answers[n] = (201, created)
             # After every plan: a row kept `offered` is held from the COMMIT's message
             # on, after the needs the plans write there (needs before circulation rows;
             # the statements go in the order first asked for).
@@ -240,17 +266,40 @@ class OfferBatcher:
                 )
         return answers
 
+    async def _displace(self, pending: _Pending, created: dict[str, Any]) -> None:
+        """Plan a batched offer's items again, alone and under locks, as the single
+        path would have after the offers before it (they may displace a weaker
+        standing proposal); its answer (and stored answer) gains what that proposed."""
+        item_ids = [i["id"] for i in created["items"]]
 
-def _filled_before(offer: Offer, read: engine.NewItemCandidates, lacking: dict[str, int]) -> bool:
-    """Did the offers before this one in the batch fill a need of a shortlist that
-    may have left needs out (it is full)? Alone, the offer would be planned under
-    locks and reach those; here it would find less than it could take. (A shorter
-    shortlist holds every need the group could fill: the offer only does not
-    displace those before it, which a batch does not reshuffle.)"""
-    return any(
-        len(found) >= engine.SHORTLIST and any(lacking.get(r["id"]) == 0 for r in found)
-        for found in (read.needs.get(g, ()) for g in engine.new_item_groups(offer))
-    )
+        async def once() -> dict[str, Any]:
+            async with transaction(self._pool) as conn:
+                more = await engine.plan(conn, item_ids=item_ids, actor=pending.who.actor)
+                answer = {
+                    **created,
+                    "matches": [*created["matches"], *(m.model_dump(mode="json") for m in more)],
+                }
+                if pending.key:
+                    idempotency.remember(
+                        conn,
+                        token_id=pending.who.token_id,
+                        key=pending.key,
+                        status=201,
+                        response=answer,
+                    )
+                return answer
+
+        try:
+            answer = await retrying(once)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the offer is recorded: answer it as it stands
+            log.warning(
+                "offer_displacement_failed", offer_id=created["id"], error=type(exc).__name__
+            )
+            answer = created
+        if not pending.answer.done():
+            pending.answer.set_result((201, answer))
 
 
 def _new(pending: _Pending) -> tuple[str, OfferCreate, list[str], str]:
