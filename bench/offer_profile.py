@@ -42,7 +42,7 @@ from eadrcc.config import Settings
 _TALLY: contextvars.ContextVar[list[tuple[str, float, float]] | None] = contextvars.ContextVar(
     "tally", default=None
 )
-CALLS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
+CALLS = ("execute", "executemany", "fetch", "fetchmany", "fetchrow", "fetchval")
 
 
 def count_round_trips() -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,9 @@ class _Pending:
     key: str | None
     request_hash: bytes | None
     answer: asyncio.Future[Answer]
+    # The request's context (its request id for the logs): a batch runs in its
+    # first offer's.
+    context: contextvars.Context
 
 
 @dataclass
@@ -135,7 +139,8 @@ class OfferBatcher:
         if idempotency_key and request_hash is None:
             request_hash = idempotency.fingerprint("offers", body.model_dump(mode="json"))
         answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Pending(who, body, idempotency_key, request_hash, answer))
+        context = contextvars.copy_context()
+        self._waiting.append(_Pending(who, body, idempotency_key, request_hash, answer, context))
         self._wake.set()
         result = await answer
         if result is ALONE:
@@ -168,7 +173,7 @@ class OfferBatcher:
             while self._waiting and len(self._running) < IN_FLIGHT:
                 batch = self._waiting[: self._max]
                 del self._waiting[: self._max]
-                task = asyncio.create_task(self._record(batch))
+                task = asyncio.create_task(self._record(batch), context=batch[0].context)
                 self._running[task] = batch
                 task.add_done_callback(self._finished)
 
