@@ -246,14 +246,7 @@ class OfferBatcher:
                     conn, offer, read, lacking, actor=actor, written_at=fact["now"]
                 )
                 created = service.created_answer(offer_json, proposals)
-                if pending.key:
-                    idempotency.remember(
-                        conn,
-                        token_id=pending.who.token_id,
-                        key=pending.key,
-                        status=201,
-                        response=created,
-                    )
+                _remember(conn, pending, created)
                 if engine.may_displace(offer, read, full, proposals):
                     answers[n] = _Displacing(created)
                 else:
@@ -284,14 +277,7 @@ class OfferBatcher:
                     **created,
                     "matches": [*created["matches"], *(m.model_dump(mode="json") for m in more)],
                 }
-                if pending.key:
-                    idempotency.remember(
-                        conn,
-                        token_id=pending.who.token_id,
-                        key=pending.key,
-                        status=201,
-                        response=answer,
-                    )
+                _remember(conn, pending, answer)
                 return answer
 
         try:
@@ -305,6 +291,14 @@ class OfferBatcher:
             answer = created
         if not pending.answer.done():
             pending.answer.set_result((201, answer))
+
+
+def _remember(conn: asyncpg.Connection, pending: _Pending, created: dict[str, Any]) -> None:
+    """Store an offer's answer under its key, if it has one (written with the COMMIT)."""
+    if pending.key:
+        idempotency.remember(
+            conn, token_id=pending.who.token_id, key=pending.key, status=201, response=created
+        )
 
 
 def _new(pending: _Pending) -> tuple[str, OfferCreate, list[str], str]:
