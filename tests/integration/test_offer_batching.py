@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from eadrcc import db
 from eadrcc.auth import Principal, Role
 from eadrcc.emergencies import service as emergencies
 from eadrcc.emergencies.models import EmergencyCreate
@@ -101,12 +102,12 @@ async def _queued(batcher: OfferBatcher, count: int) -> None:
 
 
 async def _one_batch(
-    pool: asyncpg.Pool, calls: list[dict[str, Any]]
+    pool: asyncpg.Pool, calls: list[dict[str, Any]], batcher: OfferBatcher | None = None
 ) -> tuple[OfferBatcher, list[Result]]:
-    """The calls queued in this order on a new batcher, which then starts: its first
-    batch holds them all. Answers the batcher (its counters) and each call's result
-    (its answer, or what it raised)."""
-    batcher = OfferBatcher(pool)
+    """The calls queued in this order on a new batcher (or the one given, not started
+    yet), which then starts: its first batch holds them all. Answers the batcher (its
+    counters) and each call's result (its answer, or what it raised)."""
+    batcher = batcher or OfferBatcher(pool)
     tasks = [asyncio.create_task(batcher.create(**c)) for c in calls]
     try:
         await _queued(batcher, len(calls))
@@ -432,3 +433,114 @@ async def test_stopping_answers_the_offers_of_the_batch_in_flight(pool: asyncpg.
         TENTS,
     )
     assert tents == 0  # rolled back: the retry the answer asks for is not a second offer
+
+
+async def _blocked_by(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
+    """The statement of a session waiting for a lock `holder` holds (once one does)."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            query: str | None = await pool.fetchval(
+                "SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                holder.get_server_pid(),
+            )
+            if query is not None:
+                return query
+            await asyncio.sleep(0.02)
+
+
+async def _waits(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Return once `conn` waits for a lock."""
+    async with asyncio.timeout(WAIT_S):
+        while not await pool.fetchval(
+            "SELECT cardinality(pg_blocking_pids($1)) > 0", conn.get_server_pid()
+        ):
+            await asyncio.sleep(0.02)
+
+
+async def _lock_need(conn: asyncpg.Connection, need_id: str) -> None:
+    """What an amendment takes first (requests' lock_need): the need, FOR UPDATE."""
+    await conn.execute("SELECT 1 FROM needs WHERE id = $1 FOR UPDATE", need_id)
+
+
+async def _amend(conn: asyncpg.Connection, need_id: str, quantity: int) -> None:
+    """The need's quantity changed as an amendment does it (requests' update_need)."""
+    await conn.execute(
+        "UPDATE needs SET quantity = $2, version = version + 1, updated_at = now() WHERE id = $1",
+        need_id,
+        quantity,
+    )
+
+
+async def test_a_batch_whose_plan_no_longer_holds_at_its_commit_is_run_again(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two offers of 10 for a need of 20 wait at their batch's COMMIT while the need
+    is amended to 12: the plan made on the need as read (10 and 10) no longer holds,
+    the COMMIT refuses it, and the batch runs again on the need as amended: 10, then
+    the 2 left. Never over-proposed; still one batch, nothing sent alone."""
+    emergency_id, need = await _setup(pool, 20)
+    retried = db.RETRIES["SerializationError"]
+    calls = [
+        _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+        _call(_body(emergency_id, "DEU", item(TENTS, 10))),
+    ]
+    async with pool.acquire() as amender:
+        async with amender.transaction():
+            await _lock_need(amender, need["id"])
+            batch = asyncio.create_task(_one_batch(pool, calls))
+            assert "write_planned_proposals(" in await _blocked_by(pool, amender)
+            await _amend(amender, need["id"], 12)
+        batcher, results = await batch
+    first, second = (_created(r) for r in results)
+    assert [(m["need_id"], m["quantity"]) for m in first["matches"]] == [(need["id"], 10)]
+    assert [(m["need_id"], m["quantity"]) for m in second["matches"]] == [(need["id"], 2)]
+    assert await _proposed(pool, need["id"]) == _answered([first, second])
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 12
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+    assert db.RETRIES["SerializationError"] == retried + 1  # the one refused COMMIT
+
+
+async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    """The need of 20 is amended to 12 while the batch waits at its COMMIT, and to
+    15 while its second run waits to store its offers (behind a CREATE INDEX on
+    offers, say, queued behind the first run): that run planned on the need as read
+    before, so neither plan holds. Each offer then goes alone, planned on the need
+    as it now is: 10 and 5 (in flight together, in either order)."""
+    emergency_id, need = await _setup(pool, 20)
+    retried = db.RETRIES["SerializationError"]
+    before = await _offer_ids(pool, emergency_id)
+    batcher = OfferBatcher(pool)
+    calls = [
+        _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+        _call(_body(emergency_id, "DEU", item(TENTS, 10))),
+    ]
+    async with pool.acquire() as amender, pool.acquire() as indexer:
+        async with indexer.transaction():
+            async with amender.transaction():
+                await _lock_need(amender, need["id"])
+                batch = asyncio.create_task(_one_batch(pool, calls, batcher))
+                assert "write_planned_proposals(" in await _blocked_by(pool, amender)
+                # Queued behind the first run, which has stored its offers: granted
+                # when that run ends, before the second asks (table locks are
+                # granted in turn; a row lock on the need, amended meanwhile, is not).
+                share = asyncio.create_task(indexer.execute("LOCK TABLE offers IN SHARE MODE"))
+                await _waits(pool, indexer)
+                await _amend(amender, need["id"], 12)
+            await share
+            # the second run, its need read, waits to store its offers; nothing was
+            # answered nor sent alone yet
+            assert "INSERT INTO offers" in await _blocked_by(pool, indexer)
+            assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 0)
+            assert db.RETRIES["SerializationError"] == retried + 1
+            await _amend(indexer, need["id"], 15)
+        batcher, results = await batch
+    created = [_created(r) for r in results]
+    assert [c["offering_country"] for c in created] == ["NOR", "DEU"]  # each its own
+    assert sorted(m["quantity"] for c in created for m in c["matches"]) == [5, 10]
+    assert await _offer_ids(pool, emergency_id) - before == {c["id"] for c in created}
+    assert await _proposed(pool, need["id"]) == _answered(created)
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 15
+    assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 2)
+    assert db.RETRIES["SerializationError"] >= retried + 2
