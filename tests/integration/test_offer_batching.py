@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import structlog.testing
 
 from eadrcc import db
 from eadrcc.auth import Principal, Role
@@ -544,3 +545,46 @@ async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
     assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 15
     assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 2)
     assert db.RETRIES["SerializationError"] >= retried + 2
+
+
+async def test_an_unexpected_error_in_a_batch_sends_each_offer_alone_for_its_own_answer(
+    pool: asyncpg.Pool,
+) -> None:
+    """A row in the event log at the number the batch's first event draws (an import
+    or a restore that numbered its own events): the batch's COMMIT fails with a
+    unique violation, which running it again would not cure. Each offer goes alone
+    at once and gets what it would have had: its offer and proposal, or its own
+    problem; none gets the batch's error."""
+    emergency_id, need = await _setup(pool, 100)
+    used = _body(emergency_id, "POL", item(TENTS, 2))
+    await offers.create(pool=pool, who=OFFICER, body=used, idempotency_key="k-used")
+    before = await _offer_ids(pool, emergency_id)
+    retried = sum(db.RETRIES.values())
+    await pool.execute(
+        "INSERT INTO events (seq, at, kind, visibility, actor, data)"
+        " SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END, now(),"
+        " 'imported', '{}', 'import', '{}' FROM event_seq"
+    )
+    with structlog.testing.capture_logs() as logs:
+        batcher, results = await _one_batch(
+            pool,
+            [
+                _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+                _call(_body(emergency_id, "NOR", item("no.such.type", 5))),
+                _call(_body(emergency_id, "POL", item(TENTS, 3)), key="k-used"),
+                _call(_body(emergency_id, "DEU", item(TENTS, 20))),
+            ],
+        )
+    norway, bad_type, reused, germany = results
+    assert isinstance(bad_type, Invalid), bad_type
+    assert set(bad_type.errors or {}) == {"items.0.resource_type"}
+    assert isinstance(reused, Conflict), reused
+    created = [_created(norway), _created(germany)]
+    assert [[m["quantity"] for m in c["matches"]] for c in created] == [[10], [20]]
+    assert await _offer_ids(pool, emergency_id) - before == {c["id"] for c in created}
+    proposed = await _proposed(pool, need["id"])
+    assert sorted(q for _, q in proposed.values()) == [2, 10, 20]
+    assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 4)
+    assert sum(db.RETRIES.values()) == retried  # not run again as a batch
+    failed = [e for e in logs if e["event"] == "offer_batch_failed"]
+    assert [(e["offers"], e["error"]) for e in failed] == [(4, "UniqueViolationError")]
