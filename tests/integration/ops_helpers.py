@@ -80,3 +80,13 @@ async def never_blocked_by(
             )
             assert waiting == 0, why
             await asyncio.sleep(0.02)
+
+
+async def response_state(pool: asyncpg.Pool, emergency_id: str, country: str) -> str | None:
+    """A nation's circulation state in an emergency (None: not on its distribution)."""
+    state: str | None = await pool.fetchval(
+        "SELECT state FROM responses WHERE emergency_id = $1 AND country = $2",
+        emergency_id,
+        country,
+    )
+    return state

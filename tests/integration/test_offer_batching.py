@@ -23,7 +23,7 @@ from eadrcc.offers.batching import OfferBatcher
 from eadrcc.offers.models import OfferCreate
 from eadrcc.requests import service as requests
 from eadrcc.requests.models import RequestCreate
-from tests.integration.ops_helpers import emergency_body, item
+from tests.integration.ops_helpers import emergency_body, item, response_state
 
 WAIT_S = 30.0
 TENTS = "shelter.tent.family"
@@ -81,7 +81,7 @@ async def _on_offer(pool: asyncpg.Pool, emergency_id: str, nations: tuple[str, .
     for nation in nations:
         body = _body(emergency_id, nation, item(WATER, 1))
         await offers.create(pool=pool, who=OFFICER, body=body, idempotency_key=None)
-        assert await _state(pool, emergency_id, nation) == "offered"
+        assert await response_state(pool, emergency_id, nation) == "offered"
 
 
 async def _setup(pool: asyncpg.Pool, quantity: int, **over: Any) -> tuple[str, dict[str, Any]]:
@@ -126,15 +126,6 @@ def _created(result: Result) -> dict[str, Any]:
     assert status == 201, result
     assert isinstance(created, dict)
     return created
-
-
-async def _state(pool: asyncpg.Pool, emergency_id: str, country: str) -> str | None:
-    state: str | None = await pool.fetchval(
-        "SELECT state FROM responses WHERE emergency_id = $1 AND country = $2",
-        emergency_id,
-        country,
-    )
-    return state
 
 
 async def _proposed(pool: asyncpg.Pool, need_id: str) -> dict[str, tuple[str, int]]:
@@ -384,7 +375,7 @@ async def test_a_nations_first_offer_goes_alone_and_moves_its_circulation_row(
     moves to `offered` under locks, on the single path. Germany's next offer, in the
     same batch, is recorded in it."""
     emergency_id, need = await _setup(pool, 100)
-    assert await _state(pool, emergency_id, "ESP") == "notified"
+    assert await response_state(pool, emergency_id, "ESP") == "notified"
     batcher, results = await _one_batch(
         pool,
         [
@@ -393,7 +384,7 @@ async def test_a_nations_first_offer_goes_alone_and_moves_its_circulation_row(
         ],
     )
     spain, germany = (_created(r) for r in results)
-    assert await _state(pool, emergency_id, "ESP") == "offered"
+    assert await response_state(pool, emergency_id, "ESP") == "offered"
     assert [m["quantity"] for m in spain["matches"]] == [10]
     assert [m["quantity"] for m in germany["matches"]] == [20]
     assert await _proposed(pool, need["id"]) == _answered([spain, germany])

@@ -26,7 +26,14 @@ from eadrcc.offers.models import OfferCreate
 from eadrcc.requests import service as requests
 from eadrcc.requests.models import RequestCreate
 from tests.conftest import TokenFactory
-from tests.integration.ops_helpers import Api, api, emergency_body, item, never_blocked_by
+from tests.integration.ops_helpers import (
+    Api,
+    api,
+    emergency_body,
+    item,
+    never_blocked_by,
+    response_state,
+)
 
 Client = TestClient  # type: ignore[type-arg]
 TENTS = "shelter.tent.family"
@@ -54,24 +61,15 @@ def _offer(emergency_id: str, country: str, quantity: int = 10) -> dict[str, Any
     }
 
 
-async def _state(pool: asyncpg.Pool, emergency_id: str, country: str) -> str | None:
-    state: str | None = await pool.fetchval(
-        "SELECT state FROM responses WHERE emergency_id = $1 AND country = $2",
-        emergency_id,
-        country,
-    )
-    return state
-
-
 async def test_a_nations_next_offer_does_not_queue_behind_its_circulation_row(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
     officer = await api(client, make_token, "duty_officer")
     emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
     await _rfa(officer, emergency["id"])
-    assert await _state(pool, emergency["id"], "NOR") == "notified"
+    assert await response_state(pool, emergency["id"], "NOR") == "notified"
     await officer.post("/api/v1/offers", _offer(emergency["id"], "NOR"), expect=201)
-    assert await _state(pool, emergency["id"], "NOR") == "offered"  # the first one moves it
+    assert await response_state(pool, emergency["id"], "NOR") == "offered"  # the first one moves it
 
     async with pool.acquire() as holder, holder.transaction():
         # what another offer of Norway's holds from its COMMIT's message on
@@ -86,7 +84,7 @@ async def test_a_nations_next_offer_does_not_queue_behind_its_circulation_row(
             pool, holder, second, "Norway's second offer waits for its circulation row"
         )
     assert len((await second)["matches"]) == 1
-    assert await _state(pool, emergency["id"], "NOR") == "offered"
+    assert await response_state(pool, emergency["id"], "NOR") == "offered"
 
 
 async def _one_need(
@@ -292,7 +290,7 @@ async def test_a_nations_first_offer_and_an_amendment_never_deadlock(
         expect=201,
     )
     (need,) = rfa["needs"]
-    assert await _state(pool, emergency["id"], "NOR") == "notified"
+    assert await response_state(pool, emergency["id"], "NOR") == "notified"
     reached, release = _gate_offered(monkeypatch, before=False)
     with structlog.testing.capture_logs() as logs:
         offer = asyncio.create_task(
@@ -328,7 +326,7 @@ async def test_a_nation_with_an_open_offer_stays_offered_when_another_is_withdra
     first = await officer.post(
         "/api/v1/offers", _offer_of(emergency["id"], "NOR", WATER), expect=201
     )
-    assert await _state(pool, emergency["id"], "NOR") == "offered"
+    assert await response_state(pool, emergency["id"], "NOR") == "offered"
     reached, release = _gate_offered(monkeypatch, before=True)
     second = asyncio.create_task(
         officer.post("/api/v1/offers", _offer(emergency["id"], "NOR"), expect=201)
@@ -340,7 +338,7 @@ async def test_a_nation_with_an_open_offer_stays_offered_when_another_is_withdra
     release.set()
     kept = await second
     assert (await officer.get(f"/api/v1/offers/{kept['id']}"))["status"] == "open"
-    assert await _state(pool, emergency["id"], "NOR") == "offered"
+    assert await response_state(pool, emergency["id"], "NOR") == "offered"
 
 
 async def _plans(client: Client, snippet: str) -> tuple[int, int]:
@@ -635,7 +633,7 @@ async def test_a_batch_locks_the_needs_it_proposes_to_before_its_nations_circula
     offers were planned in: a withdrawal holds the need, then locks the row."""
     officer, emergency, need = await _one_need(client, make_token, 1_000)
     await officer.post("/api/v1/offers", _offer_of(emergency["id"], "NOR", WATER), expect=201)
-    assert await _state(pool, emergency["id"], "NOR") == "offered"
+    assert await response_state(pool, emergency["id"], "NOR") == "offered"
     # the first offer proposes nothing (water), the second proposes to the need
     bodies = [_offer_of(emergency["id"], "NOR", WATER), _offer(emergency["id"], "NOR")]
     async with pool.acquire() as holder:
