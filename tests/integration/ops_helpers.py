@@ -90,3 +90,16 @@ async def response_state(pool: asyncpg.Pool, emergency_id: str, country: str) ->
         country,
     )
     return state
+
+
+async def blocked_statement(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
+    """The statement of the first session found waiting on a lock `holder` holds."""
+    async with asyncio.timeout(30):
+        while True:
+            query: str | None = await pool.fetchval(
+                "SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                holder.get_server_pid(),
+            )
+            if query is not None:
+                return query
+            await asyncio.sleep(0.02)

@@ -23,7 +23,7 @@ from eadrcc.offers.batching import OfferBatcher
 from eadrcc.offers.models import OfferCreate
 from eadrcc.requests import service as requests
 from eadrcc.requests.models import RequestCreate
-from tests.integration.ops_helpers import emergency_body, item, response_state
+from tests.integration.ops_helpers import blocked_statement, emergency_body, item, response_state
 
 WAIT_S = 30.0
 TENTS = "shelter.tent.family"
@@ -427,19 +427,6 @@ async def test_stopping_answers_the_offers_of_the_batch_in_flight(pool: asyncpg.
     assert tents == 0  # rolled back: the retry the answer asks for is not a second offer
 
 
-async def _blocked_by(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
-    """The statement of a session waiting for a lock `holder` holds (once one does)."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            query: str | None = await pool.fetchval(
-                "SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                holder.get_server_pid(),
-            )
-            if query is not None:
-                return query
-            await asyncio.sleep(0.02)
-
-
 async def _waits(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
     """Return once `conn` waits for a lock."""
     async with asyncio.timeout(WAIT_S):
@@ -480,7 +467,7 @@ async def test_a_batch_whose_plan_no_longer_holds_at_its_commit_is_run_again(
         async with amender.transaction():
             await _lock_need(amender, need["id"])
             batch = asyncio.create_task(_one_batch(pool, calls))
-            assert "write_planned_proposals(" in await _blocked_by(pool, amender)
+            assert "write_planned_proposals(" in await blocked_statement(pool, amender)
             await _amend(amender, need["id"], 12)
         batcher, results = await batch
     first, second = (_created(r) for r in results)
@@ -513,7 +500,7 @@ async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
             async with amender.transaction():
                 await _lock_need(amender, need["id"])
                 batch = asyncio.create_task(_one_batch(pool, calls, batcher))
-                assert "write_planned_proposals(" in await _blocked_by(pool, amender)
+                assert "write_planned_proposals(" in await blocked_statement(pool, amender)
                 # Queued behind the first run, which has stored its offers: granted
                 # when that run ends, before the second asks (table locks are
                 # granted in turn; a row lock on the need, amended meanwhile, is not).
@@ -523,7 +510,7 @@ async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
             await share
             # the second run, its need read, waits to store its offers; nothing was
             # answered nor sent alone yet
-            assert "INSERT INTO offers" in await _blocked_by(pool, indexer)
+            assert "INSERT INTO offers" in await blocked_statement(pool, indexer)
             assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 0)
             assert db.RETRIES["SerializationError"] == retried + 1
             await _amend(indexer, need["id"], 15)

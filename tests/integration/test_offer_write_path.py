@@ -29,6 +29,7 @@ from tests.conftest import TokenFactory
 from tests.integration.ops_helpers import (
     Api,
     api,
+    blocked_statement,
     emergency_body,
     item,
     never_blocked_by,
@@ -97,19 +98,6 @@ async def _one_need(
     return officer, emergency, need
 
 
-async def _blocked_statement(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
-    """The statement of the first session found waiting on a lock `holder` holds."""
-    async with asyncio.timeout(30):
-        while True:
-            query: str | None = await pool.fetchval(
-                "SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-                holder.get_server_pid(),
-            )
-            if query is not None:
-                return query
-            await asyncio.sleep(0.02)
-
-
 async def _offer_against_held_need(
     officer: Api, pool: asyncpg.Pool, need: dict[str, Any], quantity: int, change: str
 ) -> tuple[dict[str, Any], str]:
@@ -130,7 +118,7 @@ async def _offer_against_held_need(
                     expect=201,
                 )
             )
-            waited_in = await _blocked_statement(pool, holder)
+            waited_in = await blocked_statement(pool, holder)
             await holder.execute(change, need["id"])
         return await offer, waited_in
 
@@ -641,7 +629,7 @@ async def test_a_batch_locks_the_needs_it_proposes_to_before_its_nations_circula
             await holder.execute("SELECT 1 FROM needs WHERE id = $1 FOR NO KEY UPDATE", need["id"])
             retried = db.RETRIES["DeadlockDetectedError"]
             batcher, tasks = await _one_batch(pool, bodies)
-            assert "write_planned_proposals" in await _blocked_statement(pool, holder)
+            assert "write_planned_proposals" in await blocked_statement(pool, holder)
             # Before: the batch held Norway's row from its COMMIT's message on while it
             # waited for the need, a deadlock (this gives up before the detector runs).
             await holder.execute("SET LOCAL lock_timeout = '200ms'")
