@@ -27,8 +27,9 @@ ORDER BY seq
 LIMIT :limit;
 
 -- name: read_all_since
--- The hub's feed: every event, whoever may see it (it filters per socket).
-SELECT seq, at, kind, emergency_id, visibility, actor, data
+-- The hub's feed: every event, whoever may see it (it filters per socket). The data
+-- as JSON text, which the hub puts in each frame as it is (events.fanout).
+SELECT seq, at, kind, emergency_id, visibility, actor, data::text AS data_json
 FROM events
 WHERE seq > :since
 ORDER BY seq

@@ -42,19 +42,24 @@ def text_frame(text: str) -> bytes:
 
 
 def event_message(row: asyncpg.Record | dict[str, Any]) -> str:
-    return json.dumps(
+    """The websocket message of an event row. A row with `data_json` (the hub's feed,
+    events.sql read_all_since) carries its data as the JSON text PostgreSQL wrote:
+    passed through, not decoded and encoded again on the event loop."""
+    head = json.dumps(
         {
             "type": "event",
             "seq": row["seq"],
             "kind": row["kind"],
             "emergency_id": row["emergency_id"],
             "at": row["at"].isoformat(),
-            "data": row["data"],
         },
         separators=(",", ":"),
         ensure_ascii=False,
-        default=str,
     )
+    data = row.get("data_json")
+    if data is None:
+        data = json.dumps(row["data"], separators=(",", ":"), ensure_ascii=False, default=str)
+    return f'{head[:-1]},"data":{data}}}'
 
 
 @dataclass(frozen=True)

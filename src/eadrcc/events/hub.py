@@ -236,7 +236,7 @@ class EventHub:
             if rows:
                 for row in rows:
                     if row["kind"].startswith(TOKEN_EVENTS):
-                        self._token_event(row["kind"], row["data"])
+                        self._token_event(row["kind"], json.loads(row["data_json"]))
                 for observer in self.on_read:
                     observer([row["kind"] for row in rows])
                 self.last_seq = rows[-1]["seq"]
