@@ -388,6 +388,7 @@ RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, Stale)
 
 
 # Transactions run again, by the error that stopped them, since the process started
+# (a last attempt that fails too is given up, not counted)
 # (/metrics: eadrcc_transaction_retries). Under a stream of offers to a few needs,
 # mostly SerializationError: plans that no longer held at their COMMIT.
 RETRIES: collections.Counter[str] = collections.Counter()
@@ -401,9 +402,9 @@ async def retrying(operation: Callable[[], Awaitable[T]], *, attempts: int = 4) 
         try:
             return await operation()
         except RETRYABLE as exc:
-            RETRIES[type(exc).__name__] += 1
             if attempt == attempts:
                 raise
+            RETRIES[type(exc).__name__] += 1  # only what is run again
             log.warning("transaction_retry", attempt=attempt, error=type(exc).__name__)
             await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # spread the retries
     raise AssertionError("unreachable")

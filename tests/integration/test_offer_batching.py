@@ -522,7 +522,9 @@ async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
     assert await _proposed(pool, need["id"]) == _answered(created)
     assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 15
     assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 2)
-    assert db.RETRIES["SerializationError"] >= retried + 2
+    # the batch ran again once; its second refusal was given up, not run again (the
+    # offers alone, in flight together, may retry on their own)
+    assert db.RETRIES["SerializationError"] >= retried + 1
 
 
 async def test_an_unexpected_error_in_a_batch_sends_each_offer_alone_for_its_own_answer(
