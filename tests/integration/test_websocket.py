@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -23,7 +24,14 @@ from eadrcc.events import log as events
 from eadrcc.events.hub import LISTENER_NAME
 from tests.conftest import TokenFactory, bearer
 from tests.integration.ops_helpers import api, emergency_body, item
-from tests.integration.ws_helpers import next_message, read_until, stream, ws_url
+from tests.integration.ws_helpers import (
+    event_json,
+    next_message,
+    read_texts_until,
+    read_until,
+    stream,
+    ws_url,
+)
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -33,7 +41,12 @@ def base_url(client: Client) -> str:
 
 
 async def _append(
-    pool: asyncpg.Pool, n: int, *, visibility: list[str] | None = None, size: int = 0
+    pool: asyncpg.Pool,
+    n: int,
+    *,
+    visibility: list[str] | None = None,
+    size: int = 0,
+    data: dict[str, Any] | None = None,
 ) -> int:
     """Write n events straight into the log (as a state change would) and NOTIFY."""
     last = 0
@@ -44,7 +57,7 @@ async def _append(
                     conn,
                     kind="test.event",
                     actor="test",
-                    data={"i": i, "pad": "x" * size},
+                    data={"i": i, "pad": "x" * size} if data is None else data,
                     visibility=visibility or ["*"],
                 )
             ).seq
@@ -101,6 +114,56 @@ async def test_live_only_without_since_and_api_changes_arrive(
         message = await next_message(ws)
     assert message["seq"] > welcome["head"]
     assert (message["kind"], message["emergency_id"]) == ("emergency.created", emergency["id"])
+
+
+NON_ASCII = "Évacuation — Gölcük 避难所"
+NESTED = {
+    "title": NON_ASCII,
+    "site": {"name": "Gölcük", "beds": 240, "share": 0.75, "at": {"lat": 40.7167, "lon": 29.8}},
+    "counts": [0, -3, 2**53 + 1, 1.5e-7, 12345.678, -0.5],
+    "flags": {"open": True, "full": False, "closed_at": None},
+    "text": 'quote " backslash \\ tab \t line\n sep \u2028 \U0001f691',
+    "empty": [{}, [], ""],
+}
+
+
+async def test_a_live_event_reads_as_the_same_event_resumed_from_the_backlog(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """The hub puts each event's data in its frame as the JSON text PostgreSQL wrote
+    (events/fanout.py); a resuming console's backlog encodes the decoded data. Which
+    way an event came must make no difference to what a console reads."""
+    officer = await api(client, make_token, "duty_officer")
+    async with stream(base_url(client), officer.token) as (live, welcome):
+        start = welcome["head"]  # subscribed: all after this comes through the hub
+        emergency = await officer.post(
+            "/api/v1/emergencies", emergency_body(title=NON_ASCII), expect=201
+        )
+        await officer.post(
+            "/api/v1/offers",
+            {
+                "emergency_id": emergency["id"],
+                "offering_country": "NOR",
+                "channel": "direct",
+                "notes": NON_ASCII,
+                "items": [item("shelter.tent.family", 10)],
+            },
+            expect=201,
+        )
+        last = await _append(pool, 1, data=NESTED)
+        live_texts = await read_texts_until(live, last)
+    async with stream(base_url(client), officer.token, since=start) as (resumed, welcome):
+        assert welcome["head"] >= last  # the hub read them all: each one is backlog
+        backlog_texts = await read_texts_until(resumed, last)
+    got_live = [event_json(text) for text in live_texts]
+    got_backlog = [event_json(text) for text in backlog_texts]
+    assert [e["seq"] for e in got_live] == list(range(start + 1, last + 1))
+    assert got_live == got_backlog
+    by_kind = {e["kind"]: e for e in got_live}
+    assert by_kind["emergency.created"]["data"]["title"] == NON_ASCII
+    assert by_kind["offer.created"]["data"]["notes"] == NON_ASCII
+    assert by_kind["offer.created"]["emergency_id"] == emergency["id"]
+    assert (got_live[-1]["data"], got_live[-1]["emergency_id"]) == (NESTED, None)
 
 
 async def test_a_poc_socket_never_sees_other_countries_events(

@@ -48,10 +48,43 @@ async def next_message(
 async def read_until(ws: ClientConnection, seq: int, timeout: float = 30) -> list[dict[str, Any]]:
     """Events until one with seq >= `seq` arrives (events the caller may not see
     never arrive, so pass the last seq it may see)."""
-    got: list[dict[str, Any]] = []
+    return [json.loads(text) for text in await read_texts_until(ws, seq, timeout)]
+
+
+async def read_texts_until(ws: ClientConnection, seq: int, timeout: float = 30) -> list[str]:
+    """As read_until, each event's message as the server sent it (heartbeats skipped)."""
+    texts: list[str] = []
+    last: int | None = None
     async with asyncio.timeout(timeout):
-        while not got or got[-1]["seq"] < seq:
-            message = await next_message(ws, timeout)
+        while last is None or last < seq:
+            text = await ws.recv()
+            assert isinstance(text, str), text  # a text frame
+            message = json.loads(text)
+            if message.get("type") == "heartbeat":
+                continue
             assert message["type"] == "event", message
-            got.append(message)
-    return got
+            texts.append(text)
+            last = message["seq"]
+    return texts
+
+
+EVENT_KEYS = {"type", "seq", "kind", "emergency_id", "at", "data"}
+
+
+def event_json(text: str) -> dict[str, Any]:
+    """An event message parsed strictly: JSON (no NaN or Infinity), no key twice in
+    any object (json.loads alone would keep the last), and exactly an event's keys."""
+
+    def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"a key twice: {keys}"
+        return dict(pairs)
+
+    def not_json(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    message: dict[str, Any] = json.loads(
+        text, object_pairs_hook=no_repeats, parse_constant=not_json
+    )
+    assert message.keys() == EVENT_KEYS and message["type"] == "event", message
+    return message

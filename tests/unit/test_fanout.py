@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+from datetime import UTC, datetime
 
 import pytest
 from websockets.frames import Close, Frame, Opcode
 from websockets.streams import StreamReader
 
-from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
+from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, event_message, text_frame
 from eadrcc.events.lean import close_frame
+from tests.integration.ws_helpers import event_json
 
 
 class RecordingLine:
@@ -179,3 +181,31 @@ async def test_heartbeats_do_not_wait_for_a_socket_behind() -> None:
     assert line.writes == [event(1, "*").frame]
     fan.beat(beat)  # caught up: straight through
     assert line.writes[-1] == beat
+
+
+AT = datetime(2026, 2, 6, 3, 0, 12, 345678, tzinfo=UTC)
+DATA = {
+    "notes": "Évacuation — Gölcük 避难所",
+    "items": [{"quantity": 10, "share": 0.25, "origin": None, "open": True}],
+    "site": {"at": {"lat": 40.7167, "lon": -29.8}, "beds": 2**53 + 1},
+}
+# The same data as PostgreSQL writes jsonb as text (events.sql read_all_since): its
+# own key order and spacing, non-ASCII as it is.
+DATA_JSON = (
+    '{"site": {"at": {"lat": 40.7167, "lon": -29.8}, "beds": 9007199254740993}, '
+    '"items": [{"open": true, "share": 0.25, "origin": null, "quantity": 10}], '
+    '"notes": "Évacuation — Gölcük 避难所"}'
+)
+
+
+@pytest.mark.parametrize("emergency_id", [None, "emg_1"])
+def test_data_passed_through_as_text_reads_as_data_encoded(emergency_id: str | None) -> None:
+    # The hub's rows carry the data as JSON text, spliced in as it is; a backlog's
+    # rows carry it decoded, encoded here. A console must read the same event.
+    row = {"seq": 7, "kind": "offer.created", "emergency_id": emergency_id, "at": AT}
+    from_feed = event_message({**row, "visibility": ["*"], "data_json": DATA_JSON})
+    from_backlog = event_message({**row, "data": DATA})
+    expected = {"type": "event", **row, "at": "2026-02-06T03:00:12.345678+00:00", "data": DATA}
+    assert event_json(from_feed) == event_json(from_backlog) == expected
+    if emergency_id is None:
+        assert '"emergency_id":null' in from_feed and '"emergency_id":null' in from_backlog
