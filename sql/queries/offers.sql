@@ -3,7 +3,8 @@
 -- the same help announced again through another channel (same nation, type and
 -- quantity, still open) is flagged as it is stored, and so left out of matching.
 -- The statement's snapshot predates its own inserts: an item never flags its sibling.
--- Each item carries its offer's nation (0020), which never changes.
+-- Each item carries its offer's nation and channel (0020, 0021), which never change.
+-- :other_channels: every channel but the offer's (offers.store).
 -- Run with a generic plan (offers.service): every lookup here goes by a key.
 WITH offer AS (
     INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
@@ -11,23 +12,28 @@ WITH offer AS (
     VALUES (:id, :emergency_id, :request_id, :offering_country, :channel, :notes, :actor)
     RETURNING *
 ), items AS (
-    INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, resource_type,
-                             quantity, available_from, origin_lat, origin_lon,
-                             self_sufficient, credentials, position, possible_duplicate_of)
-    SELECT u.id, :id, :emergency_id, :offering_country, u.t, u.q, u.a, u.lat, u.lon, u.s,
-           string_to_array(u.c, ','), u.ord::int,
-           -- down offer_items_for_duplicates in id order: the nation's own open,
-           -- unflagged items of the type and quantity (not every nation's), the first
-           -- whose offer is still open through another channel
-           (SELECT old.id FROM offer_items old
-            WHERE old.emergency_id = :emergency_id AND old.resource_type = u.t
-              AND old.quantity = u.q AND old.offering_country = :offering_country
-              AND old.status = 'open' AND old.possible_duplicate_of IS NULL
-              -- each candidate's offer by its key: as a join, a plan made while the
-              -- tables were small read every offer of the nation for each candidate
-              AND (SELECT o.channel <> :channel AND o.status = 'open'
-                   FROM offers o WHERE o.id = old.offer_id)
-            ORDER BY old.id LIMIT 1)
+    INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, channel,
+                             resource_type, quantity, available_from, origin_lat,
+                             origin_lon, self_sufficient, credentials, position,
+                             possible_duplicate_of)
+    SELECT u.id, :id, :emergency_id, :offering_country, :channel, u.t, u.q, u.a, u.lat,
+           u.lon, u.s, string_to_array(u.c, ','), u.ord::int,
+           -- down offer_items_for_duplicates, once per other channel: the nation's own
+           -- open, unflagged items of the type and quantity through it (not every
+           -- nation's, nor its own through this channel), the first by id whose offer
+           -- is still open; the lowest of those
+           (SELECT min(first.id)
+            FROM unnest(:other_channels::text[]) AS other(channel)
+            CROSS JOIN LATERAL (
+                SELECT old.id FROM offer_items old
+                WHERE old.emergency_id = :emergency_id AND old.resource_type = u.t
+                  AND old.quantity = u.q AND old.offering_country = :offering_country
+                  AND old.channel = other.channel
+                  AND old.status = 'open' AND old.possible_duplicate_of IS NULL
+                  -- the offer by its key: as a join, a plan made while the tables
+                  -- were small read every offer of the nation for each candidate
+                  AND (SELECT o.status = 'open' FROM offers o WHERE o.id = old.offer_id)
+                ORDER BY old.id LIMIT 1) AS first)
     FROM unnest(:item_ids::text[], :types::text[], :quantities::int[],
                 :available_from::timestamptz[], :lats::float8[], :lons::float8[],
                 :self_sufficient::bool[], :credentials::text[])

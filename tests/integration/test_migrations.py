@@ -125,8 +125,8 @@ async def test_a_proposal_moves_its_needs_counter_in_place(db_url: str) -> None:
 async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
     empty_db: str,
 ) -> None:
-    """0020 copies each offer's nation onto its items (the duplicate lookup goes by
-    it), then allows no item without one."""
+    """0020 and 0021 copy each offer's nation and channel onto its items (the
+    duplicate lookup goes by them), then allow no item without them."""
     conn = await db.connect(empty_db)
     try:
         await migrate(conn, [m for m in load_migrations() if m.version < 20])
@@ -147,12 +147,14 @@ async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
                    FROM unnest(ARRAY['nor', 'deu']) o, generate_series(1, 2) p"""
         )
         assert await migrate(conn) == [m.version for m in load_migrations() if m.version >= 20]
-        rows = await conn.fetch("SELECT id, offering_country FROM offer_items ORDER BY id")
-        assert [tuple(r) for r in rows] == [
-            ("itm_deu_1", "DEU"),
-            ("itm_deu_2", "DEU"),
-            ("itm_nor_1", "NOR"),
-            ("itm_nor_2", "NOR"),
+        rows = await conn.fetch(
+            "SELECT id, offering_country, channel FROM offer_items ORDER BY id"
+        )
+        assert [tuple(r) for r in rows] == [  # and its channel (0021)
+            ("itm_deu_1", "DEU", "un"),
+            ("itm_deu_2", "DEU", "un"),
+            ("itm_nor_1", "NOR", "direct"),
+            ("itm_nor_2", "NOR", "direct"),
         ]
         with pytest.raises(asyncpg.NotNullViolationError):
             await conn.execute(

@@ -534,13 +534,13 @@ async def test_the_duplicate_lookup_reads_the_nations_own_items_not_every_nation
                               (ARRAY['direct', 'eu_ucpm', 'bilateral', 'un'])[1 + k % 4],
                               'bulk'
                        FROM nations n CROSS JOIN generate_series(0, 19) k
-                       RETURNING id, emergency_id, offering_country
+                       RETURNING id, emergency_id, offering_country, channel
                    )
                    INSERT INTO offer_items (id, offer_id, position, emergency_id,
-                                            offering_country, resource_type, quantity,
-                                            available_from)
+                                            offering_country, channel, resource_type,
+                                            quantity, available_from)
                    SELECT 'itm_00_' || substr(o.id, 8), o.id, 1, o.emergency_id,
-                          o.offering_country, $2, 100, now()
+                          o.offering_country, o.channel, $2, 100, now()
                    FROM o""",
                 here.id,
                 TENTS,
@@ -552,6 +552,52 @@ async def test_the_duplicate_lookup_reads_the_nations_own_items_not_every_nation
             await conn.execute("ANALYZE offer_items, offers")  # plans made again
         read, via_un = await _offer_items_read(one, here.id, "un")
         assert via_un["items"][0]["possible_duplicate_of"] == first["items"][0]["id"]
+        assert read < 50, read
+    finally:
+        await one.close()
+
+
+async def test_the_duplicate_lookup_skips_the_nations_own_items_through_the_same_channel(
+    db_url: str,
+) -> None:
+    """A nation that files the same help again and again through one channel (a
+    national point of contact entering 100 tents per donor city, say) has none of
+    those read when its next offer is looked up for a duplicate: only its items
+    through the other channels are candidates, and those are what is read."""
+    one = await db.create_pool(db_url, min_size=1, max_size=1)  # every plan kept on it
+    try:
+        here = await emergencies.create(
+            pool=one, who=OFFICER, body=EmergencyCreate.model_validate(emergency_body())
+        )
+        _, first = await _offer_items_read(one, here.id, "un")
+        async with one.acquire() as conn:
+            # 3,000 more of Norway's 100 tents, open, unflagged, all through `direct`
+            await conn.execute(
+                """WITH o AS (
+                       INSERT INTO offers (id, emergency_id, offering_country, channel,
+                                           created_by)
+                       SELECT 'off_00_' || lpad(k::text, 5, '0'), $1, 'NOR', 'direct',
+                              'bulk'
+                       FROM generate_series(0, 2999) k
+                       RETURNING id, emergency_id
+                   )
+                   INSERT INTO offer_items (id, offer_id, position, emergency_id,
+                                            offering_country, channel, resource_type,
+                                            quantity, available_from)
+                   SELECT 'itm_00_' || substr(o.id, 8), o.id, 1, o.emergency_id, 'NOR',
+                          'direct', $2, 100, now()
+                   FROM o""",
+                here.id,
+                TENTS,
+            )
+        read, again = await _offer_items_read(one, here.id, "direct")
+        # its one item through another channel is found, and no `direct` one is read
+        assert again["items"][0]["possible_duplicate_of"] == first["items"][0]["id"]
+        assert read < 50, read  # the plans kept from before; the 3,000 read: ~6,000
+        async with one.acquire() as conn:
+            await conn.execute("ANALYZE offer_items, offers")  # plans made again
+        read, more = await _offer_items_read(one, here.id, "direct")
+        assert more["items"][0]["possible_duplicate_of"] == first["items"][0]["id"]
         assert read < 50, read
     finally:
         await one.close()

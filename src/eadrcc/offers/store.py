@@ -3,14 +3,15 @@ sql/queries/offers.sql writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import asyncpg
 
 from eadrcc.db import queries
-from eadrcc.offers.models import Offer, OfferCreate, OfferItem
+from eadrcc.offers.models import Channel, Offer, OfferCreate, OfferItem
 
 q = queries("offers")
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 
 def _item(row: asyncpg.Record | dict[str, Any]) -> OfferItem:
@@ -51,6 +52,7 @@ def _create_values(
         "request_id": body.request_id,
         "offering_country": body.offering_country,
         "channel": body.channel,
+        "other_channels": [c for c in CHANNELS if c != body.channel],
         "notes": body.notes,
         "actor": actor,
         "item_ids": item_ids,
