@@ -147,9 +147,7 @@ async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
                    FROM unnest(ARRAY['nor', 'deu']) o, generate_series(1, 2) p"""
         )
         assert await migrate(conn) == [m.version for m in load_migrations() if m.version >= 20]
-        rows = await conn.fetch(
-            "SELECT id, offering_country, channel FROM offer_items ORDER BY id"
-        )
+        rows = await conn.fetch("SELECT id, offering_country, channel FROM offer_items ORDER BY id")
         assert [tuple(r) for r in rows] == [  # and its channel (0021)
             ("itm_deu_1", "DEU", "un"),
             ("itm_deu_2", "DEU", "un"),
