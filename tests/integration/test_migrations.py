@@ -162,3 +162,94 @@ async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
             )
     finally:
         await conn.close()
+
+
+async def test_proposal_counters_move_once_per_statement_and_per_change(empty_db: str) -> None:
+    """0022: proposals inserted together move each need's and item's `proposed` by
+    their sum, in one statement; raising a standing one (ON CONFLICT), declining and
+    deleting still move them row by row. The counters always equal the standing
+    proposals."""
+    conn = await db.connect(empty_db)
+    try:
+        await migrate(conn)
+        await conn.execute(
+            """INSERT INTO resource_types (code, name, unit, position)
+                   VALUES ('shelter.tent.family', 'Family tent', 'tent', 1);
+               INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity,
+                                        status, created_by)
+                   VALUES ('emg_1', 'Quake', 'earthquake', '{TUR}', 37, 37, 'extreme',
+                           'active', 'test');
+               INSERT INTO requests (id, emergency_id, requesting_country, created_by)
+                   VALUES ('rfa_1', 'emg_1', 'TUR', 'test');
+               INSERT INTO needs (id, request_id, position, emergency_id, resource_type,
+                                  quantity, priority)
+                   SELECT 'ned_' || n, 'rfa_1', n, 'emg_1', 'shelter.tent.family', 100,
+                          'high'
+                   FROM generate_series(1, 2) n;
+               INSERT INTO offers (id, emergency_id, offering_country, channel, created_by)
+                   VALUES ('off_1', 'emg_1', 'NOR', 'direct', 'test');
+               INSERT INTO offer_items (id, offer_id, position, emergency_id,
+                                        offering_country, channel, resource_type,
+                                        quantity, available_from)
+                   SELECT 'itm_' || p, 'off_1', p, 'emg_1', 'NOR', 'direct',
+                          'shelter.tent.family', 50, now()
+                   FROM generate_series(1, 3) p"""
+        )
+
+        async def propose(rows: list[tuple[str, str, str, int]]) -> None:
+            """One INSERT of (match, need, item, quantity) rows, as write_proposals
+            writes them: a pair already standing has its quantity raised."""
+            await conn.execute(
+                """INSERT INTO matches (id, emergency_id, need_id, offer_item_id, offer_id,
+                                        request_id, requesting_country, offering_country,
+                                        resource_type, quantity, score, status)
+                   SELECT u.id, 'emg_1', u.need, u.item, 'off_1', 'rfa_1', 'TUR', 'NOR',
+                          'shelter.tent.family', u.qty, 0.5, 'proposed'
+                   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+                        AS u(id, need, item, qty)
+                   ON CONFLICT (need_id, offer_item_id) WHERE status = 'proposed'
+                   DO UPDATE SET quantity = matches.quantity + EXCLUDED.quantity""",
+                *map(list, zip(*rows, strict=True)),
+            )
+
+        async def counters() -> dict[str, int]:
+            rows = await conn.fetch(
+                """SELECT id, proposed FROM needs
+                   UNION ALL SELECT id, proposed FROM offer_items ORDER BY 1"""
+            )
+            return {r["id"]: r["proposed"] for r in rows}
+
+        async def standing() -> dict[str, int]:
+            """What the counters must say: the sums of the standing proposals."""
+            rows = await conn.fetch(
+                """SELECT n.id, coalesce(sum(m.quantity), 0)::int AS proposed
+                   FROM (SELECT id FROM needs UNION ALL SELECT id FROM offer_items) n
+                   LEFT JOIN matches m ON m.status = 'proposed'
+                        AND n.id IN (m.need_id, m.offer_item_id)
+                   GROUP BY n.id ORDER BY 1"""
+            )
+            return {r["id"]: r["proposed"] for r in rows}
+
+        await propose(
+            [("mat_1", "ned_1", "itm_1", 20), ("mat_2", "ned_1", "itm_2", 30),
+             ("mat_3", "ned_2", "itm_3", 10)]
+        )  # fmt: skip
+        assert await counters() == {
+            "itm_1": 20, "itm_2": 30, "itm_3": 10, "ned_1": 50, "ned_2": 10
+        }  # fmt: skip
+        # one new, one raised (10 more on ned_2/itm_3)
+        await propose([("mat_4", "ned_2", "itm_1", 5), ("mat_5", "ned_2", "itm_3", 10)])
+        assert await counters() == {
+            "itm_1": 25, "itm_2": 30, "itm_3": 20, "ned_1": 50, "ned_2": 25
+        }  # fmt: skip
+        await conn.execute("UPDATE matches SET status = 'declined' WHERE id = 'mat_2'")
+        await conn.execute("DELETE FROM matches WHERE id = 'mat_4'")
+        assert await counters() == await standing() == {
+            "itm_1": 20, "itm_2": 0, "itm_3": 20, "ned_1": 20, "ned_2": 20
+        }  # fmt: skip
+        # the counters' CHECKs stay the last word: 51 of an item of 50 is refused whole
+        with pytest.raises(asyncpg.CheckViolationError):
+            await propose([("mat_6", "ned_1", "itm_2", 30), ("mat_7", "ned_2", "itm_2", 21)])
+        assert await counters() == await standing()
+    finally:
+        await conn.close()
