@@ -5,12 +5,13 @@
 -- The statement's snapshot predates its own inserts: an item never flags its sibling.
 -- Each item carries its offer's nation and channel (0020, 0021), which never change.
 -- :other_channels: every channel but the offer's (offers.store).
+-- Answers only what the hub cannot know: each item's duplicate flag (offers.store
+-- builds the rest of the stored offer from what it sent).
 -- Run with a generic plan (offers.service): every lookup here goes by a key.
 WITH offer AS (
     INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
                         created_by)
     VALUES (:id, :emergency_id, :request_id, :offering_country, :channel, :notes, :actor)
-    RETURNING *
 ), items AS (
     INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, channel,
                              resource_type, quantity, available_from, origin_lat,
@@ -38,10 +39,9 @@ WITH offer AS (
                 :available_from::timestamptz[], :lats::float8[], :lons::float8[],
                 :self_sufficient::bool[], :credentials::text[])
          WITH ORDINALITY AS u(id, t, q, a, lat, lon, s, c, ord)
-    RETURNING *
+    RETURNING position, possible_duplicate_of
 )
-SELECT (SELECT to_jsonb(offer) FROM offer) AS offer,
-       (SELECT jsonb_agg(to_jsonb(items) ORDER BY position) FROM items) AS items;
+SELECT array_agg(possible_duplicate_of ORDER BY position) AS duplicates FROM items;
 
 -- name: offer_facts
 -- What validating an offer needs to know, in one round trip: the emergency's status and

@@ -603,6 +603,55 @@ async def test_the_duplicate_lookup_skips_the_nations_own_items_through_the_same
         await one.close()
 
 
+async def test_an_offers_answer_and_event_are_the_offer_as_stored(
+    client: TestClient,  # type: ignore[type-arg]
+    make_token: TokenFactory,
+) -> None:
+    """The hub answers a new offer, and writes its event, from what it sent and the
+    duplicate flags create_offer returns, not from the rows read back: each must be
+    the offer exactly as it is read later (times in UTC, defaults, nation, channel,
+    origin, credentials, notes, flags), in a batch and alone."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    await _rfa(officer, emergency["id"])
+
+    def usar(**over: Any) -> dict[str, Any]:
+        return item(
+            "usar.heavy",
+            1,
+            available_from="2026-11-27T08:30:15.123456+03:00",  # stored as 05:30:15Z
+            origin={"lat": 59.9139, "lon": 10.7522},
+            self_sufficient=True,
+            credentials=["insarag.classified"],
+            **over,
+        )
+
+    bodies = [
+        {
+            **_offer(emergency["id"], "NOR", 100),
+            "channel": "bilateral",
+            "notes": "Équipe USAR — départ d'Oslo, 避难所",
+            "items": [usar(), item(TENTS, 100)],
+        },
+        {**_offer(emergency["id"], "NOR", 100), "channel": "un"},  # a duplicate
+        {**_offer(emergency["id"], "DEU", 7), "request_id": None},
+    ]
+    answers = [await officer.post("/api/v1/offers", b, expect=201) for b in bodies]
+    # and in one batch: these two arrive together
+    answers += await asyncio.gather(
+        *(officer.post("/api/v1/offers", b, expect=201) for b in bodies[1:])
+    )
+    assert answers[1]["items"][0]["possible_duplicate_of"] == answers[0]["items"][1]["id"]
+    page = await officer.get("/api/v1/events?since=0&limit=1000")
+    events = {e["data"]["id"]: e["data"] for e in page["events"] if e["kind"] == "offer.created"}
+    for answer in answers:
+        stored = await officer.get(f"/api/v1/offers/{answer['id']}")
+        assert {k: v for k, v in answer.items() if k != "matches"} == stored
+        assert events[answer["id"]] == stored
+    first = answers[0]["items"][0]
+    assert first["available_from"] == "2026-11-27T05:30:15.123456Z"
+
+
 async def test_a_duplicate_is_flagged_on_its_nations_first_open_item_from_another_channel(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:

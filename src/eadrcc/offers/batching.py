@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import contextvars
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -235,7 +236,7 @@ class OfferBatcher:
             live = await _claim(conn, batch, live)
             if not live:
                 return answers
-            offers = await store.create_each(conn, [_new(batch[n]) for n in live])
+            offers = await store.create_each(conn, [_new(batch[n], facts[n]) for n in live])
             lacking: dict[str, int] = {}
             for n, offer in zip(live, offers, strict=True):
                 pending, fact = batch[n], facts[n]
@@ -301,10 +302,13 @@ def _remember(conn: asyncpg.Connection, pending: _Pending, created: dict[str, An
         )
 
 
-def _new(pending: _Pending) -> tuple[str, OfferCreate, list[str], str]:
-    """create_each's (offer id, body, item ids, actor) for a waiting offer."""
+def _new(
+    pending: _Pending, fact: asyncpg.Record
+) -> tuple[str, OfferCreate, list[str], str, datetime]:
+    """create_each's (offer id, body, item ids, actor, now) for a waiting offer."""
     body = pending.body
-    return new_id("off"), body, [new_id("itm") for _ in body.items], pending.who.actor
+    items = [new_id("itm") for _ in body.items]
+    return new_id("off"), body, items, pending.who.actor, fact["now"]
 
 
 def _groups(body: OfferCreate) -> list[engine.Group]:

@@ -85,7 +85,12 @@ async def _create(
         offer_id = new_id("off")
         item_ids = [new_id("itm") for _ in body.items]
         offer = await store.create(
-            conn, offer_id=offer_id, body=body, item_ids=item_ids, actor=who.actor
+            conn,
+            offer_id=offer_id,
+            body=body,
+            item_ids=item_ids,
+            actor=who.actor,
+            now=facts["now"],
         )
         offer_json = emit(conn, offer, facts["affected"], "offer.created", who.actor)
         # The nation's first offer moves its circulation row, which must be locked

@@ -3,6 +3,7 @@ sql/queries/offers.sql writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 import asyncpg
@@ -22,24 +23,34 @@ def _item(row: asyncpg.Record | dict[str, Any]) -> OfferItem:
 
 
 async def create(
-    conn: asyncpg.Connection, *, offer_id: str, body: OfferCreate, item_ids: list[str], actor: str
+    conn: asyncpg.Connection,
+    *,
+    offer_id: str,
+    body: OfferCreate,
+    item_ids: list[str],
+    actor: str,
+    now: datetime,
 ) -> Offer:
-    """Store the offer and its items (duplicates across channels flagged); the stored
-    offer, in one round trip."""
+    """Store the offer and its items (duplicates across channels flagged), in one
+    round trip; `now` is the transaction's time (offer_facts). Returns it as stored."""
     row = await conn.fetchrow(
         *q.bind("create_offer", **_create_values(offer_id, body, item_ids, actor))
     )
-    return _offer(row)
+    return _stored(offer_id, body, item_ids, now, row["duplicates"])
 
 
 async def create_each(
-    conn: asyncpg.Connection, offers: list[tuple[str, OfferCreate, list[str], str]]
+    conn: asyncpg.Connection, offers: list[tuple[str, OfferCreate, list[str], str, datetime]]
 ) -> list[Offer]:
-    """`create` for each (offer id, body, item ids, actor), in this order and in one
-    round trip: each sees those before it (an item may be flagged a duplicate of an
-    earlier one's)."""
-    values = [_create_values(*offer) for offer in offers]
-    return [_offer(row) for row in await conn.fetchmany(*q.bind_each("create_offer", values))]
+    """`create` for each (offer id, body, item ids, actor, now), in this order and in
+    one round trip: each sees those before it (an item may be flagged a duplicate of
+    an earlier one's)."""
+    values = [_create_values(*offer[:4]) for offer in offers]
+    rows = await conn.fetchmany(*q.bind_each("create_offer", values))
+    return [
+        _stored(offer_id, body, item_ids, now, row["duplicates"])
+        for (offer_id, body, item_ids, _, now), row in zip(offers, rows, strict=True)
+    ]
 
 
 def _create_values(
@@ -66,8 +77,44 @@ def _create_values(
     }
 
 
-def _offer(row: asyncpg.Record) -> Offer:
-    return Offer.model_validate({**row["offer"], "items": [_item(i) for i in row["items"]]})
+def _stored(
+    offer_id: str,
+    body: OfferCreate,
+    item_ids: list[str],
+    created_at: datetime,
+    duplicates: list[str | None],
+) -> Offer:
+    """The offer as create_offer stored it, without reading it back: what was sent
+    (times in UTC, as PostgreSQL gives them back), the ids and the transaction's time
+    given, the tables' defaults (open, nothing allocated), and the duplicate flags.
+    Built, not validated: every value comes from a validated body or from us."""
+    items = [
+        OfferItem.model_construct(
+            id=item_id,
+            resource_type=i.resource_type,
+            quantity=i.quantity,
+            allocated=0,
+            available_from=i.available_from.astimezone(UTC),
+            origin=i.origin,
+            self_sufficient=i.self_sufficient,
+            credentials=list(i.credentials),
+            possible_duplicate_of=duplicate,
+            status="open",
+        )
+        for item_id, i, duplicate in zip(item_ids, body.items, duplicates, strict=True)
+    ]
+    return Offer.model_construct(
+        id=offer_id,
+        emergency_id=body.emergency_id,
+        request_id=body.request_id,
+        offering_country=body.offering_country,
+        channel=body.channel,
+        notes=body.notes,
+        status="open",
+        created_at=created_at,
+        withdrawn_at=None,
+        items=items,
+    )
 
 
 async def facts(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Record:
