@@ -80,8 +80,10 @@ UPDATE subscriptions SET lease_holder = NULL, lease_until = NULL WHERE lease_hol
 -- audience (NULL = everything), of the kinds it asked for (no prefixes = all).
 -- The head comes from the same snapshot: with nothing pending up to it, the
 -- worker waits for the log to pass it.
+-- Each event's data comes twice: decoded (mail reads it) and as the text a
+-- webhook sends, the same bytes a console is sent (events.fanout).
 WITH page AS (
-    SELECT seq, at, kind, emergency_id, data
+    SELECT seq, at, kind, emergency_id, data, data::text AS data_json
     FROM events e
     WHERE seq > :after
       AND (:until::bigint IS NULL OR seq <= :until)
