@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import random
 import re
 import secrets
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
+from eadrcc import jsontext
 from eadrcc.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -157,7 +157,7 @@ def queries(domain: str) -> Queries:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
-        await conn.set_type_codec(kind, encoder=_dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(kind, encoder=_dumps, decoder=jsontext.loads, schema="pg_catalog")
 
 
 class JsonText(str):
@@ -168,7 +168,7 @@ class JsonText(str):
 def _dumps(value: Any) -> str:
     if isinstance(value, JsonText):
         return str(value)
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return jsontext.dumps(value)
 
 
 async def _reset(conn: asyncpg.Connection) -> None:

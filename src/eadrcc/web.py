@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from eadrcc import auth
+from eadrcc import auth, jsontext
 from eadrcc.appkeys import METRICS, POOL, PRINCIPAL, REQUEST_ID, SETTINGS, TOKENS
 from eadrcc.errors import (
     BadRequest,
@@ -214,7 +214,7 @@ def dump(value: Any) -> Any:
 def respond(
     value: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    body = json.dumps(dump(value), separators=(",", ":"), ensure_ascii=False)
+    body = jsontext.dumps(dump(value))
     return web.Response(text=body, status=status, content_type="application/json", headers=headers)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import struct
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from eadrcc import jsontext
 from eadrcc.policy import admits
 
 TEXT_FIN = 0x81  # FIN bit + opcode 1 (text)
@@ -45,20 +45,18 @@ def event_message(row: asyncpg.Record | dict[str, Any]) -> str:
     """The websocket message of an event row. A row with `data_json` (the hub's feed,
     events.sql read_all_since) carries its data as the JSON text PostgreSQL wrote:
     passed through, not decoded and encoded again on the event loop."""
-    head = json.dumps(
+    head = jsontext.dumps(
         {
             "type": "event",
             "seq": row["seq"],
             "kind": row["kind"],
             "emergency_id": row["emergency_id"],
             "at": row["at"].isoformat(),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
     data = row.get("data_json")
     if data is None:
-        data = json.dumps(row["data"], separators=(",", ":"), ensure_ascii=False, default=str)
+        data = jsontext.dumps(row["data"])
     return f'{head[:-1]},"data":{data}}}'
 
 

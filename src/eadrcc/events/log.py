@@ -3,14 +3,13 @@ writes `:name`, and each call passes them by name)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import asyncpg
 
-from eadrcc import db
+from eadrcc import db, jsontext
 from eadrcc.db import queries
 from eadrcc.events.models import EventPage
 
@@ -90,7 +89,7 @@ def record(
     queued: list[tuple[str | None, ...]]
     queued = db.with_commit(conn, _append_sql, last=True).setdefault("events", [])
     db.after_commit(conn, _committed)
-    text = json.dumps(data, separators=(",", ":"), default=str)
+    text = jsontext.dumps(data)
     queued.append((kind, emergency_id, ",".join(visibility), actor, text))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from eadrcc import db
+from eadrcc import db, jsontext
 from eadrcc.events import log as events
 from eadrcc.ids import new_id
 from eadrcc.matching import allocation, scoring
@@ -303,7 +303,7 @@ def _planned_sql(state: dict[str, Any]) -> str | None:
     planned = state.get("planned")
     if not planned:
         return None
-    rows = json.dumps(planned, separators=(",", ":"), default=str)
+    rows = jsontext.dumps(planned)
     return f"SELECT write_planned_proposals({db.literal(rows)}::jsonb)"
 
 
