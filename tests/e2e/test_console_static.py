@@ -59,6 +59,16 @@ async def test_the_hubs_address_leads_to_the_console_without_a_token(client: Cli
     assert "/console/static/" in await landed.text()
 
 
+async def test_the_console_answers_head_with_its_headers_and_no_body(client: Client) -> None:
+    page = await client.get("/console")
+    resp = await client.head("/console")
+    assert resp.status == 200 and resp.content_type == "text/html"
+    assert resp.headers["Content-Security-Policy"] == CSP
+    assert resp.headers["Cache-Control"] == "no-cache"
+    assert resp.headers["Content-Length"] == page.headers["Content-Length"]
+    assert await resp.read() == b""
+
+
 async def test_unknown_paths_are_still_404_problems(client: Client) -> None:
     for path in ("/nope", "/console/nope", "/index.html"):
         resp = await client.get(path, allow_redirects=False)

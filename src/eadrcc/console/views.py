@@ -97,6 +97,13 @@ async def console(_request: web.Request) -> web.Response:
     )
 
 
+# HEAD too: an uptime monitor or a proxy's health check asks for the page's headers
+# (aiohttp sends them without the body).
+@routes.add("HEAD", "/console", summary="The console's headers only", auth=False)
+async def console_head(request: web.Request) -> web.Response:
+    return await console(request)
+
+
 # Two plain routes rather than one regex: the OpenAPI document names them as routed.
 @routes.get(
     "/console/static/{version}/{folder}/{name}",
