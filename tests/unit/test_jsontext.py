@@ -28,8 +28,10 @@ leaves = (
 )
 values = st.recursive(
     leaves,
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text() | st.integers(-5, 5), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text() | st.integers(-5, 5), inner, max_size=5)
+    ),
     max_leaves=30,
 )
 

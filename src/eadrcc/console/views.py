@@ -100,7 +100,7 @@ async def console(_request: web.Request) -> web.Response:
 # HEAD too: an uptime monitor or a proxy's health check asks for the page's headers
 # (aiohttp sends them without the body).
 @routes.add("HEAD", "/console", summary="The console's headers only", auth=False)
-async def console_head(request: web.Request) -> web.Response:
+async def console_head(request: web.Request) -> web.StreamResponse:
     return await console(request)
 
 
