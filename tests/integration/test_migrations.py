@@ -122,6 +122,16 @@ async def test_a_proposal_moves_its_needs_counter_in_place(db_url: str) -> None:
     assert {"needs_lacking_by_rank", "needs_full_by_rank"} <= {r["index"] for r in rows}
 
 
+# A tent type and an earthquake in Türkiye, in the tables as every migration has them.
+QUAKE = """INSERT INTO resource_types (code, name, unit, position)
+               VALUES ('shelter.tent.family', 'Family tent', 'tent', 1);
+           INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity,
+                                    status, created_by)
+               VALUES ('emg_1', 'Quake', 'earthquake', '{TUR}', 37, 37, 'extreme', 'active',
+                       'test');
+"""
+
+
 async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
     empty_db: str,
 ) -> None:
@@ -131,13 +141,8 @@ async def test_offer_items_get_their_offers_nation_when_the_column_is_added(
     try:
         await migrate(conn, [m for m in load_migrations() if m.version < 20])
         await conn.execute(
-            """INSERT INTO resource_types (code, name, unit, position)
-                   VALUES ('shelter.tent.family', 'Family tent', 'tent', 1);
-               INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity,
-                                        status, created_by)
-                   VALUES ('emg_1', 'Quake', 'earthquake', '{TUR}', 37, 37, 'extreme',
-                           'active', 'test');
-               INSERT INTO offers (id, emergency_id, offering_country, channel, created_by)
+            QUAKE
+            + """INSERT INTO offers (id, emergency_id, offering_country, channel, created_by)
                    VALUES ('off_nor', 'emg_1', 'NOR', 'direct', 'test'),
                           ('off_deu', 'emg_1', 'DEU', 'un', 'test');
                INSERT INTO offer_items (id, offer_id, position, emergency_id, resource_type,
@@ -173,13 +178,8 @@ async def test_proposal_counters_move_once_per_statement_and_per_change(empty_db
     try:
         await migrate(conn)
         await conn.execute(
-            """INSERT INTO resource_types (code, name, unit, position)
-                   VALUES ('shelter.tent.family', 'Family tent', 'tent', 1);
-               INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity,
-                                        status, created_by)
-                   VALUES ('emg_1', 'Quake', 'earthquake', '{TUR}', 37, 37, 'extreme',
-                           'active', 'test');
-               INSERT INTO requests (id, emergency_id, requesting_country, created_by)
+            QUAKE
+            + """INSERT INTO requests (id, emergency_id, requesting_country, created_by)
                    VALUES ('rfa_1', 'emg_1', 'TUR', 'test');
                INSERT INTO needs (id, request_id, position, emergency_id, resource_type,
                                   quantity, priority)
