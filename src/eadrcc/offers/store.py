@@ -87,9 +87,9 @@ def _stored(
     """The offer as create_offer stored it, without reading it back: what was sent
     (times in UTC, as PostgreSQL gives them back), the ids and the transaction's time
     given, the tables' defaults (open, nothing allocated), and the duplicate flags.
-    Built, not validated: every value comes from a validated body or from us."""
+    (Validating these costs pydantic less than its unvalidated `model_construct`.)"""
     items = [
-        OfferItem.model_construct(
+        OfferItem(
             id=item_id,
             resource_type=i.resource_type,
             quantity=i.quantity,
@@ -103,7 +103,7 @@ def _stored(
         )
         for item_id, i, duplicate in zip(item_ids, body.items, duplicates, strict=True)
     ]
-    return Offer.model_construct(
+    return Offer(
         id=offer_id,
         emergency_id=body.emergency_id,
         request_id=body.request_id,
