@@ -229,7 +229,10 @@ async def new_offer_item(conn: asyncpg.Connection, resource_type: str) -> str:
             )
         ],
     )
-    await offers.create(conn, offer_id=new_id("off"), body=body, item_ids=[item_id], actor=ACTOR)
+    now = await conn.fetchval("SELECT now()")  # the transaction's time, as offer_facts reads it
+    await offers.create(
+        conn, offer_id=new_id("off"), body=body, item_ids=[item_id], actor=ACTOR, now=now
+    )
     return item_id
 
 
