@@ -6,7 +6,8 @@ the hub otherwise spent ~10% of an offer's CPU on. `dumps` writes what
 `json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)` wrote:
 compact UTF-8, dict keys that are no strings written as strings, and anything JSON
 has no type for (datetimes included, which orjson would format its own way) as its
-str(). Request bodies are still read by web.read_json (its own checks).
+str(). Floats are the same numbers, an exponent perhaps written shorter (`1e-7`
+for `1e-07`). Request bodies are still read by web.read_json (its own checks).
 """
 
 from __future__ import annotations
