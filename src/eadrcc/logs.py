@@ -43,6 +43,14 @@ _SECRET_TEXT = [
         r"\1[redacted]",
     ),
 ]
+# All of them in one search: most text holds no secret, and one search of it costs
+# a fifth of five substitutions (scrubbing was 27 of a request line's 42 µs).
+_ANY_SECRET_TEXT = re.compile(
+    "|".join(
+        f"(?i:{p.pattern[4:]})" if p.pattern.startswith("(?i)") else f"(?:{p.pattern})"
+        for p, _ in _SECRET_TEXT
+    )
+)
 
 
 def scrub_secrets(
@@ -65,8 +73,9 @@ def scrub_secret_text(
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        for pattern, replacement in _SECRET_TEXT:
-            value = pattern.sub(replacement, value)
+        if _ANY_SECRET_TEXT.search(value):
+            for pattern, replacement in _SECRET_TEXT:
+                value = pattern.sub(replacement, value)
         return value
     if isinstance(value, list | tuple):
         return [_scrub(item) for item in value]
