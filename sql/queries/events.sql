@@ -19,8 +19,9 @@ SELECT coalesce(max(seq), 0) FROM events;
 
 -- name: read_between
 -- The backlog of a websocket: after `since`, up to the hub's position at subscribe.
--- The data also as text, sent as it is: the same bytes as the live frame.
-SELECT seq, at, kind, emergency_id, actor, data, data::text AS data_json
+-- The data as text, sent as it is: the same bytes as the live frame (and not decoded
+-- only to be encoded again).
+SELECT seq, at, kind, emergency_id, actor, data::text AS data_json
 FROM events
 WHERE seq > :since AND seq <= :until
   AND (:audience::text[] IS NULL OR visibility && :audience::text[])

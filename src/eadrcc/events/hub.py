@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from eadrcc import db
+from eadrcc import db, jsontext
 from eadrcc.events import log as events_log
 from eadrcc.events.fanout import FanOut, Outgoing, Subscriber, text_frame
 from eadrcc.events.log import q
@@ -236,7 +236,7 @@ class EventHub:
             if rows:
                 for row in rows:
                     if row["kind"].startswith(TOKEN_EVENTS):
-                        self._token_event(row["kind"], json.loads(row["data_json"]))
+                        self._token_event(row["kind"], jsontext.loads(row["data_json"]))
                 for observer in self.on_read:
                     observer([row["kind"] for row in rows])
                 self.last_seq = rows[-1]["seq"]
