@@ -253,3 +253,90 @@ async def test_proposal_counters_move_once_per_statement_and_per_change(empty_db
         assert await counters() == await standing()
     finally:
         await conn.close()
+
+
+# An item's and a proposal's copies, each made wrong in turn (0023).
+WRONG_ITEM = {
+    "emergency": {"emergency_id": "emg_2"},
+    "nation": {"offering_country": "DEU"},
+    "channel": {"channel": "un"},
+}
+WRONG_PROPOSAL = {
+    "emergency": {"emergency_id": "emg_2"},
+    "request": {"request_id": "rfa_2"},
+    "offer": {"offer_id": "off_2"},
+    "nation": {"offering_country": "DEU"},
+    "type": {"resource_type": "shelter.blanket"},
+}
+
+
+async def test_copied_columns_must_equal_the_rows_they_copy(empty_db: str) -> None:
+    """0023: an item's emergency, nation and channel are its offer's; a proposal's
+    emergency and request are its need's, its offer, nation and type its item's.
+    Each copy made wrong alone is refused, and the row right is stored."""
+    conn = await db.connect(empty_db)
+    try:
+        await migrate(conn)
+        await conn.execute(
+            QUAKE
+            + """INSERT INTO resource_types (code, name, unit, position)
+                   VALUES ('shelter.blanket', 'Blanket', 'blanket', 2);
+               INSERT INTO emergencies (id, title, hazard, countries, lat, lon, severity,
+                                        status, created_by)
+                   VALUES ('emg_2', 'Flood', 'flood', '{TUR}', 37, 37, 'severe',
+                           'active', 'test');
+               INSERT INTO requests (id, emergency_id, requesting_country, created_by)
+                   VALUES ('rfa_1', 'emg_1', 'TUR', 'test'),
+                          ('rfa_2', 'emg_2', 'TUR', 'test');
+               INSERT INTO needs (id, request_id, position, emergency_id, resource_type,
+                                  quantity, priority)
+                   VALUES ('ned_1', 'rfa_1', 1, 'emg_1', 'shelter.tent.family', 100,
+                           'high');
+               INSERT INTO offers (id, emergency_id, offering_country, channel, created_by)
+                   VALUES ('off_1', 'emg_1', 'NOR', 'direct', 'test'),
+                          ('off_2', 'emg_1', 'DEU', 'direct', 'test');"""
+        )
+        item = {
+            "id": "itm_1", "offer_id": "off_1", "emergency_id": "emg_1",
+            "offering_country": "NOR", "channel": "direct",
+            "resource_type": "shelter.tent.family",
+        }  # fmt: skip
+
+        async def insert_item(row: dict[str, str]) -> None:
+            await conn.execute(
+                """INSERT INTO offer_items (id, offer_id, position, emergency_id,
+                                            offering_country, channel, resource_type,
+                                            quantity, available_from)
+                   VALUES ($1, $2, 1, $3, $4, $5, $6, 10, now())""",
+                *row.values(),
+            )
+
+        for name, wrong in WRONG_ITEM.items():
+            with pytest.raises(asyncpg.ForeignKeyViolationError, match="offer_items_of_offer"):
+                await insert_item({**item, **wrong})
+                pytest.fail(f"an item with a wrong {name} was stored")
+        await insert_item(item)
+
+        proposal = {
+            "id": "mat_1", "emergency_id": "emg_1", "need_id": "ned_1",
+            "offer_item_id": "itm_1", "offer_id": "off_1", "request_id": "rfa_1",
+            "offering_country": "NOR", "resource_type": "shelter.tent.family",
+        }  # fmt: skip
+
+        async def propose(row: dict[str, str]) -> None:
+            await conn.execute(
+                """INSERT INTO matches (id, emergency_id, need_id, offer_item_id, offer_id,
+                                        request_id, offering_country, resource_type,
+                                        requesting_country, quantity, score, status)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'TUR', 5, 0.5, 'proposed')""",
+                *row.values(),
+            )
+
+        for name, wrong in WRONG_PROPOSAL.items():
+            with pytest.raises(asyncpg.ForeignKeyViolationError, match="matches_of_"):
+                await propose({**proposal, **wrong})
+                pytest.fail(f"a proposal with a wrong {name} was stored")
+        await propose(proposal)
+        assert await conn.fetchval("SELECT proposed FROM offer_items WHERE id = 'itm_1'") == 5
+    finally:
+        await conn.close()
