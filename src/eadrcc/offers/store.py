@@ -124,10 +124,25 @@ async def facts(conn: asyncpg.Connection, body: OfferCreate) -> asyncpg.Record:
 
 
 async def facts_each(conn: asyncpg.Connection, bodies: list[OfferCreate]) -> list[asyncpg.Record]:
-    """`facts` for each offer, in one round trip."""
-    return list(
-        await conn.fetchmany(*q.bind_each("offer_facts", [_facts_values(b) for b in bodies]))
-    )
+    """`facts` for each offer, in one round trip. Offers of one emergency, nation and
+    request share one reading, with their types and credentials read together: a
+    batch's offers come mostly from a few nations, and each reading costs PostgreSQL
+    as much as the offer's insert. (Units and credentials are looked up by code, so
+    reading more of them than an offer named changes nothing for it.)"""
+    shared: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    keys = []
+    for body in bodies:
+        key = (body.emergency_id, body.offering_country, body.request_id)
+        keys.append(key)
+        values = _facts_values(body)
+        if (reading := shared.get(key)) is None:
+            shared[key] = values
+        else:
+            reading["types"] = sorted({*reading["types"], *values["types"]})
+            reading["credentials"] = sorted({*reading["credentials"], *values["credentials"]})
+    rows = await conn.fetchmany(*q.bind_each("offer_facts", list(shared.values())))
+    read = dict(zip(shared, rows, strict=True))
+    return [read[key] for key in keys]
 
 
 def _facts_values(body: OfferCreate) -> dict[str, Any]:
