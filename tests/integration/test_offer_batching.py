@@ -427,6 +427,58 @@ async def test_stopping_answers_the_offers_of_the_batch_in_flight(pool: asyncpg.
     assert tents == 0  # rolled back: the retry the answer asks for is not a second offer
 
 
+async def test_stopping_while_an_offer_is_planned_again_answers_it_as_recorded(
+    pool: asyncpg.Pool, db_url: str
+) -> None:
+    """Slow tents fill the need in a batch, then better ones come: committed, the
+    better offer waits to be planned again (it may displace the slow one). Stopping
+    the batcher then cuts that off; the offer is recorded, so it is answered with
+    what its batch recorded, not a 503 that its sender would answer by filing it
+    again."""
+    emergency_id = await _emergency(pool)
+    need = await _need(
+        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
+    )
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    # One connection: the batch's, then the test's, so the second plan cannot start.
+    alone = await db.create_pool(db_url, min_size=1, max_size=1)
+    batcher = OfferBatcher(alone, stop_seconds=0.1)
+    try:
+        async with pool.acquire() as holder, holder.transaction():
+            await _lock_need(holder, need["id"])  # the batch waits at its COMMIT
+            slow = asyncio.create_task(
+                batcher.create(**_call(_body(emergency_id, "TUR", item(TENTS, 100))))
+            )
+            better = asyncio.create_task(
+                batcher.create(
+                    **_call(_body(emergency_id, "FRA", item(TENTS, 100, origin=PLACE)))
+                )
+            )
+            await _queued(batcher, 2)
+            batcher.start()
+            await blocked_statement(pool, holder)
+            taking = asyncio.ensure_future(alone.acquire())  # queued behind the batch
+            await asyncio.sleep(0)
+            assert not taking.done()
+        async with asyncio.timeout(WAIT_S):
+            conn = await taking
+            slow_answer = _created(await slow)
+        assert not better.done()  # committed, waiting for the connection we hold
+        await batcher.stop()
+        async with asyncio.timeout(WAIT_S):
+            better_answer = _created(await better)
+    finally:
+        await batcher.stop()
+        alone.terminate()  # the connection taken is never given back
+    recorded = await pool.fetchval(
+        "SELECT count(*) FROM offers WHERE id = $1", better_answer["id"]
+    )
+    assert recorded == 1
+    # as its batch recorded it: the slow tents had filled the need, so nothing yet
+    assert better_answer["matches"] == []
+    assert [m["quantity"] for m in slow_answer["matches"]] == [100]
+
+
 async def _waits(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
     """Return once `conn` waits for a lock."""
     async with asyncio.timeout(WAIT_S):

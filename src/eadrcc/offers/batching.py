@@ -76,6 +76,9 @@ class _Pending:
     # The request's context (its request id for the logs): a batch runs in its
     # first offer's.
     context: contextvars.Context
+    # Its answer once its batch committed, while it waits to be planned again
+    # (_Displacing): what it is answered if stopping cuts that off.
+    recorded: dict[str, Any] | None = None
 
 
 @dataclass
@@ -107,7 +110,8 @@ class OfferBatcher:
 
     async def stop(self) -> None:
         """Let the batches in flight finish (a while), then stop; what is left, queued
-        or cut off mid-batch, is answered 503."""
+        or cut off mid-batch, is answered 503, but for offers already committed (cut
+        off while planned again after their batch), which get the answer recorded."""
         if self._running:
             await asyncio.wait(self._running, timeout=self._stop_seconds)
         for task in [t for t in (self._task, *self._running) if t is not None]:
@@ -187,9 +191,14 @@ class OfferBatcher:
             await self._record_batch(batch)
         except asyncio.CancelledError:
             # Stopped mid-batch: these offers are no longer in _waiting, so stop()
-            # cannot answer them; nothing else will.
+            # cannot answer them; nothing else will. One the batch recorded is
+            # answered as recorded: a 503 would have its sender file it again.
             for pending in batch:
-                if not pending.answer.done():
+                if pending.answer.done():
+                    continue
+                if pending.recorded is not None:
+                    pending.answer.set_result((201, pending.recorded))
+                else:
                     pending.answer.set_exception(Unavailable("the hub is shutting down"))
             raise
 
@@ -209,6 +218,7 @@ class OfferBatcher:
         displacing = []
         for pending, answer in zip(batch, answers, strict=True):
             if isinstance(answer, _Displacing):
+                pending.recorded = answer.created
                 displacing.append(self._displace(pending, answer.created))
             elif not pending.answer.done():  # its request may have been cancelled
                 pending.answer.set_result(answer)
