@@ -10,6 +10,11 @@ with the load spread across them, and on one `eadrcc serve --workers 2` (two
 workers behind one port). Each run starts only the servers it measures. Before
 each run the machine's busy % (2 s, ours idle) and load average are recorded: on
 a shared machine other load shows up here.
+The machine's speed drifts (a shared virtual machine: the floor moved by a third
+within minutes here), so the runs go in rounds (--rounds, 3 by default): each round
+runs the floor and then every other run once, and each run is compared with its own
+round's floor. The report gives, per run, the median over the rounds and the
+spread.
 Each run also reports the CPU a request cost the server's processes and
 PostgreSQL's backends serving the bench database (when the server runs on this
 machine): on a machine with few cores, where all of them are busy, the ratio to
@@ -18,6 +23,7 @@ The load generator is a separate process (aiohttp client, fixed concurrency),
 not the server's code.
 
     python bench/throughput.py [--database-url URL] [--seconds 10] [--concurrency 32]
+                               [--rounds 3]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import asyncio
 import itertools
 import json
 import multiprocessing
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -172,7 +179,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "machine": harness.machine(),
         "seconds": args.seconds,
         "concurrency": args.concurrency,
-        "runs": {},
+        "rounds": [],
     }
     async with harness.scratch_database(server, "throughput") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
@@ -211,36 +218,55 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 },
             ),
         }
-        for offset, (name, (commands, job)) in enumerate(plan.items()):
-            with harness.processes(commands) as procs:
-                for url in urls[: len(commands)]:
-                    await harness.wait_ready(url)
-                print(f"running {name} for {args.seconds} s ...", file=sys.stderr)
-                noise = harness.machine_noise()
-                cpu = CpuMeter([p.pid for p in procs], db_url)
-                await cpu.start()
-                run = run_generator({**base, **job, "offset": offset * 10_000_000})
-                results["runs"][name] = {**run, **await cpu.per_request(run["ok"]), **noise}
+        runs = itertools.count()
+        for round_no in range(1, args.rounds + 1):
+            this_round: dict[str, Any] = {}
+            for name, (commands, job) in plan.items():
+                with harness.processes(commands) as procs:
+                    for url in urls[: len(commands)]:
+                        await harness.wait_ready(url)
+                    print(f"round {round_no}: {name} for {args.seconds} s ...", file=sys.stderr)
+                    noise = harness.machine_noise()
+                    cpu = CpuMeter([p.pid for p in procs], db_url)
+                    await cpu.start()
+                    run = run_generator({**base, **job, "offset": next(runs) * 10_000_000})
+                    this_round[name] = {**run, **await cpu.per_request(run["ok"]), **noise}
+            floor = this_round["floor"]["per_second"]
+            for run in this_round.values():
+                run["vs_floor"] = run["per_second"] / floor
+            results["rounds"].append(this_round)
     return results
 
 
 def report(results: dict[str, Any]) -> None:
     m = results["machine"]
+    rounds = results["rounds"]
     print(
         f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB; "
-        f"{results['concurrency']} requests in flight, {results['seconds']} s each"
+        f"{results['concurrency']} requests in flight, {results['seconds']} s each, "
+        f"{len(rounds)} round(s); each run against its own round's floor"
     )
-    floor = results["runs"]["floor"]["per_second"]
     print(
         f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}"
         f"{'server µs':>11}{'pg µs':>8}{'busy% before':>14}{'load 1m':>9}  errors"
     )
-    for name, r in results["runs"].items():
+    for n, this_round in enumerate(rounds, 1):
+        print(f"round {n}")
+        for name, r in this_round.items():
+            print(
+                f"  {name:<20}{r['per_second']:>10.0f}{r['vs_floor']:>10.2f}"
+                f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
+                f"{_us(r['server_cpu_us']):>11}{_us(r['postgres_cpu_us']):>8}"
+                f"{r['busy_before_pct']:>14.0f}{r['load_1m']:>9.2f}  {r['errors'] or '-'}"
+            )
+    print("over the rounds (median, and lowest-highest):")
+    for name in rounds[0]:
+        per_second = [r[name]["per_second"] for r in rounds]
+        ratio = [r[name]["vs_floor"] for r in rounds]
         print(
-            f"{name:<22}{r['per_second']:>10.0f}{r['per_second'] / floor:>10.2f}"
-            f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
-            f"{_us(r['server_cpu_us']):>11}{_us(r['postgres_cpu_us']):>8}"
-            f"{r['busy_before_pct']:>14.0f}{r['load_1m']:>9.2f}  {r['errors'] or '-'}"
+            f"  {name:<20}{statistics.median(per_second):>10.0f} req/s "
+            f"({min(per_second):.0f}-{max(per_second):.0f}), "
+            f"vs floor {statistics.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f})"
         )
     print("server µs, pg µs: CPU per request of the serving processes and of PostgreSQL's")
     print("backends for the bench database (blank when PostgreSQL is not on this machine)")
@@ -317,6 +343,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="each run this many times")
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     report(results)
