@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,11 @@ from eadrcc.console.views import STATIC
 from tests.e2e.conftest import Api, Console, Hub, TokenMaker, emergency_body, item
 
 PHONE = {"width": 390, "height": 844}
+TAXONOMY = json.loads(
+    (Path(__file__).resolve().parents[2] / "src/eadrcc/matching/data/resource_types.json").read_text(
+        "utf-8"
+    )
+)
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -224,3 +230,24 @@ def test_the_language_is_remembered_and_switched_from_the_header(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#nav-board")).to_have_text("Emergencies")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def test_the_french_console_names_help_in_french(
+    story: dict[str, Any], console_in: Callable[..., Console]
+) -> None:
+    """The taxonomy is the hub's, in English: the French console names each type and
+    unit from its own catalogue, in the picture, in the offer form's list and
+    wherever a type is shown; no English name is left on the page."""
+    c = console_in("poc", "NOR", "fr", DESKTOP)
+    page = c.go("#/e/{emergency}".format(**story))
+    needs = page.locator(".need-name")
+    expect(needs.filter(has_text="Équipe USAR lourde ×4 équipe")).to_have_count(1)
+    expect(needs.filter(has_text="Tente ×10")).to_have_count(1)
+    english = {t["name"] for t in TAXONOMY["types"]} - {"Ambulance", "Communications", "Expertise"}
+    text = page.locator("body").inner_text()
+    assert sorted(n for n in english if re.search(rf"\b{re.escape(n)}\b", text)) == []
+    page = c.go("#/e/{emergency}/offer".format(**story))
+    options = page.locator("select option")
+    expect(options.filter(has_text="Tente familiale (article)")).to_have_count(1)
+    labels = " ".join(options.all_inner_texts())
+    assert "Family tent" not in labels and "Heavy USAR team" not in labels

@@ -15,7 +15,13 @@ import pytest
 
 from eadrcc.console.views import STATIC
 
+ROOT = Path(__file__).resolve().parents[2]
+
 LANGS = ("en", "fr")
+# The hub's taxonomy translated by code: its English is the taxonomy's own names
+# and units (the API's), so only the other languages hold these keys.
+TAXONOMY = ("type.", "unit.")
+TYPES = json.loads((ROOT / "src/eadrcc/matching/data/resource_types.json").read_text("utf-8"))
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 SCRIPTS = sorted((STATIC / "js").rglob("*.js"))
 
@@ -38,8 +44,22 @@ def forms(value: str | dict[str, str]) -> list[str]:
 
 def test_both_languages_hold_the_same_keys() -> None:
     en, fr = catalogue("en"), catalogue("fr")
+    fr = {k: v for k, v in fr.items() if not k.startswith(TAXONOMY)}
     assert sorted(set(en) - set(fr)) == [], "missing in fr.json"
     assert sorted(set(fr) - set(en)) == [], "missing in en.json"
+    assert [k for k in en if k.startswith(TAXONOMY)] == []  # English: the taxonomy's own
+
+
+def test_french_names_every_type_and_unit_of_the_taxonomy() -> None:
+    fr = catalogue("fr")
+    types = TYPES["types"]
+    wanted = {f"type.{t['code']}" for t in types} | {f"unit.{t['unit']}" for t in types}
+    held = {k for k in fr if k.startswith(TAXONOMY)}
+    assert sorted(wanted - held) == [], "no French name"
+    assert sorted(held - wanted) == [], "not in the taxonomy"
+    english = {t["name"] for t in types}
+    same = sorted(k for k in held if fr[k] in english and k.startswith("type."))
+    assert same == ["type.comms", "type.expertise", "type.medical.ambulance"]  # French too
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -88,6 +108,8 @@ def test_every_key_the_console_asks_for_exists(lang: str) -> None:
     assert len(keys) > 20  # the scan found the calls
     assert sorted(keys - set(messages)) == []
     for prefix in prefixes:
+        if lang == "en" and prefix in TAXONOMY:
+            continue  # the taxonomy's own English
         assert any(k.startswith(prefix) for k in messages), prefix
 
 

@@ -1,7 +1,7 @@
 // Words, numbers and times as the console shows them, in the chosen language.
 // Times are always shown in UTC with the zone written ("19:28 UTC").
 import { now as clockNow } from './clock.js';
-import { locale, t, term } from './i18n.js';
+import { has, locale, t, term } from './i18n.js';
 import { state } from './store.js';
 
 const cache = new Map();
@@ -55,14 +55,22 @@ export function country(code) {
   return p ? p.name : code;
 }
 
+/** A resource type's name: the catalogue's for the language (the hub's taxonomy is in
+ * English, so only other languages translate it, by code), else the taxonomy's. */
 export function typeName(code) {
   const type = state.types.get(code);
-  return type ? type.name : code;
+  if (!type) return code;
+  return has(`type.${code}`) ? t(`type.${code}`) : type.name;
 }
 
+/** A type's unit in words ("team", "équipe"), the same way. */
 export function unit(code) {
-  return state.types.get(code)?.unit || '';
+  const word = state.types.get(code)?.unit;
+  return word ? term('unit', word) : '';
 }
+
+/** A unit word itself (the taxonomy's `unit`) in the language. */
+export const unitWord = (word) => term('unit', word);
 
 export const CHANNEL_CODES = ['direct', 'eu_ucpm', 'bilateral', 'un', 'other'];
 export const channel = (code) => term('channel', code);

@@ -4,6 +4,7 @@
 // zone written beside them, decimals with a point or a comma.
 import * as api from './api.js';
 import { h } from './dom.js';
+import { typeName, unitWord } from './format.js';
 import { t } from './i18n.js';
 import { state } from './store.js';
 
@@ -84,10 +85,10 @@ function find(form, key) {
 export function typeSelect() {
   const select = h('select', { required: true }, h('option', { value: '', text: t('form.choose_type') }));
   const roots = [...state.types.values()].filter((x) => !x.parent);
-  for (const root of roots.sort((a, b) => a.name.localeCompare(b.name))) {
-    const group = h('optgroup', { label: root.name });
+  for (const root of roots.sort((a, b) => typeName(a.code).localeCompare(typeName(b.code)))) {
+    const group = h('optgroup', { label: typeName(root.code) });
     for (const x of [...state.types.values()].filter((y) => y.code === root.code || y.code.startsWith(`${root.code}.`))) {
-      group.append(h('option', { value: x.code, text: `${x.name} (${x.unit}) — ${x.code}` }));
+      group.append(h('option', { value: x.code, text: `${typeName(x.code)} (${unitWord(x.unit)}) — ${x.code}` }));
     }
     select.append(group);
   }
