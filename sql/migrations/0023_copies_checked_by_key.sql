@@ -4,9 +4,10 @@
 -- a proposal its need's emergency and request and its item's offer, nation and type:
 -- copies kept so that lookups need no join, written only by the hub. Until now
 -- nothing in the database held them equal to the rows they copy, while a foreign
--- key of its own checked each referenced row: two per item, five per proposal. Every
--- foreign key check is a lookup and a row lock at each insert, about a fifth of what
--- PostgreSQL spent on an offer (bench/throughput.py's offers, 2026-11-30).
+-- key of its own checked each referenced row: two per item, five per proposal. A
+-- foreign key check is a lookup and a row lock at each insert; all of an offer's
+-- together were about a fifth of what PostgreSQL spent on it (an ad-hoc probe under
+-- bench/throughput.py's offer load, 2026-11-30).
 --
 -- Now one composite key per referenced row checks the reference and its copies
 -- together: an item (offer, emergency, nation, channel) against its offer, a proposal
