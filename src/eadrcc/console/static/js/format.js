@@ -63,14 +63,14 @@ export function typeName(code) {
   return has(`type.${code}`) ? t(`type.${code}`) : type.name;
 }
 
-/** A type's unit in words ("team", "équipe"), the same way. */
+/** A unit word (the taxonomy's `unit`: "team") in the language ("équipe"). */
+export const unitWord = (word) => term('unit', word);
+
+/** A type's unit in words, the same way. */
 export function unit(code) {
   const word = state.types.get(code)?.unit;
-  return word ? term('unit', word) : '';
+  return word ? unitWord(word) : '';
 }
-
-/** A unit word itself (the taxonomy's `unit`) in the language. */
-export const unitWord = (word) => term('unit', word);
 
 export const CHANNEL_CODES = ['direct', 'eu_ucpm', 'bilateral', 'un', 'other'];
 export const channel = (code) => term('channel', code);
