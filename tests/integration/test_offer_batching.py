@@ -346,8 +346,9 @@ async def test_an_offer_after_one_that_filled_a_need_in_its_batch_may_still_disp
 ) -> None:
     """In one batch, slow tents fill the need, then clearly better ones come. Sent
     one after the other, the better ones would find the need full and take its units
-    from the slow ones (planned under locks); so they do here, right after the
-    batch's COMMIT. Planned on the batch's own plan alone, they got nothing."""
+    from the slow ones (planned under locks); so they do here, in the batch's
+    transaction after its other plans. Planned on the batch's own plan alone, they
+    got nothing."""
     emergency_id = await _emergency(pool)
     need = await _need(
         pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
@@ -427,33 +428,30 @@ async def test_stopping_answers_the_offers_of_the_batch_in_flight(pool: asyncpg.
     assert tents == 0  # rolled back: the retry the answer asks for is not a second offer
 
 
-async def test_stopping_while_an_offer_is_planned_again_answers_it_as_recorded(
+async def test_an_offer_planned_again_commits_with_its_batch_and_its_stored_answer(
     pool: asyncpg.Pool, db_url: str
 ) -> None:
-    """Slow tents fill the need in a batch, then better ones come: committed, the
-    better offer waits to be planned again (it may displace the slow one). Stopping
-    the batcher then cuts that off; the offer is recorded, so it is answered with
-    what its batch recorded, not a 503 that its sender would answer by filing it
-    again."""
+    """Slow tents fill the need in a batch, then better ones come with an
+    Idempotency-Key: they are planned again under locks and displace the slow ones.
+    That happens in the batch's own transaction, so the moment the better offer can
+    be seen, the answer stored under its key already holds what it displaced: a
+    replay never gets the offer half planned. (The batcher has one connection, which
+    the test takes as soon as the batch gives it back.)"""
     emergency_id = await _emergency(pool)
     need = await _need(
         pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
     )
     await _on_offer(pool, emergency_id, ON_OFFER)
-    # One connection: the batch's, then the test's, so the second plan cannot start.
     alone = await db.create_pool(db_url, min_size=1, max_size=1)
-    batcher = OfferBatcher(alone, stop_seconds=0.1)
+    batcher = OfferBatcher(alone)
     try:
         async with pool.acquire() as holder, holder.transaction():
-            await _lock_need(holder, need["id"])  # the batch waits at its COMMIT
+            await _lock_need(holder, need["id"])  # the batch waits for it, mid-transaction
             slow = asyncio.create_task(
                 batcher.create(**_call(_body(emergency_id, "TUR", item(TENTS, 100))))
             )
-            better = asyncio.create_task(
-                batcher.create(
-                    **_call(_body(emergency_id, "FRA", item(TENTS, 100, origin=PLACE)))
-                )
-            )
+            better_body = _body(emergency_id, "FRA", item(TENTS, 100, origin=PLACE))
+            better = asyncio.create_task(batcher.create(**_call(better_body, key="k-better")))
             await _queued(batcher, 2)
             batcher.start()
             await blocked_statement(pool, holder)
@@ -462,21 +460,31 @@ async def test_stopping_while_an_offer_is_planned_again_answers_it_as_recorded(
             assert not taking.done()
         async with asyncio.timeout(WAIT_S):
             conn = await taking
-            slow_answer = _created(await slow)
-        assert not better.done()  # committed, waiting for the connection we hold
-        await batcher.stop()
+        try:
+            stored = await conn.fetchval(
+                "SELECT response FROM idempotency_keys WHERE token_id = $1 AND key = $2",
+                OFFICER.token_id,
+                "k-better",
+            )
+            tents_of_france = await conn.fetchval(
+                "SELECT count(*) FROM offer_items"
+                " WHERE emergency_id = $1 AND offering_country = 'FRA' AND resource_type = $2",
+                emergency_id,
+                TENTS,
+            )
+        finally:
+            await alone.release(conn)
         async with asyncio.timeout(WAIT_S):
-            better_answer = _created(await better)
+            slow_answer, better_answer = _created(await slow), _created(await better)
     finally:
         await batcher.stop()
-        alone.terminate()  # the connection taken is never given back
-    recorded = await pool.fetchval(
-        "SELECT count(*) FROM offers WHERE id = $1", better_answer["id"]
-    )
-    assert recorded == 1
-    # as its batch recorded it: the slow tents had filled the need, so nothing yet
-    assert better_answer["matches"] == []
+        await alone.close()
+    assert tents_of_france == 1  # committed when the test got the connection
+    assert stored is not None
+    assert [(m["need_id"], m["quantity"]) for m in stored["matches"]] == [(need["id"], 100)]
+    assert stored == better_answer
     assert [m["quantity"] for m in slow_answer["matches"]] == [100]
+    assert await _proposed(pool, need["id"]) == _answered([better_answer])
 
 
 async def _waits(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:

@@ -744,9 +744,9 @@ async def test_an_offer_whose_candidates_its_batch_filled_is_planned_as_alone(
     client: Client, make_token: TokenFactory, pool: asyncpg.Pool
 ) -> None:
     """Alone, the second offer would find the urgent needs fully proposed by the first
-    and be planned under locks, which finds the need beyond them: so it is, right
-    after its batch's COMMIT. Planned in the batch only, it found nothing left in
-    its shortlist."""
+    and be planned under locks, which finds the need beyond them: so it is, in its
+    batch's transaction after the other plans. Planned in the batch only, it found
+    nothing left in its shortlist."""
     officer = await api(client, make_token, "duty_officer")
     emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
     urgent = {"resource_type": TENTS, "quantity": 1, "priority": "critical"}

@@ -299,6 +299,16 @@ def _propose_on_commit(
     return written
 
 
+async def write_planned(conn: asyncpg.Connection) -> None:
+    """Write the proposals queued for the COMMIT now, with their check (a plan that no
+    longer holds fails the transaction here), so that what this transaction plans
+    next, under locks (`plan`), sees them."""
+    state = db.with_commit(conn, _planned_sql)
+    if sql := _planned_sql(state):
+        await conn.execute(sql)
+        state["planned"] = []
+
+
 def _planned_sql(state: dict[str, Any]) -> str | None:
     planned = state.get("planned")
     if not planned:

@@ -14,9 +14,11 @@ Each offer keeps what it would have had alone:
   first alone too); one sent after another's answer comes after it.
 
 An offer whose items still have units free when the batch's earlier offers have
-just fully proposed a need it could fill is planned again after the COMMIT, alone
-and under locks, as it would have been had it come after them: it may displace a
-clearly weaker standing proposal (matching.engine.plan). Its answer waits for that.
+just fully proposed a need it could fill is planned again under locks, after the
+batch's other plans and in the same transaction, as it would have been had it come
+after them: it may displace a clearly weaker standing proposal
+(matching.engine.plan). So its offer, its answer (stored under its key) and what it
+displaced commit together: a replay never sees it half done.
 
 What the batch does not do is done for the offer alone, on the path it always had
 (offers.service.create), after the batch: planning that may displace a standing
@@ -42,12 +44,12 @@ import structlog
 from eadrcc import idempotency
 from eadrcc.auth import Principal
 from eadrcc.circulation import service as circulation
-from eadrcc.db import RETRYABLE, retrying, transaction
+from eadrcc.db import RETRYABLE, plan_each_statement, retrying, transaction
 from eadrcc.errors import Conflict, Invalid, Unavailable
 from eadrcc.ids import new_id
 from eadrcc.matching import engine
 from eadrcc.offers import service, store
-from eadrcc.offers.models import OfferCreate
+from eadrcc.offers.models import Offer, OfferCreate
 from eadrcc.policy import authorize
 
 log = structlog.get_logger(__name__)
@@ -76,16 +78,6 @@ class _Pending:
     # The request's context (its request id for the logs): a batch runs in its
     # first offer's.
     context: contextvars.Context
-    # Its answer once its batch committed, while it waits to be planned again
-    # (_Displacing): what it is answered if stopping cuts that off.
-    recorded: dict[str, Any] | None = None
-
-
-@dataclass
-class _Displacing:
-    """A batched offer's answer, before its items are planned again under locks."""
-
-    created: dict[str, Any]
 
 
 class OfferBatcher:
@@ -110,8 +102,7 @@ class OfferBatcher:
 
     async def stop(self) -> None:
         """Let the batches in flight finish (a while), then stop; what is left, queued
-        or cut off mid-batch, is answered 503, but for offers already committed (cut
-        off while planned again after their batch), which get the answer recorded."""
+        or cut off mid-batch, is answered 503."""
         if self._running:
             await asyncio.wait(self._running, timeout=self._stop_seconds)
         for task in [t for t in (self._task, *self._running) if t is not None]:
@@ -191,14 +182,9 @@ class OfferBatcher:
             await self._record_batch(batch)
         except asyncio.CancelledError:
             # Stopped mid-batch: these offers are no longer in _waiting, so stop()
-            # cannot answer them; nothing else will. One the batch recorded is
-            # answered as recorded: a 503 would have its sender file it again.
+            # cannot answer them; nothing else will.
             for pending in batch:
-                if pending.answer.done():
-                    continue
-                if pending.recorded is not None:
-                    pending.answer.set_result((201, pending.recorded))
-                else:
+                if not pending.answer.done():
                     pending.answer.set_exception(Unavailable("the hub is shutting down"))
             raise
 
@@ -215,14 +201,9 @@ class OfferBatcher:
                 log.error("offer_batch_failed", offers=len(batch), error=type(exc).__name__)
             answers = [ALONE] * len(batch)
         self.alone += sum(a is ALONE for a in answers)
-        displacing = []
         for pending, answer in zip(batch, answers, strict=True):
-            if isinstance(answer, _Displacing):
-                pending.recorded = answer.created
-                displacing.append(self._displace(pending, answer.created))
-            elif not pending.answer.done():  # its request may have been cancelled
+            if not pending.answer.done():  # its request may have been cancelled
                 pending.answer.set_result(answer)
-        await asyncio.gather(*displacing)
 
     async def _transaction(self, batch: list[_Pending]) -> list[Answer]:
         answers: list[Answer] = [ALONE] * len(batch)
@@ -248,6 +229,7 @@ class OfferBatcher:
                 return answers
             offers = await store.create_each(conn, [_new(batch[n], facts[n]) for n in live])
             lacking: dict[str, int] = {}
+            displacing: list[tuple[int, Offer, dict[str, Any]]] = []
             for n, offer in zip(live, offers, strict=True):
                 pending, fact = batch[n], facts[n]
                 actor = pending.who.actor
@@ -257,11 +239,23 @@ class OfferBatcher:
                     conn, offer, read, lacking, actor=actor, written_at=fact["now"]
                 )
                 created = service.created_answer(offer_json, proposals)
-                _remember(conn, pending, created)
                 if engine.may_displace(offer, read, full, proposals):
-                    answers[n] = _Displacing(created)
+                    displacing.append((n, offer, created))
                 else:
+                    _remember(conn, batch[n], created)
                     answers[n] = (201, created)
+            if displacing:
+                # Planned again under locks, after the others' plans are written (it
+                # would have come after them) and before the circulation rows below.
+                await engine.write_planned(conn)
+                await plan_each_statement(conn)
+            for n, offer, created in displacing:
+                more = await engine.plan(
+                    conn, item_ids=[i.id for i in offer.items], actor=batch[n].who.actor
+                )
+                created["matches"] += [m.model_dump(mode="json") for m in more]
+                _remember(conn, batch[n], created)
+                answers[n] = (201, created)
             # After every plan: a row kept `offered` is held from the COMMIT's message
             # on, after the needs the plans write there (needs before circulation rows;
             # the statements go in the order first asked for).
@@ -274,34 +268,6 @@ class OfferBatcher:
                     state=facts[n]["response_state"],
                 )
         return answers
-
-    async def _displace(self, pending: _Pending, created: dict[str, Any]) -> None:
-        """Plan a batched offer's items again, alone and under locks, as the single
-        path would have after the offers before it (they may displace a weaker
-        standing proposal); its answer (and stored answer) gains what that proposed."""
-        item_ids = [i["id"] for i in created["items"]]
-
-        async def once() -> dict[str, Any]:
-            async with transaction(self._pool) as conn:
-                more = await engine.plan(conn, item_ids=item_ids, actor=pending.who.actor)
-                answer = {
-                    **created,
-                    "matches": [*created["matches"], *(m.model_dump(mode="json") for m in more)],
-                }
-                _remember(conn, pending, answer)
-                return answer
-
-        try:
-            answer = await retrying(once)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the offer is recorded: answer it as it stands
-            log.warning(
-                "offer_displacement_failed", offer_id=created["id"], error=type(exc).__name__
-            )
-            answer = created
-        if not pending.answer.done():
-            pending.answer.set_result((201, answer))
 
 
 def _remember(conn: asyncpg.Connection, pending: _Pending, created: dict[str, Any]) -> None:
