@@ -21,10 +21,16 @@ hub's reads stall), an entry still answers. So an entry is also trusted only for
 `ttl` seconds from the moment its lookup began (EADRCC_TOKEN_CACHE_SECONDS, 1 s):
 whatever fails, a revoked token or a replaced secret is never accepted longer than
 that after the commit. A client sending several requests a second still hits.
+
+When an entry has expired, the requests that find it so while one lookup of the
+token is in flight share that lookup rather than each making their own (a console
+and a national tool send bursts): a lookup is one per token at a time, and one
+begun before a token event is not shared after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 
@@ -41,8 +47,10 @@ class TokenCache:
         self._size, self._live, self._ttl = size, live, ttl
         # digest -> (principal, monotonic time its lookup began)
         self._entries: dict[bytes, tuple[Principal, float]] = {}
+        # digest -> the lookup in flight, shared by the requests that wait for it
+        self._looking: dict[bytes, asyncio.Task[Principal]] = {}
         self.generation = 0
-        self.counters = {"token_cache_hits": 0, "token_cache_misses": 0}
+        self.counters = {"token_cache_hits": 0, "token_cache_misses": 0, "token_lookups": 0}
 
     async def principal(self, pool: asyncpg.Pool, token: str) -> Principal:
         """The principal behind `token` (401 if unknown or revoked), from the cache
@@ -56,14 +64,34 @@ class TokenCache:
                 self.counters["token_cache_hits"] += 1
                 return principal
         self.counters["token_cache_misses"] += 1
+        if not usable:
+            return await self._look_up(pool, digest, began, store=False)
+        lookup = self._looking.get(digest)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up(pool, digest, began, store=True))
+            self._looking[digest] = lookup
+            lookup.add_done_callback(lambda done: self._ended(digest, done))
+        # Shielded: a request that goes away does not end the lookup others wait for.
+        return await asyncio.shield(lookup)
+
+    async def _look_up(
+        self, pool: asyncpg.Pool, digest: bytes, began: float, *, store: bool
+    ) -> Principal:
+        self.counters["token_lookups"] += 1
         generation = self.generation
         async with pool.acquire() as conn:
             found = await auth.principal_by_hash(conn=conn, digest=digest)
-        if usable and generation == self.generation and self._live():
+        if store and generation == self.generation and self._live():
             if len(self._entries) >= self._size:
                 self._entries.clear()  # a crude bound; the working set refills at once
             self._entries[digest] = (found, began)
         return found
+
+    def _ended(self, digest: bytes, lookup: asyncio.Task[Principal]) -> None:
+        if self._looking.get(digest) is lookup:
+            del self._looking[digest]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: every waiter may have gone
 
     def read(self, kinds: Iterable[str]) -> None:
         """The hub read these event kinds: after a token change, trust nothing held."""
@@ -73,6 +101,7 @@ class TokenCache:
     def forget(self) -> None:
         self.generation += 1
         self._entries.clear()
+        self._looking.clear()  # a lookup begun before the change is not shared after it
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -20,6 +20,8 @@ from eadrcc import auth, db
 from eadrcc.app import create_app
 from eadrcc.appkeys import TOKENS
 from eadrcc.config import Settings
+from eadrcc.errors import Unauthorized
+from eadrcc.tokencache import TokenCache
 from tests.conftest import bearer
 from tests.integration.test_alerts_api import _signed as signed
 from tests.integration.test_alerts_api import quake
@@ -131,3 +133,34 @@ async def test_a_revocation_the_hub_never_hears_of_ends_with_the_entry_s_time_to
         async with asyncio.timeout(10):  # the time to live is 0.5 s; 10 s allows for load
             while await partners() != 401:
                 await asyncio.sleep(0.01)
+
+
+async def test_requests_that_miss_together_share_one_lookup_of_their_token(
+    pool: asyncpg.Pool,
+) -> None:
+    """A burst with one token finds nothing cached: one lookup answers them all, a
+    known token and an unknown one alike; a token event during the lookup makes the
+    requests after it look the token up again."""
+    issued = await _issue(pool, "observer")
+    cache = TokenCache(size=100, live=lambda: True, ttl=60)
+    async with asyncio.timeout(10):
+        principals = await asyncio.gather(*(cache.principal(pool, issued.token) for _ in range(20)))
+    assert {p.token_id for p in principals} == {issued.id}
+    assert cache.counters["token_lookups"] == 1
+
+    unknown = "eadrcc_" + "x" * 40
+    async with asyncio.timeout(10):
+        refused = await asyncio.gather(
+            *(cache.principal(pool, unknown) for _ in range(20)), return_exceptions=True
+        )
+    assert all(isinstance(r, Unauthorized) for r in refused), refused
+    assert cache.counters["token_lookups"] == 2
+
+    other = await _issue(pool, "observer")
+    before = asyncio.ensure_future(cache.principal(pool, other.token))
+    await asyncio.sleep(0)  # its lookup is in flight
+    cache.forget()  # as when the hub reads a token event
+    after = asyncio.ensure_future(cache.principal(pool, other.token))
+    async with asyncio.timeout(10):
+        await asyncio.gather(before, after)
+    assert cache.counters["token_lookups"] == 4
