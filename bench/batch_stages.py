@@ -23,16 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 import offer_profile
 import throughput
 
-from eadrcc import logs
-from eadrcc.app import create_app
-from eadrcc.config import Settings
 from eadrcc.offers import batching
 
 # A batch's round trips as they happen: (statement, began, ended, backend CPU s).
@@ -79,18 +74,10 @@ def _time_batches() -> None:
 
 async def measure(args: argparse.Namespace) -> None:
     _time_batches()
-    logs.configure("warning")
     server = harness.server_url(args.database_url)
     async with harness.scratch_database(server, "stages") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
-        port = harness.free_port()
-        settings = Settings(database_url=db_url, port=port, pool_max_size=20, log_level="warning")
-        runner = web.AppRunner(create_app(settings, auto_migrate=False), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        url = f"http://127.0.0.1:{port}"
-        try:
-            await harness.wait_ready(url)
+        async with offer_profile.hub_in_this_process(db_url) as url:
             emergency_id = await throughput.prepare(url, officer)
             job = {
                 "kind": "offers",
@@ -105,8 +92,6 @@ async def measure(args: argparse.Namespace) -> None:
             cpu = offer_profile._cpu_seconds()
             result = await asyncio.to_thread(throughput.run_generator, job)
             cpu = offer_profile._cpu_seconds() - cpu
-        finally:
-            await runner.cleanup()
     _report(result, cpu)
 
 

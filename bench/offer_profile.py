@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import contextvars
 import cProfile
 import functools
@@ -22,6 +23,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -98,30 +100,38 @@ async def tallying(request: web.Request, handler: Any) -> web.StreamResponse:
 _counting = True
 
 
+@contextlib.asynccontextmanager
+async def hub_in_this_process(db_url: str, *middlewares: Any) -> AsyncIterator[str]:
+    """A hub on a free port, run by this process's event loop (so it can be timed and
+    profiled from here), ready; yields its URL."""
+    logs.configure("warning")
+    port = harness.free_port()
+    settings = Settings(database_url=db_url, port=port, pool_max_size=20, log_level="warning")
+    app = create_app(settings, auto_migrate=False)
+    app.middlewares[:0] = middlewares
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await harness.wait_ready(url)
+        yield url
+    finally:
+        await runner.cleanup()
+
+
 async def measure(args: argparse.Namespace) -> None:
     count_round_trips()
-    logs.configure("warning")
     server = harness.server_url(args.database_url)
     async with harness.scratch_database(server, "profile") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
-        port = harness.free_port()
-        settings = Settings(database_url=db_url, port=port, pool_max_size=20, log_level="warning")
-        app = create_app(settings, auto_migrate=False)
-        app.middlewares.insert(0, tallying)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        url = f"http://127.0.0.1:{port}"
-        try:
-            await harness.wait_ready(url)
+        async with hub_in_this_process(db_url, tallying) as url:
             emergency_id = await throughput.prepare(url, officer)
             if args.after:
                 await _fill(url, officer, emergency_id, args.after)
             await _round_trips(url, officer, emergency_id)
             if args.seconds > 0:
                 await _profile(args, url, officer, emergency_id)
-        finally:
-            await runner.cleanup()
 
 
 async def _fill(url: str, officer: str, emergency_id: str, offers: int) -> None:
