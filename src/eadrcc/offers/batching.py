@@ -25,7 +25,7 @@ What the batch does not do is done for the offer alone, on the path it always ha
 proposal (some candidate need is fully proposed) and a nation's first offer that
 moves its circulation row (both under locks); a key used before, or twice in one
 batch; a problem with an offer that has a key (a replay is answered from the key).
-A batch whose plan no longer holds at its COMMIT is run again; after that, or on
+A batch whose plan no longer holds when it is written is run again; after that, or on
 any other failure, each of its offers goes alone.
 """
 
