@@ -79,15 +79,9 @@ async def measure(args: argparse.Namespace) -> None:
         officer = harness.token(db_url, "duty_officer")["token"]
         async with offer_profile.hub_in_this_process(db_url) as url:
             emergency_id = await throughput.prepare(url, officer)
-            job = {
-                "kind": "offers",
-                "seconds": args.seconds,
-                "concurrency": args.concurrency,
-                "emergency_id": emergency_id,
-                "token": officer,
-                "urls": [f"{url}/api/v1/offers"],
-                "offset": 1000,
-            }
+            job = offer_profile.offer_load(
+                url, officer, emergency_id, args.seconds, args.concurrency
+            )
             _BATCHES.clear()
             cpu = offer_profile._cpu_seconds()
             result = await asyncio.to_thread(throughput.run_generator, job)

@@ -182,16 +182,23 @@ async def _round_trips(url: str, officer: str, emergency_id: str, *, timed: int 
     print(f"      {wall:6.2f} {cpu:6.0f}  in all")
 
 
-async def _profile(args: argparse.Namespace, url: str, officer: str, emergency_id: str) -> None:
-    job = {
+def offer_load(
+    url: str, officer: str, emergency_id: str, seconds: float, concurrency: int
+) -> dict[str, Any]:
+    """throughput.py's generator job: offers to the emergency's needs, as the officer."""
+    return {
         "kind": "offers",
-        "seconds": args.seconds,
-        "concurrency": args.concurrency,
+        "seconds": seconds,
+        "concurrency": concurrency,
         "emergency_id": emergency_id,
         "token": officer,
         "urls": [f"{url}/api/v1/offers"],
         "offset": 1000,
     }
+
+
+async def _profile(args: argparse.Namespace, url: str, officer: str, emergency_id: str) -> None:
+    job = offer_load(url, officer, emergency_id, args.seconds, args.concurrency)
     global _counting
     _counting = False
     _last.clear()
