@@ -90,11 +90,14 @@ RETURNING m.*;
 -- to the best :shortlist; pairings declined once never come back.
 --
 -- Locked: :need_ids, :item_ids and (with :lock_found) both sides of every candidate;
--- with :other_sides
--- (or any full candidate: a displaced proposal moves its item's counter), also the
--- needs that standing proposals of those items point at, and the items that
--- standing proposals of those needs point at. (The ids are gathered first so the
--- primary key finds the rows: an OR here scanned every need.)
+-- with :other_sides, also the needs that standing proposals of those items point at,
+-- and the items that standing proposals of those needs point at. With a full
+-- candidate (and :lock_found), also the needs of the items' standing proposals and
+-- the items of the full candidates' standing proposals: a displaced proposal moves
+-- its item's counter, and only a full need's proposals are displaced. Not the items
+-- of a lacking candidate's proposals: a large need has one for every offer that
+-- filled it so far. (The ids are gathered first so the primary key finds the rows:
+-- an OR here scanned every need.)
 -- One row shape for all (`side`: candidate, need or item; other columns are null).
 WITH plan_items AS MATERIALIZED (
     -- By primary key alone. With the conditions on free items here, the planner may
@@ -197,7 +200,10 @@ WITH plan_items AS MATERIALIZED (
                  UNION SELECT need_id FROM candidates WHERE :lock_found) AS need_ids,
            ARRAY(SELECT unnest(:item_ids::text[])
                  UNION SELECT item_id FROM candidates WHERE :lock_found) AS item_ids,
-           :other_sides OR EXISTS (SELECT 1 FROM candidates WHERE is_full) AS other_sides
+           :other_sides OR EXISTS (SELECT 1 FROM candidates WHERE is_full) AS other_sides,
+           ARRAY(SELECT unnest(:need_ids::text[]) WHERE :other_sides
+                 UNION SELECT need_id FROM candidates WHERE :lock_found AND is_full)
+               AS proposals_of
 ), wanted_needs AS (
     SELECT unnest(need_ids) AS id FROM sides
     UNION
@@ -216,7 +222,7 @@ WITH plan_items AS MATERIALIZED (
     SELECT unnest(item_ids) AS id FROM sides
     UNION
     SELECT m.offer_item_id FROM matches m, sides s
-    WHERE s.other_sides AND m.need_id = ANY(s.need_ids) AND m.status = 'proposed'
+    WHERE m.need_id = ANY(s.proposals_of) AND m.status = 'proposed'
 ), locked_items AS MATERIALIZED (
     SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
            i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,

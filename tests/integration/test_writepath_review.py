@@ -204,3 +204,41 @@ async def test_planning_does_not_queue_behind_a_foreign_keys_share_lock(
         await never_blocked_by(pool, holder, need, "planning waits behind a KEY SHARE lock")
     planned = await need
     assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", planned["id"]) == 100
+
+
+async def test_a_plan_that_may_displace_locks_no_item_of_a_lacking_needs_proposals(
+    client: Client, make_token: TokenFactory, pool: asyncpg.Pool
+) -> None:
+    """Once one need of a type is full, a new offer of that type is planned under
+    locks, where it may displace from that need. The items of the full need's
+    proposals are locked (a displaced proposal moves its item's counter); those of a
+    need that still lacks are not: a large need has one for every offer so far, and
+    locking them all made every such offer wait on, and pay for, all of them."""
+    officer = await api(client, make_token, "duty_officer")
+    emergency = await officer.post("/api/v1/emergencies", emergency_body(), expect=201)
+    full = await _need(officer, emergency["id"], 10)
+    large = await _need(officer, emergency["id"], 1_000)
+    filling = await officer.post(
+        "/api/v1/offers", _offer(emergency["id"], "DEU", item(TENTS, 10)), expect=201
+    )
+    assert [m["need_id"] for m in filling["matches"]] == [full["id"]]
+    earlier = await officer.post(
+        "/api/v1/offers", _offer(emergency["id"], "FRA", item(TENTS, 20)), expect=201
+    )
+    assert [m["need_id"] for m in earlier["matches"]] == [large["id"]]
+
+    async with pool.acquire() as holder, holder.transaction():
+        # The large need's proposed item, held by another transaction
+        await holder.execute(
+            "SELECT 1 FROM offer_items WHERE id = $1 FOR UPDATE", earlier["items"][0]["id"]
+        )
+        later = asyncio.create_task(
+            officer.post(
+                "/api/v1/offers", _offer(emergency["id"], "POL", item(TENTS, 30)), expect=201
+            )
+        )
+        await never_blocked_by(
+            pool, holder, later, "the plan waits for an item proposed to the lacking need"
+        )
+    made = await later
+    assert [(m["need_id"], m["quantity"]) for m in made["matches"]] == [(large["id"], 30)]
