@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 import structlog.testing
 
 from eadrcc import db
@@ -307,13 +308,14 @@ async def test_the_same_help_through_two_channels_in_one_batch_is_flagged_a_dupl
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
 
 
-async def test_an_offer_for_a_fully_proposed_need_goes_alone_and_may_displace(
+async def test_an_offer_for_a_fully_proposed_need_is_planned_under_locks_in_its_batch(
     pool: asyncpg.Pool,
 ) -> None:
-    """The need is fully proposed to a slow offer; a clearly better one (on time,
-    on the spot) comes in a batch. The batch never displaces a proposal, so it sends
-    that offer alone, where it takes the need's units from the slow one; the other
-    offer of the batch (water, which no need takes) is recorded in it."""
+    """The need is fully proposed to a slow offer; a clearly better one comes in a
+    batch. Its plan may displace a standing proposal, so it is made under locks, in
+    the batch's transaction after the batch's other plans: it takes the need's units
+    from the slow one. The other offer of the batch (water, which no need takes) is
+    recorded beside it, and nothing goes alone."""
     emergency_id = await _emergency(pool)
     need = await _need(
         pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
@@ -338,7 +340,71 @@ async def test_an_offer_for_a_fully_proposed_need_goes_alone_and_may_displace(
     assert [(m["need_id"], m["quantity"]) for m in better["matches"]] == [(need["id"], 100)]
     assert water["matches"] == []
     assert await _proposed(pool, need["id"]) == _answered([better])  # the slow one gave way
-    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 1, 1)
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+
+
+async def test_offers_for_a_fully_proposed_need_share_one_plan_and_get_their_own_answers(
+    pool: asyncpg.Pool,
+) -> None:
+    """Once any need of a type is fully proposed, every new offer of that type is
+    planned under locks. Those of one batch share that plan: each is answered with
+    its own proposals, on the need that still lacks, never over-proposed."""
+    emergency_id = await _emergency(pool)
+    small = await _need(pool, emergency_id, 1, priority="critical")
+    large = await _need(pool, emergency_id, 25)
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    _, first = await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, "TUR", item(TENTS, 1)),
+        idempotency_key=None,
+    )
+    assert _answered([first]) == await _proposed(pool, small["id"])  # the small need is full
+    batcher, results = await _one_batch(
+        pool, [_call(_body(emergency_id, nation, item(TENTS, 10))) for nation in ON_OFFER]
+    )
+    created = [_created(r) for r in results]
+    for offer in created:
+        assert {m["offer_id"] for m in offer["matches"]} <= {offer["id"]}
+    assert sum(m["quantity"] for c in created for m in c["matches"]) == 25
+    assert await _proposed(pool, large["id"]) == _answered(created)
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 5, 0)
+
+
+@pytest.mark.parametrize("path", ["batch", "alone"])
+async def test_an_offer_is_answered_with_its_own_proposals_not_those_of_the_item_it_displaced(
+    pool: asyncpg.Pool, path: str
+) -> None:
+    """A better offer of France's displaces Germany's slow tents from the first need,
+    and Germany's tents are then proposed to a second need. France's answer (its POC
+    may not see Germany's proposals) holds France's proposal only."""
+    emergency_id = await _emergency(pool)
+    first = await _need(
+        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
+    )
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    _, slow = await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, "DEU", item(TENTS, 100)),
+        idempotency_key=None,
+    )
+    assert _answered([slow]) == await _proposed(pool, first["id"])
+    second = await _need(pool, emergency_id, 100)  # lacking; Germany's tents are all proposed
+    france = Principal(token_id="tok_france", name="France's POC", role=Role.POC, country="FRA")
+    better_tents = item(TENTS, 100, origin=PLACE)  # for the first need's request
+    body = _body(emergency_id, "FRA", better_tents, request_id=first["request_id"])
+    call = {**_call(body), "who": france}
+    if path == "batch":
+        _, (result,) = await _one_batch(pool, [call])
+    else:
+        result = await offers.create(pool=pool, **call)
+    better = _created(result)
+    assert [(m["need_id"], m["offer_id"]) for m in better["matches"]] == [
+        (first["id"], better["id"])
+    ]
+    # Germany's tents did move to the second need: the answer left that out, not the plan
+    assert {o for o, _ in (await _proposed(pool, second["id"])).values()} == {slow["id"]}
 
 
 async def test_an_offer_after_one_that_filled_a_need_in_its_batch_may_still_displace_it(

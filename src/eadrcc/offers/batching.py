@@ -13,18 +13,20 @@ Each offer keeps what it would have had alone:
   not reshuffled). Offers in flight together were never ordered (either may commit
   first alone too); one sent after another's answer comes after it.
 
-An offer whose items still have units free when the batch's earlier offers have
-just fully proposed a need it could fill is planned again under locks, after the
-batch's other plans and in the same transaction, as it would have been had it come
-after them: it may displace a clearly weaker standing proposal
-(matching.engine.plan). So its offer, its answer (stored under its key) and what it
-displaced commit together: a replay never sees it half done.
+Some offers are planned under locks instead, in the batch's transaction after its
+other plans are written (they would have come after them), as each would have been
+alone: those for which some need they could fill is fully proposed, and those whose
+items still have units free after the batch's earlier offers fully proposed such a
+need. Their plan may displace a clearly weaker standing proposal
+(matching.engine.plan). Once a need of a type is full, every later offer of that
+type is such an offer: they still share their batch, and one plan per actor. So an
+offer, its answer (stored under its key) and what it displaced commit together: a
+replay never sees it half done.
 
 What the batch does not do is done for the offer alone, on the path it always had
-(offers.service.create), after the batch: planning that may displace a standing
-proposal (some candidate need is fully proposed) and a nation's first offer that
-moves its circulation row (both under locks); a key used before, or twice in one
-batch; a problem with an offer that has a key (a replay is answered from the key).
+(offers.service.create), after the batch: a nation's first offer, which moves its
+circulation row (under locks); a key used before, or twice in one batch; a problem
+with an offer that has a key (a replay is answered from the key).
 A batch whose plan no longer holds when it is written is run again; after that, or on
 any other failure, each of its offers goes alone.
 """
@@ -223,39 +225,35 @@ class OfferBatcher:
                     live.append(n)
             groups = {n: _groups(batch[n].body) for n in live}
             read = await engine.read_new_item_candidates(conn, (g for n in live for g in groups[n]))
-            live = [n for n in live if read.full.isdisjoint(groups[n])]
             live = await _claim(conn, batch, live)
             if not live:
                 return answers
             offers = await store.create_each(conn, [_new(batch[n], facts[n]) for n in live])
             lacking: dict[str, int] = {}
-            displacing: list[tuple[int, Offer, dict[str, Any]]] = []
+            locking: list[tuple[int, Offer, dict[str, Any]]] = []
             for n, offer in zip(live, offers, strict=True):
                 pending, fact = batch[n], facts[n]
                 actor = pending.who.actor
                 offer_json = service.emit(conn, offer, fact["affected"], "offer.created", actor)
+                if not read.full.isdisjoint(groups[n]):
+                    # A need it could fill is fully proposed: planned under locks, below.
+                    locking.append((n, offer, service.created_answer(offer_json, [])))
+                    continue
                 full = {need_id for need_id, left in lacking.items() if left <= 0}
                 proposals = engine.plan_on_commit(
                     conn, offer, read, lacking, actor=actor, written_at=fact["now"]
                 )
                 created = service.created_answer(offer_json, proposals)
                 if engine.may_displace(offer, read, full, proposals):
-                    displacing.append((n, offer, created))
+                    locking.append((n, offer, created))
                 else:
                     _remember(conn, batch[n], created)
                     answers[n] = (201, created)
-            if displacing:
-                # Planned again under locks, after the others' plans are written (it
-                # would have come after them) and before the circulation rows below.
-                await engine.write_planned(conn)
-                await plan_each_statement(conn)
-            for n, offer, created in displacing:
-                more = await engine.plan(
-                    conn, item_ids=[i.id for i in offer.items], actor=batch[n].who.actor
-                )
-                created["matches"] += [m.model_dump(mode="json") for m in more]
-                _remember(conn, batch[n], created)
-                answers[n] = (201, created)
+            if locking:
+                await _plan_under_locks(conn, batch, locking)
+                for n, _, created in locking:
+                    _remember(conn, batch[n], created)
+                    answers[n] = (201, created)
             # After every plan: a row kept `offered` is held from the COMMIT's message
             # on, after the needs the plans write there (needs before circulation rows;
             # the statements go in the order first asked for).
@@ -268,6 +266,29 @@ class OfferBatcher:
                     state=facts[n]["response_state"],
                 )
         return answers
+
+
+async def _plan_under_locks(
+    conn: asyncpg.Connection,
+    batch: list[_Pending],
+    locking: list[tuple[int, Offer, dict[str, Any]]],
+) -> None:
+    """Plan these offers' items under locks, as each would have been alone (it may
+    displace a clearly weaker proposal), after the batch's other plans are written:
+    they would have come after them. One plan per actor (its events name them), each
+    offer answered with its own new proposals."""
+    await engine.write_planned(conn)
+    await plan_each_statement(conn)
+    by_actor: dict[str, list[tuple[Offer, dict[str, Any]]]] = {}
+    for n, offer, created in locking:
+        by_actor.setdefault(batch[n].who.actor, []).append((offer, created))
+    for actor, offers in by_actor.items():
+        items = [i.id for offer, _ in offers for i in offer.items]
+        more = await engine.plan(conn, item_ids=items, actor=actor)
+        for offer, created in offers:
+            created["matches"] += [
+                m.model_dump(mode="json") for m in more if m.offer_id == offer.id
+            ]
 
 
 def _remember(conn: asyncpg.Connection, pending: _Pending, created: dict[str, Any]) -> None:

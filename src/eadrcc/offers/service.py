@@ -103,7 +103,9 @@ async def _create(
             )
         if proposals is None:
             await plan_each_statement(conn)
-            proposals = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
+            planned = await engine.plan(conn, item_ids=item_ids, actor=who.actor)
+            # Not the proposals of items it displaced, planned again: other offers'.
+            proposals = [m for m in planned if m.offer_id == offer_id]
         await circulation.offered(
             conn,
             emergency_id=body.emergency_id,
