@@ -9,6 +9,7 @@ HTTP before it gets back to the batch: on one instance the hub and PostgreSQL ta
 turns, and this shows where.
 
     python bench/batch_stages.py [--database-url URL] [--seconds 10] [--concurrency 32]
+                                 [--one-full]
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def measure(args: argparse.Namespace) -> None:
     async with harness.scratch_database(server, "stages") as db_url:
         officer = harness.token(db_url, "duty_officer")["token"]
         async with offer_profile.hub_in_this_process(db_url) as url:
-            emergency_id = await throughput.prepare(url, officer)
+            emergency_id = await throughput.prepare(url, officer, one_full=args.one_full)
             job = offer_profile.offer_load(
                 url, officer, emergency_id, args.seconds, args.concurrency
             )
@@ -128,6 +129,11 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--one-full",
+        action="store_true",
+        help="a need of each type fully proposed (throughput.py's 'offers, a need full')",
+    )
     asyncio.run(measure(parser.parse_args()))
 
 

@@ -23,7 +23,7 @@ The load generator is a separate process (aiohttp client, fixed concurrency),
 not the server's code.
 
     python bench/throughput.py [--database-url URL] [--seconds 10] [--concurrency 32]
-                               [--rounds 3]
+                               [--rounds 3] [--only "offers, a need full" ...]
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ CAP_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 </alert>"""
 
 
+TYPES = ("shelter.tent.family", "shelter.blanket", "power.generator.medium")
+
+
 def offer_body(emergency_id: str, n: int) -> bytes:
-    kind = ("shelter.tent.family", "shelter.blanket", "power.generator.medium")[n % 3]
+    kind = TYPES[n % 3]
     return json.dumps(
         {
             "emergency_id": emergency_id,
@@ -147,7 +150,11 @@ def _generate_sync(job: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(generate(job))
 
 
-async def prepare(url: str, officer: str) -> str:
+async def prepare(url: str, officer: str, *, one_full: bool = False) -> str:
+    """An emergency with a need of each type the bench offers, too large to fill.
+    With `one_full`, also a critical need of one unit of each type, fully proposed
+    (as most needs soon are in a real response): every offer is then planned under
+    locks, where it may displace."""
     headers = {"Authorization": f"Bearer {officer}"}
     async with aiohttp.ClientSession(headers=headers) as http:
         async with http.post(
@@ -161,15 +168,33 @@ async def prepare(url: str, officer: str) -> str:
             },
         ) as resp:
             emergency = await resp.json()
-        needs = [
-            {"resource_type": t, "quantity": 10_000_000, "priority": "high"}
-            for t in ("shelter.tent.family", "shelter.blanket", "power.generator.medium")
-        ]
-        async with http.post(
-            f"{url}/api/v1/emergencies/{emergency['id']}/requests",
-            json={"requesting_country": "TUR", "needs": needs},
-        ) as resp:
+        requests = f"{url}/api/v1/emergencies/{emergency['id']}/requests"
+        needs = [{"resource_type": t, "quantity": 10_000_000, "priority": "high"} for t in TYPES]
+        async with http.post(requests, json={"requesting_country": "TUR", "needs": needs}) as resp:
             assert resp.status == 201, await resp.text()
+        if one_full:
+            small = [{"resource_type": t, "quantity": 1, "priority": "critical"} for t in TYPES]
+            async with http.post(
+                requests, json={"requesting_country": "TUR", "needs": small}
+            ) as resp:
+                assert resp.status == 201, await resp.text()
+                filled = {n["id"] for n in (await resp.json())["needs"]}
+            for t in TYPES:
+                one = {
+                    "emergency_id": emergency["id"],
+                    "offering_country": "TUR",
+                    "channel": "direct",
+                    "items": [
+                        {
+                            "resource_type": t,
+                            "quantity": 1,
+                            "available_from": "2026-11-27T00:00:00+00:00",
+                        }
+                    ],
+                }
+                async with http.post(f"{url}/api/v1/offers", json=one) as resp:
+                    made = await resp.json()
+                    assert [m["need_id"] in filled for m in made["matches"]] == [True], made
     return str(emergency["id"])
 
 
@@ -195,6 +220,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         with harness.processes([hubs[0]]):
             await harness.wait_ready(urls[0])
             emergency_id = await prepare(urls[0], officer)
+            full_emergency_id = await prepare(urls[0], officer, one_full=True)
         base = {
             "seconds": args.seconds,
             "concurrency": args.concurrency,
@@ -206,6 +232,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         plan = {
             "floor": ([floor], {"kind": "floor", "urls": [f"{urls[0]}/floor"]}),
             "offers, 1 instance": ([hubs[0]], {**offers, "urls": [f"{urls[0]}/api/v1/offers"]}),
+            "offers, a need full": (
+                [hubs[0]],
+                {**offers, "emergency_id": full_emergency_id, "urls": [f"{urls[0]}/api/v1/offers"]},
+            ),
             "offers, 2 instances": (hubs, {**offers, "urls": [f"{u}/api/v1/offers" for u in urls]}),
             "offers, 2 workers": ([workers], {**offers, "urls": [f"{urls[0]}/api/v1/offers"]}),
             "alerts, 1 instance": (
@@ -218,6 +248,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 },
             ),
         }
+        if args.only:
+            wanted = {"floor", *args.only}
+            if unknown := wanted - plan.keys():
+                raise SystemExit(f"no such run: {', '.join(sorted(unknown))}")
+            plan = {name: run for name, run in plan.items() if name in wanted}
         runs = itertools.count()
         for round_no in range(1, args.rounds + 1):
             this_round: dict[str, Any] = {}
@@ -344,6 +379,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="each run this many times")
+    parser.add_argument(
+        "--only", action="append", help="a run to make besides the floor, by name (repeat)"
+    )
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     report(results)
