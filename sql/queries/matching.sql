@@ -205,10 +205,14 @@ WITH plan_items AS MATERIALIZED (
                  UNION SELECT need_id FROM candidates WHERE :lock_found AND is_full)
                AS proposals_of
 ), wanted_needs AS (
+    -- The other sides one id at a time, down an index: as a join, the planner may
+    -- read every standing proposal (a few needs, thousands of proposals each).
     SELECT unnest(need_ids) AS id FROM sides
     UNION
-    SELECT m.need_id FROM matches m, sides s
-    WHERE s.other_sides AND m.offer_item_id = ANY(s.item_ids) AND m.status = 'proposed'
+    SELECT unnest(ARRAY(SELECT m.need_id FROM matches m
+                        WHERE m.offer_item_id = i.id AND m.status = 'proposed'))
+    FROM sides s, unnest(s.item_ids) AS i(id)
+    WHERE s.other_sides
 ), locked_needs AS MATERIALIZED (
     SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
            n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
@@ -221,8 +225,9 @@ WITH plan_items AS MATERIALIZED (
 ), wanted_items AS (
     SELECT unnest(item_ids) AS id FROM sides
     UNION
-    SELECT m.offer_item_id FROM matches m, sides s
-    WHERE m.need_id = ANY(s.proposals_of) AND m.status = 'proposed'
+    SELECT unnest(ARRAY(SELECT m.offer_item_id FROM matches m
+                        WHERE m.need_id = n.id AND m.status = 'proposed'))
+    FROM sides s, unnest(s.proposals_of) AS n(id)
 ), locked_items AS MATERIALIZED (
     SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
            i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
