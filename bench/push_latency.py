@@ -64,6 +64,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 import psutil  # type: ignore[import-untyped]
+import send_floor
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -87,6 +88,8 @@ STOP_TIMEOUT = 20.0  # a hub exiting after SIGTERM
 SETTLED_AFTER = 10.0  # s without a new answer: the remaining POSTs never reached the hub
 WORKER_REPLY_GRACE = 60.0  # on top of the work a worker was asked to do
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
+# Rounds of the send floor: one send per socket each, as one offer's events are.
+FLOOR_ROUNDS = 200
 
 
 # -- command line ---------------------------------------------------------------------
@@ -337,6 +340,7 @@ class Follower:
     last_offer: int = 0
     last_seq: int = 0
     events: int = 0
+    event_bytes: int = 0  # the events' text, as received
     out_of_order: int = 0  # a seq not above the previous one: a repeat or a reorder
     unexpected: int = 0  # messages that are not events
     closed_early: int | None = None  # close code if the server closed it during the run
@@ -415,13 +419,13 @@ async def listen(client: Follower, ats: dict[int, float], stopping: asyncio.Even
     with suppress(ConnectionClosed):
         async for raw in client.ws:
             received = time.time()
-            note_message(client, json.loads(raw), received, ats)
+            note_message(client, json.loads(raw), received, ats, len(raw))
     if not stopping.is_set():
         client.closed_early = client.ws.close_code or -1
 
 
 def note_message(
-    client: Follower, message: dict[str, Any], received: float, ats: dict[int, float]
+    client: Follower, message: dict[str, Any], received: float, ats: dict[int, float], size: int
 ) -> None:
     if message.get("type") == "heartbeat":
         return  # the hub's keep-alive, every EADRCC_WS_HEARTBEAT_SECONDS
@@ -430,6 +434,7 @@ def note_message(
         return
     seq = message["seq"]
     client.events += 1
+    client.event_bytes += size
     if seq <= client.last_seq:
         client.out_of_order += 1
     client.last_seq = max(seq, client.last_seq)
@@ -465,6 +470,7 @@ def delivery_report(
         "clients_missing": sum(1 for n in missing if n),
         "extra": sum(len(set(c.offers) - set(expected)) for c in clients),
         "events": sum(c.events for c in clients),
+        "event_bytes": sum(c.event_bytes for c in clients),
         "out_of_order": sum(c.out_of_order for c in clients),
         "unexpected": sum(c.unexpected for c in clients),
         "closed_early": dict(Counter(c.closed_early for c in clients if c.closed_early)),
@@ -807,6 +813,7 @@ def summarize_push(
         "closed_early": dict(closed_early),
         "slow_clients_cut": slow_cuts,
         "events_per_client": sent / max(connected, 1),
+        "event_bytes_mean": sum(r["event_bytes"] for r in reports) / max(sent, 1),
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
         "p999_ms": percentile(latencies, 0.999),
@@ -834,6 +841,21 @@ def fan_out_cost(runs: list[dict[str, Any]]) -> None:
             delivered = r["events_per_client"] * r["connected"]
             net = r["hub_cpu_s"] - base["hub_cpu_s"]
             r["fan_out_us_per_message"] = 1e6 * net / max(delivered, 1)
+
+
+def send_floor_beside(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """bench/send_floor.py for the largest run's sockets and frames: one send per
+    socket per offer, of its two events (offer.created and match.proposed) together,
+    as the hub writes them at these rates."""
+    largest = max(
+        (r for r in runs if r["clients"] and r["delivered"]),
+        default=None,
+        key=lambda r: r["clients"],
+    )
+    if largest is None:
+        return None
+    frame = round(2 * largest["event_bytes_mean"])
+    return send_floor.measure(largest["connected"], frame, FLOOR_ROUNDS)
 
 
 # -- memory per idle connection ---------------------------------------------------------
@@ -908,7 +930,12 @@ def server_log_problems(hubs: list[Hub]) -> list[str]:
     return found
 
 
-def print_report(info: dict[str, Any], runs: list[dict[str, Any]], memory: dict[str, Any]) -> None:
+def print_report(
+    info: dict[str, Any],
+    runs: list[dict[str, Any]],
+    memory: dict[str, Any],
+    floor: dict[str, Any] | None,
+) -> None:
     print(
         f"machine: {info['cpu_model']}, {info['cpus']} CPUs, {info['memory_gib']} GiB RAM, "
         f"Python {info['python']}; PostgreSQL {info['postgresql']}"
@@ -922,6 +949,15 @@ def print_report(info: dict[str, Any], runs: list[dict[str, Any]], memory: dict[
     print_latencies(runs)
     print_anomalies(runs)
     print_costs(runs)
+    if floor:
+        print(
+            f"\nsend floor (bench/send_floor.py, after the runs): "
+            f"{floor['us_per_send']:.1f} µs of CPU per send "
+            f"({floor['us_per_send_low']:.1f}-{floor['us_per_send_high']:.1f}) of a "
+            f"{floor['frame_bytes']:,}-byte frame (an offer's two events) to one of "
+            f"{floor['sockets']:,} loopback sockets: {floor['us_per_send'] / 2:.1f} µs per "
+            "message, with no event loop, websocket or hub around it"
+        )
     print(f"\nmemory: hub RSS with 0 clients {memory['rss_0_kb'] / 1024:.1f} MiB")
     for row in memory["idle"]:
         print(
@@ -1046,16 +1082,24 @@ async def run(args: argparse.Namespace) -> None:
             for instances in args.instances
         ]
         fan_out_cost(runs)
+        floor = send_floor_beside(runs)
         memory = await measure_memory(bench) if args.idle else {"rss_0_kb": math.nan, "idle": []}
     problems = server_log_problems(bench.hubs)
     total = time.monotonic() - started
-    print_report(info, runs, memory)
+    print_report(info, runs, memory, floor)
     print(f"\nhub logs: {log_dir} ({len(problems)} line(s) at warning or above)")
     for line in problems[:20]:
         print(f"  {line}")
     print(f"total run time: {total:.0f} s")
     write_json(
-        {**info, "total_s": total, "runs": runs, "memory": memory, "hub_log_problems": problems}
+        {
+            **info,
+            "total_s": total,
+            "runs": runs,
+            "send_floor": floor,
+            "memory": memory,
+            "hub_log_problems": problems,
+        }
     )
 
 
