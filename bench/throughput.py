@@ -236,6 +236,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 [hubs[0]],
                 {**offers, "emergency_id": full_emergency_id, "urls": [f"{urls[0]}/api/v1/offers"]},
             ),
+            "offers, a need full, 2 instances": (
+                hubs,
+                {
+                    **offers,
+                    "emergency_id": full_emergency_id,
+                    "urls": [f"{u}/api/v1/offers" for u in urls],
+                },
+            ),
             "offers, 2 instances": (hubs, {**offers, "urls": [f"{u}/api/v1/offers" for u in urls]}),
             "offers, 2 workers": ([workers], {**offers, "urls": [f"{urls[0]}/api/v1/offers"]}),
             "alerts, 1 instance": (
