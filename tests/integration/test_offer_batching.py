@@ -147,6 +147,27 @@ def _answered(created: list[dict[str, Any]]) -> dict[str, tuple[str, int]]:
     return {m["id"]: (m["offer_id"], m["quantity"]) for c in created for m in c["matches"]}
 
 
+async def _filled_by_slow_tents(
+    pool: asyncpg.Pool, country: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """An emergency, ON_OFFER's rows `offered`, and its one need of 100 tents (by a
+    deadline, at a place) fully proposed to `country`'s slow tents (no origin): the
+    emergency id, the need and the slow offer."""
+    emergency_id = await _emergency(pool)
+    need = await _need(
+        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
+    )
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    _, slow = await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, country, item(TENTS, 100)),
+        idempotency_key=None,
+    )
+    assert _answered([slow]) == await _proposed(pool, need["id"])
+    return emergency_id, need, slow
+
+
 async def test_offers_of_a_batch_are_planned_in_arrival_order_on_what_those_before_proposed(
     pool: asyncpg.Pool,
 ) -> None:
@@ -316,19 +337,8 @@ async def test_an_offer_for_a_fully_proposed_need_is_planned_under_locks_in_its_
     the batch's transaction after the batch's other plans: it takes the need's units
     from the slow one. The other offer of the batch (water, which no need takes) is
     recorded beside it, and nothing goes alone."""
-    emergency_id = await _emergency(pool)
-    need = await _need(
-        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
-    )
-    await _on_offer(pool, emergency_id, ON_OFFER)
-    # Türkiye's own slow tents (no origin): all 100 proposed; Türkiye is on no list
-    _, slow = await offers.create(
-        pool=pool,
-        who=OFFICER,
-        body=_body(emergency_id, "TUR", item(TENTS, 100)),
-        idempotency_key=None,
-    )
-    assert _answered([slow]) == await _proposed(pool, need["id"])
+    # Türkiye's own slow tents; Türkiye is on no list
+    emergency_id, need, _ = await _filled_by_slow_tents(pool, "TUR")
     batcher, results = await _one_batch(
         pool,
         [
@@ -378,18 +388,7 @@ async def test_an_offer_is_answered_with_its_own_proposals_not_those_of_the_item
     """A better offer of France's displaces Germany's slow tents from the first need,
     and Germany's tents are then proposed to a second need. France's answer (its POC
     may not see Germany's proposals) holds France's proposal only."""
-    emergency_id = await _emergency(pool)
-    first = await _need(
-        pool, emergency_id, 100, needed_by="2026-02-07T06:00:00+03:00", delivery=PLACE
-    )
-    await _on_offer(pool, emergency_id, ON_OFFER)
-    _, slow = await offers.create(
-        pool=pool,
-        who=OFFICER,
-        body=_body(emergency_id, "DEU", item(TENTS, 100)),
-        idempotency_key=None,
-    )
-    assert _answered([slow]) == await _proposed(pool, first["id"])
+    emergency_id, first, slow = await _filled_by_slow_tents(pool, "DEU")
     second = await _need(pool, emergency_id, 100)  # lacking; Germany's tents are all proposed
     france = Principal(token_id="tok_france", name="France's POC", role=Role.POC, country="FRA")
     better_tents = item(TENTS, 100, origin=PLACE)  # for the first need's request
