@@ -91,7 +91,9 @@ RETURNING m.*;
 --
 -- Locked: :need_ids, :item_ids and (with :lock_found) both sides of every candidate;
 -- with :other_sides, also the needs that standing proposals of those items point at,
--- and the items that standing proposals of those needs point at. With a full
+-- and the items that standing proposals of those needs point at. :displaced_from are
+-- needs locked as if full candidates (below): a transaction about to fill them
+-- locks ahead what its plan will lock once they are (engine.lock_ahead). With a full
 -- candidate (and :lock_found), also the needs of the items' standing proposals and
 -- the items of the full candidates' standing proposals: a displaced proposal moves
 -- its item's counter, and only a full need's proposals are displaced. Not the items
@@ -197,11 +199,14 @@ WITH plan_items AS MATERIALIZED (
     UNION ALL SELECT * FROM lacking_for_needs
 ), sides AS MATERIALIZED (
     SELECT ARRAY(SELECT unnest(:need_ids::text[])
+                 UNION SELECT unnest(:displaced_from::text[])
                  UNION SELECT need_id FROM candidates WHERE :lock_found) AS need_ids,
            ARRAY(SELECT unnest(:item_ids::text[])
                  UNION SELECT item_id FROM candidates WHERE :lock_found) AS item_ids,
-           :other_sides OR EXISTS (SELECT 1 FROM candidates WHERE is_full) AS other_sides,
+           :other_sides OR cardinality(:displaced_from::text[]) > 0
+               OR EXISTS (SELECT 1 FROM candidates WHERE is_full) AS other_sides,
            ARRAY(SELECT unnest(:need_ids::text[]) WHERE :other_sides
+                 UNION SELECT unnest(:displaced_from::text[])
                  UNION SELECT need_id FROM candidates WHERE :lock_found AND is_full)
                AS proposals_of
 ), wanted_needs AS (

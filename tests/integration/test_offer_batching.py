@@ -604,6 +604,50 @@ async def test_a_batch_whose_plan_no_longer_holds_at_its_commit_is_run_again(
     assert db.RETRIES["SerializationError"] == retried + 1  # the one refused COMMIT
 
 
+async def test_a_batch_planning_under_locks_waits_for_its_rows_before_it_writes_any(
+    pool: asyncpg.Pool,
+) -> None:
+    """A batch of Norway's water (planned on the batch's plan, written first) and
+    Germany's tents (a tent need is full: planned under locks after). Another
+    transaction holds the large tent need, then asks for the water need, in the
+    lock order (the tent needs are older: lower ids). Had the batch written its
+    water proposal first, it would hold the water need while waiting for the tent
+    need: a cycle, which PostgreSQL breaks after deadlock_timeout by failing one
+    side. The batch takes every row it will write or lock in the lock order, before
+    writing any, so it waits holding nothing the other wants."""
+    emergency_id = await _emergency(pool)
+    small = await _need(pool, emergency_id, 1, priority="critical")
+    large = await _need(pool, emergency_id, 100)
+    await _on_offer(pool, emergency_id, ON_OFFER)
+    water = await _need(pool, emergency_id, 100, resource_type=WATER)
+    assert small["id"] < large["id"] < water["id"]
+    await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, "TUR", item(TENTS, 1)),
+        idempotency_key=None,
+    )
+    assert await pool.fetchval("SELECT fully_proposed FROM needs WHERE id = $1", small["id"])
+    failed = db.RETRIES["DeadlockDetectedError"]
+    calls = [
+        _call(_body(emergency_id, "NOR", item(WATER, 10))),
+        _call(_body(emergency_id, "DEU", item(TENTS, 10))),
+    ]
+    async with pool.acquire() as other:
+        async with other.transaction():
+            await _lock_need(other, large["id"])
+            batch = asyncio.create_task(_one_batch(pool, calls))
+            await blocked_statement(pool, other)  # the batch waits for the tent need
+            # what a deadlock would fail, here or in the batch
+            await _lock_need(other, water["id"])
+        batcher, results = await batch
+    norway, germany = (_created(r) for r in results)
+    assert [(m["need_id"], m["quantity"]) for m in norway["matches"]] == [(water["id"], 10)]
+    assert [(m["need_id"], m["quantity"]) for m in germany["matches"]] == [(large["id"], 10)]
+    assert db.RETRIES["DeadlockDetectedError"] == failed
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+
+
 async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
     pool: asyncpg.Pool,
 ) -> None:

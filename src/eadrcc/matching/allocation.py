@@ -79,6 +79,15 @@ async def find_and_lock(
     return _sort(locked, rows), locked
 
 
+async def lock_ahead(
+    conn: asyncpg.Connection, plan: Plan, *, need_ids: Sequence[str], displaced_from: Sequence[str]
+) -> None:
+    """Lock, in one round trip and in the lock order, what `find_and_lock(plan)` would,
+    and `need_ids`, and `displaced_from` as if they were full candidates (the items of
+    their standing proposals, and those items' other needs)."""
+    await _lock_sides(conn, need_ids, (), False, plan, displaced_from=displaced_from)
+
+
 async def candidates(conn: asyncpg.Connection, plan: Plan) -> list[asyncpg.Record]:
     """The planner's candidate pairs, nothing locked (for `lock(skip_locked=True)`)."""
     return await _lock_sides(conn, (), (), False, plan, lock_found=False)
@@ -92,6 +101,7 @@ async def _lock_sides(
     plan: Plan,
     *,
     lock_found: bool = True,
+    displaced_from: Sequence[str] = (),
 ) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         *q.bind(
@@ -104,6 +114,7 @@ async def _lock_sides(
             shortlist=plan.shortlist,
             displacing=plan.displacing,
             lock_found=lock_found,
+            displaced_from=list(displaced_from),
         )
     )
     return rows

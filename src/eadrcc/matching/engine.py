@@ -299,6 +299,30 @@ def _propose_on_commit(
     return written
 
 
+async def lock_ahead(conn: asyncpg.Connection, *, item_ids: Iterable[str]) -> None:
+    """Before `write_planned` and then `plan` of these items in the same transaction:
+    take first, in the lock order, the needs the queued proposals write, and what the
+    plan will lock once they are written (those they fill count as full).
+
+    Written first, the proposals would hold their needs while the plan waits for
+    rows earlier in the order: a cycle with a transaction that holds those and then
+    asks for these in order. Locked ahead, this transaction waits holding nothing
+    another asks for, and the plan then waits only for rows that came into being
+    since (newer ids come later in the order) or that a change it made itself
+    brought in."""
+    planned = db.with_commit(conn, _planned_sql).get("planned") or []
+    if not planned:
+        return  # nothing will be written first: the plan waits in order
+    proposed: dict[str, int] = {}
+    lacking: dict[str, int] = {}
+    for p in planned:
+        proposed[p["need_id"]] = proposed.get(p["need_id"], 0) + p["quantity"]
+        lacking[p["need_id"]] = p["lacking"]
+    filled = sorted(n for n, q in proposed.items() if q >= lacking[n])
+    wanted = allocation.Plan(list(item_ids), (), SHORTLIST, True)
+    await allocation.lock_ahead(conn, wanted, need_ids=sorted(proposed), displaced_from=filled)
+
+
 async def write_planned(conn: asyncpg.Connection) -> None:
     """Write the proposals queued for the COMMIT now, with their check (a plan that no
     longer holds fails the transaction here), so that what this transaction plans

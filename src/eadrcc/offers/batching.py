@@ -277,8 +277,9 @@ async def _plan_under_locks(
     displace a clearly weaker proposal), after the batch's other plans are written:
     they would have come after them. One plan per actor (its events name them), each
     offer answered with its own new proposals."""
-    await engine.write_planned(conn)
     await plan_each_statement(conn)
+    await engine.lock_ahead(conn, item_ids=[i.id for _, offer, _ in locking for i in offer.items])
+    await engine.write_planned(conn)
     by_actor: dict[str, list[tuple[Offer, dict[str, Any]]]] = {}
     for n, offer, created in locking:
         by_actor.setdefault(batch[n].who.actor, []).append((offer, created))
