@@ -222,9 +222,11 @@ WITH plan_items AS MATERIALIZED (
     SELECT n.id, n.request_id, n.emergency_id, n.resource_type, n.priority, n.needed_by,
            n.delivery_lat, n.delivery_lon, n.quantity, n.allocated, n.proposed, n.status,
            r.requesting_country
-    FROM wanted_needs w
-    JOIN needs n ON n.id = w.id
+    FROM needs n
     JOIN requests r ON r.id = n.request_id
+    -- Down the primary key, id by id: as a join, a planner that guesses the ids many
+    -- (110 for 28) and the table small hashes them against a read of all of it.
+    WHERE n.id = ANY(ARRAY(SELECT id FROM wanted_needs))
     ORDER BY n.id
     FOR NO KEY UPDATE OF n
 ), wanted_items AS (
@@ -237,10 +239,10 @@ WITH plan_items AS MATERIALIZED (
     SELECT i.id, i.offer_id, i.emergency_id, i.resource_type, i.available_from, i.origin_lat,
            i.origin_lon, i.credentials, i.self_sufficient, i.quantity, i.allocated, i.proposed,
            i.status, i.possible_duplicate_of, o.offering_country, o.request_id
-    FROM wanted_items w
-    JOIN offer_items i ON i.id = w.id
+    FROM offer_items i
     JOIN offers o ON o.id = i.offer_id
-    WHERE (SELECT count(*) FROM locked_needs) >= 0  -- every need locked first
+    WHERE i.id = ANY(ARRAY(SELECT id FROM wanted_items))  -- as above
+      AND (SELECT count(*) FROM locked_needs) >= 0  -- every need locked first
     ORDER BY i.id
     FOR NO KEY UPDATE OF i
 )
