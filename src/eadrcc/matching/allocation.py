@@ -83,8 +83,8 @@ async def lock_ahead(
     conn: asyncpg.Connection, plan: Plan, *, need_ids: Sequence[str], displaced_from: Sequence[str]
 ) -> None:
     """Lock, in one round trip and in the lock order, what `find_and_lock(plan)` would,
-    and `need_ids`, and `displaced_from` as if they were full candidates (the items of
-    their standing proposals, and those items' other needs)."""
+    and `need_ids`, and `displaced_from` as if they were full candidates (with the
+    items of their standing proposals, which a displacement moves)."""
     await _lock_sides(conn, need_ids, (), False, plan, displaced_from=displaced_from)
 
 
