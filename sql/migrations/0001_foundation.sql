@@ -33,7 +33,7 @@ CREATE INDEX events_emergency ON events (emergency_id, seq) WHERE emergency_id I
 -- The only way events are written. The transaction-level advisory lock is taken
 -- just before the insert and held to commit, so events become visible in seq
 -- order: a reader that has seen seq N can never later find a committed event
--- below N (DESIGN.md invariant 2; a bare sequence default does not give this,
+-- below N (docs/architecture.md, promise 2; a bare sequence default does not give this,
 -- because transactions commit out of order).
 CREATE FUNCTION append_event(
     p_kind text, p_emergency_id text, p_visibility text[], p_actor text, p_data jsonb

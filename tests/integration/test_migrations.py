@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from eadrcc import db
-from eadrcc.migrate import Migration, MigrationError, load_migrations, migrate
+from eadrcc.migrate import REWORDED, Migration, MigrationError, load_migrations, migrate
 
 
 @pytest.fixture
@@ -70,6 +70,26 @@ async def test_detects_an_applied_file_that_changed(empty_db: str) -> None:
         ]
         with pytest.raises(MigrationError, match="changed after it was applied"):
             await migrate(conn, edited)
+    finally:
+        await conn.close()
+
+
+async def test_a_database_that_ran_a_reworded_migration_is_not_refused(empty_db: str) -> None:
+    """0001's comment once named a paper outside the repository. Its text before
+    that edit differs in the comment alone, and a database that ran it migrates on."""
+    first = next(m for m in load_migrations() if m.version == 1)
+    before = first.sql.replace("docs/architecture.md, promise 2", "DESIGN.md invariant 2")
+    old = Migration(1, first.name, before).checksum
+    assert old != first.checksum
+    assert old in REWORDED[1]
+    conn = await db.connect(empty_db)
+    try:
+        await migrate(conn)
+        await conn.execute("UPDATE schema_migrations SET checksum = $1 WHERE version = 1", old)
+        assert await migrate(conn) == []
+        await conn.execute("UPDATE schema_migrations SET checksum = 'other' WHERE version = 1")
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(conn)
     finally:
         await conn.close()
 

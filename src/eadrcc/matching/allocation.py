@@ -5,7 +5,7 @@ Every transaction that allocates, releases or plans takes its row locks through
 transactions therefore queue instead of deadlocking, and what a transaction read
 under the locks stays true until it commits. The database has the last word: CHECK
 constraints on both counters (allocated, and allocated + proposed) refuse any
-over-allocation or over-proposal that slipped past (DESIGN invariant 1).
+over-allocation or over-proposal that slipped past (docs/architecture.md, promise 1).
 """
 
 from __future__ import annotations
