@@ -51,6 +51,12 @@ class TooSlowToRead(EadrccError):
     status, title, slug = 422, "Document took too long to read", "too-slow-to-read"
 
 
+class StopsTheReader(EadrccError):
+    """A document that stopped a reader process each of the last times it was read."""
+
+    status, title, slug = 422, "Document stops the reader", "stops-the-reader"
+
+
 class Unauthorized(EadrccError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 

@@ -7,7 +7,10 @@ handed to an idle slot, so the time budget measures reading it, not queueing; a
 document over the budget (processor time, see WALL_FACTOR) gets a 422 and its
 process is killed and replaced, which a shared multi-process executor could not do
 without failing its neighbours' documents too. A worker that dies mid-document
-fails only that document (503).
+fails only that document (503, send again: the machine may have killed it). A
+document that stops a worker twice is the document's doing: it gets a 422 then, and
+again at once whenever it is sent, without reaching a worker (the pool remembers the
+last CRASH_MEMORY such documents by digest).
 
 Workers start on the first large document, not with the app: most hubs and every
 test app read only small documents, inline, and never pay for the processes.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import pickle
@@ -31,7 +35,7 @@ import structlog
 from aiohttp import web
 
 from eadrcc.appkeys import METRICS, PARSER, SETTINGS
-from eadrcc.errors import TooSlowToRead, Unavailable
+from eadrcc.errors import StopsTheReader, TooSlowToRead, Unavailable
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -41,7 +45,10 @@ WARM_SECONDS = 120.0  # starting a worker: a fresh interpreter, imports and sche
 # at all (stopped, starved) is judged by the wall clock at this multiple instead.
 WALL_FACTOR = 6.0
 STOP_SECONDS = 10.0
-COUNTERS = ("inline", "offloaded", "over_budget", "crashed", "started")
+# Documents remembered for stopping a reader: once (a second time makes it the
+# document's doing), and twice (refused from then on). A digest and a count each.
+CRASH_MEMORY = 256
+COUNTERS = ("inline", "offloaded", "over_budget", "crashed", "refused_crashing", "started")
 
 
 def _start_worker(level: str, fmt: str) -> None:
@@ -204,6 +211,7 @@ class ParsePool:
         self._threads = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="eadrcc-parse")
         self.busy = 0
         self.counters = dict.fromkeys(COUNTERS, 0)
+        self._crashes: dict[bytes, int] = {}  # digest -> times it stopped a reader (oldest first)
 
     def offloads(self, raw: bytes) -> bool:
         return self.workers > 0 and len(raw) >= self.inline_below
@@ -229,11 +237,15 @@ class ParsePool:
             # (pickling the document and the result), and holds the loop a few ms.
             self.counters["inline"] += 1
             return read(raw)
+        digest = _digest(read, raw)
+        if self._crashes.get(digest, 0) >= 2:
+            self.counters["refused_crashing"] += 1
+            raise _stops_the_reader()
         self.counters["offloaded"] += 1
         slot = await self._idle.get()
         self.busy += 1
         try:
-            ok, value = await self._on(slot, read, raw)
+            ok, value = await self._on(slot, read, raw, digest)
         finally:
             self.busy -= 1
             self._idle.put_nowait(slot)
@@ -242,7 +254,9 @@ class ParsePool:
         result: T = value
         return result
 
-    async def _on(self, slot: _Slot, read: Callable[[bytes], T], raw: bytes) -> tuple[bool, Any]:
+    async def _on(
+        self, slot: _Slot, read: Callable[[bytes], T], raw: bytes, digest: bytes
+    ) -> tuple[bool, Any]:
         loop = asyncio.get_running_loop()
         worker = await self._ready(slot)
         call = loop.run_in_executor(self._threads, worker.call, read, raw, self.budget)
@@ -256,6 +270,8 @@ class ParsePool:
         except _Died:
             self.counters["crashed"] += 1
             await self._replace(slot, "crashed")
+            if self._crashed(digest) >= 2:
+                raise _stops_the_reader() from None
             raise Unavailable(
                 "the document reader stopped while reading this document; nothing was "
                 "stored and a new reader was started: send it again",
@@ -270,6 +286,14 @@ class ParsePool:
                 "validate); nothing was stored"
             )
         return answer
+
+    def _crashed(self, digest: bytes) -> int:
+        """Count one more stop for this document; the times it has stopped a reader."""
+        times = self._crashes.pop(digest, 0) + 1
+        self._crashes[digest] = times  # newest last
+        while len(self._crashes) > CRASH_MEMORY:
+            del self._crashes[next(iter(self._crashes))]
+        return times
 
     async def _ready(self, slot: _Slot) -> _Worker:
         if slot.worker is not None and slot.worker.process.is_alive():
@@ -310,6 +334,20 @@ class ParsePool:
             if worker is not None:
                 await loop.run_in_executor(None, worker.stop)
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _digest(read: Callable[[bytes], Any], raw: bytes) -> bytes:
+    """A document as read by one reader (the same bytes may be CAP to one, a feed to
+    another)."""
+    name = f"{read.__module__}.{read.__qualname__}".encode()
+    return hashlib.sha256(name + b"\0" + raw).digest()
+
+
+def _stops_the_reader() -> StopsTheReader:
+    return StopsTheReader(
+        "reading this document stopped the reader twice; it will not be read again "
+        "(nothing was stored): check it, or send a corrected document"
+    )
 
 
 async def parse_pool(app: web.Application) -> AsyncIterator[None]:

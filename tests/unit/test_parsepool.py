@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from eadrcc.errors import Invalid, TooSlowToRead, Unavailable
+from eadrcc import parsepool
+from eadrcc.errors import Invalid, StopsTheReader, TooSlowToRead, Unavailable
 from eadrcc.parsepool import WALL_FACTOR, ParsePool
 
 
@@ -98,6 +99,36 @@ async def test_a_crashing_read_fails_alone_and_the_pool_recovers(parser: ParsePo
     assert (await slow)[0] == "NEIGHBOUR"
     assert (await parser.run(shout, b"again"))[0] == "AGAIN"
     assert parser.counters["crashed"] == 1
+
+
+async def test_a_document_that_stops_the_reader_twice_is_refused_from_then_on(
+    parser: ParsePool,
+) -> None:
+    with pytest.raises(Unavailable):  # once: perhaps the machine's doing
+        await parser.run(crash, b"poison")
+    with pytest.raises(StopsTheReader) as caught:  # twice: the document's
+        await parser.run(crash, b"poison")
+    assert caught.value.status == 422
+    started = parser.counters["started"]
+    with pytest.raises(StopsTheReader):
+        await parser.run(crash, b"poison")
+    assert parser.counters["started"] == started  # refused without reaching a worker
+    assert (parser.counters["crashed"], parser.counters["refused_crashing"]) == (2, 1)
+    # The same bytes through another reader, and the pool itself, read on.
+    assert (await parser.run(shout, b"poison"))[0] == "POISON"
+    with pytest.raises(Unavailable):
+        await parser.run(crash, b"another")
+
+
+async def test_the_pool_forgets_the_oldest_crashing_document(
+    parser: ParsePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsepool, "CRASH_MEMORY", 1)
+    for raw in (b"first", b"second"):
+        with pytest.raises(Unavailable):
+            await parser.run(crash, raw)
+    with pytest.raises(Unavailable):  # its first stop was forgotten: once again
+        await parser.run(crash, b"first")
 
 
 async def test_zero_workers_reads_everything_inline() -> None:
