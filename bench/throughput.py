@@ -15,10 +15,11 @@ within minutes here), so the runs go in rounds (--rounds, 3 by default): each ro
 runs the floor and then every other run once, and each run is compared with its own
 round's floor. The report gives, per run, the median over the rounds and the
 spread.
-Each run also reports the CPU a request cost the server's processes and
-PostgreSQL's backends serving the bench database (when the server runs on this
-machine): on a machine with few cores, where all of them are busy, the ratio to
-the floor is the ratio of those costs.
+Each run also reports the CPU a request cost the server's processes, PostgreSQL's
+backends serving the bench database (when the server runs on this machine) and the
+load generator: on a machine with few cores, where all of them are busy, the ratio
+to the floor is the ratio of those costs, which the report gives as the run's
+ceiling.
 The load generator is a separate process (aiohttp client, fixed concurrency),
 not the server's code.
 
@@ -116,11 +117,13 @@ async def generate(job: dict[str, Any]) -> dict[str, Any]:
                     else:
                         errors[resp.status] = errors.get(resp.status, 0) + 1
 
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(w) for w in range(job["concurrency"])))
         elapsed = time.perf_counter() - began
+        cpu = time.process_time() - cpu_began
     return {
         "ok": len(latencies),
+        "generator_cpu_us": cpu / max(len(latencies), 1) * 1e6,
         "per_second": len(latencies) / elapsed,
         "errors": errors,
         "p50_ms": harness.percentile(latencies, 50) * 1000,
@@ -274,11 +277,27 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     await cpu.start()
                     run = run_generator({**base, **job, "offset": next(runs) * 10_000_000})
                     this_round[name] = {**run, **await cpu.per_request(run["ok"]), **noise}
-            floor = this_round["floor"]["per_second"]
+            floor = this_round["floor"]
             for run in this_round.values():
-                run["vs_floor"] = run["per_second"] / floor
+                run["vs_floor"] = run["per_second"] / floor["per_second"]
+                run["ceiling"] = _ceiling(floor, run)
             results["rounds"].append(this_round)
     return results
+
+
+def _ceiling(floor: dict[str, Any], run: dict[str, Any]) -> float | None:
+    """The ratio to the floor a run would make if it kept the cores as busy as the
+    floor does, at the costs it measured: where the server, PostgreSQL and the load
+    generator share the cores, the floor's CPU per request (all three) over the run's.
+    None without PostgreSQL's."""
+
+    def total(r: dict[str, Any]) -> float | None:
+        if r.get("postgres_cpu_us") is None:
+            return None
+        return float(r["server_cpu_us"] + r["postgres_cpu_us"] + r["generator_cpu_us"])
+
+    ours, theirs = total(run), total(floor)
+    return None if ours is None or theirs is None else theirs / ours
 
 
 def report(results: dict[str, Any]) -> None:
@@ -291,7 +310,8 @@ def report(results: dict[str, Any]) -> None:
     )
     print(
         f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}"
-        f"{'server µs':>11}{'pg µs':>8}{'busy% before':>14}{'load 1m':>9}  errors"
+        f"{'server µs':>11}{'pg µs':>8}{'gen µs':>8}{'ceiling':>9}"
+        f"{'busy% before':>14}{'load 1m':>9}  errors"
     )
     for n, this_round in enumerate(rounds, 1):
         print(f"round {n}")
@@ -300,23 +320,34 @@ def report(results: dict[str, Any]) -> None:
                 f"  {name:<20}{r['per_second']:>10.0f}{r['vs_floor']:>10.2f}"
                 f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
                 f"{_us(r['server_cpu_us']):>11}{_us(r['postgres_cpu_us']):>8}"
+                f"{_us(r['generator_cpu_us']):>8}{_ratio(r['ceiling']):>9}"
                 f"{r['busy_before_pct']:>14.0f}{r['load_1m']:>9.2f}  {r['errors'] or '-'}"
             )
     print("over the rounds (median, and lowest-highest):")
     for name in rounds[0]:
         per_second = [r[name]["per_second"] for r in rounds]
         ratio = [r[name]["vs_floor"] for r in rounds]
+        ceiling = [c for r in rounds if (c := r[name]["ceiling"]) is not None]
         print(
             f"  {name:<20}{statistics.median(per_second):>10.0f} req/s "
             f"({min(per_second):.0f}-{max(per_second):.0f}), "
             f"vs floor {statistics.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f})"
+            + (f", ceiling {statistics.median(ceiling):.2f}" if ceiling else "")
         )
-    print("server µs, pg µs: CPU per request of the serving processes and of PostgreSQL's")
-    print("backends for the bench database (blank when PostgreSQL is not on this machine)")
+    print("server µs, pg µs, gen µs: CPU per request of the serving processes, of PostgreSQL's")
+    print("backends for the bench database (blank when PostgreSQL is not on this machine) and")
+    print("of the load generator. ceiling: the ratio to the floor with the cores as busy as")
+    print("under the floor, at these costs (the floor's three per request over the run's):")
+    print("vs floor reaches it only by using the cores the run leaves idle, and goes beyond")
+    print("it only by costing less")
 
 
 def _us(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 class CpuMeter:
