@@ -19,6 +19,7 @@ from eadrcc.auth import Principal, Role
 from eadrcc.emergencies import service as emergencies
 from eadrcc.emergencies.models import EmergencyCreate
 from eadrcc.errors import Conflict, Invalid, Unavailable
+from eadrcc.offers import batching
 from eadrcc.offers import service as offers
 from eadrcc.offers.batching import OfferBatcher
 from eadrcc.offers.models import OfferCreate
@@ -432,6 +433,68 @@ async def test_an_offer_after_one_that_filled_a_need_in_its_batch_may_still_disp
     assert [(m["need_id"], m["quantity"]) for m in better["matches"]] == [(need["id"], 100)]
     assert await _proposed(pool, need["id"]) == _answered([better])  # the slow one gave way
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
+
+
+async def _batch_of_three(pool: asyncpg.Pool) -> tuple[OfferBatcher, list[dict[str, Any]]]:
+    """A started batcher whose first batch held three offers and has ended; the calls."""
+    emergency_id, _ = await _setup(pool, 1000)
+    calls = [_call(_body(emergency_id, nation, item(TENTS, 1))) for nation in ON_OFFER[:3]]
+    batcher = OfferBatcher(pool)
+    first = [asyncio.create_task(batcher.create(**c)) for c in calls]
+    await _queued(batcher, 3)
+    batcher.start()
+    async with asyncio.timeout(WAIT_S):
+        await asyncio.gather(*first)
+        while batcher.in_flight:
+            await asyncio.sleep(0)
+    assert (batcher.batches, batcher.batched) == (1, 3)
+    return batcher, calls
+
+
+async def test_a_busy_batcher_waits_for_the_clients_it_has_just_answered(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a batch of three, the next waits until three are queued: on a busy hub
+    the clients it answered send their next offers at once, and one batch of them
+    all costs less per offer than a batch of the first and another of the rest."""
+    monkeypatch.setattr(batching, "LINGER_SECONDS", WAIT_S)  # here it never runs out
+    batcher, calls = await _batch_of_three(pool)
+    try:
+        one = asyncio.create_task(batcher.create(**calls[0]))
+        async with asyncio.timeout(WAIT_S):
+            while not batcher.gathering:
+                await asyncio.sleep(0)
+        rest = [asyncio.create_task(batcher.create(**c)) for c in calls[1:]]
+        async with asyncio.timeout(WAIT_S):
+            answers = await asyncio.gather(one, *rest)
+        assert [status for status, _ in answers] == [201, 201, 201]
+        assert (batcher.batches, batcher.batched) == (2, 6)
+    finally:
+        await batcher.stop()
+
+
+async def test_an_offer_waits_for_company_that_does_not_come_no_longer_than_the_linger(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clients answered may not send again (people, not a load generator): the
+    offer that came goes alone once the wait runs out, and the batch after it, which
+    expects no more than it held, does not wait at all."""
+    monkeypatch.setattr(batching, "LINGER_SECONDS", 0.2)
+    batcher, calls = await _batch_of_three(pool)
+    try:
+        async with asyncio.timeout(WAIT_S):
+            status, _ = await batcher.create(**calls[0])
+            while batcher.in_flight:
+                await asyncio.sleep(0)
+        assert status == 201
+        assert (batcher.batches, batcher.batched) == (2, 4)
+        monkeypatch.setattr(batching, "LINGER_SECONDS", WAIT_S)  # a wait now would show
+        async with asyncio.timeout(WAIT_S / 2):
+            status, _ = await batcher.create(**calls[1])
+        assert status == 201
+        assert (batcher.batches, batcher.batched) == (3, 5)
+    finally:
+        await batcher.stop()
 
 
 async def test_a_nations_first_offer_goes_alone_and_moves_its_circulation_row(

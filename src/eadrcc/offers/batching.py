@@ -3,7 +3,12 @@
 The offers that arrive while one batch's transaction runs are recorded together in
 the next, so they share what a transaction costs whatever it holds: its BEGIN and
 COMMIT, the flush of the write-ahead log, five round trips, waking the event hub.
-A quiet hub sends each offer alone, at once: nothing waits for company.
+A quiet hub sends each offer alone, at once: nothing waits for company. A busy one
+waits a moment, at most LINGER_SECONDS, for the offers it can expect: those of the
+clients it has just answered (who send their next at once) besides those queued
+(_gather). Without it, clients split into two groups that take turns, each batch
+half as large and dearer per offer; in a process that shares the load with others
+(`serve --workers N`), the whole difference (bench/throughput.py).
 
 Each offer keeps what it would have had alone:
 - its own answer, 201 with its matches or its own problem;
@@ -62,6 +67,9 @@ MAX_BATCH = 64
 # each planning an emergency alone under a lock) were measured no faster on two
 # cores, and slower across two processes (bench/throughput.py, 2026-11-30).
 IN_FLIGHT = 1
+# How long an idle batcher waits for the offers it expects before it starts without
+# them: about a busy client's turn (its answer read, its next offer sent and read).
+LINGER_SECONDS = 0.002
 # How long stopping waits for the batches in flight to commit.
 STOP_SECONDS = 10.0
 # An answer meaning "record this offer alone, on the single path".
@@ -95,6 +103,8 @@ class OfferBatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: dict[asyncio.Task[None], list[_Pending]] = {}
+        self._expected = 1  # offers the next batch may wait for (_gather)
+        self.gathering = False  # waiting for them now (read-only: tests, diagnostics)
         self.batches = 0  # transactions committed, and the offers they held (/metrics)
         self.batched = 0
         self.alone = 0  # offers sent to the single path
@@ -120,6 +130,11 @@ class OfferBatcher:
     def waiting(self) -> int:
         """Offers queued for the next batch (read-only: for tests and diagnostics)."""
         return len(self._waiting)
+
+    @property
+    def in_flight(self) -> int:
+        """Batches running (read-only: for tests and diagnostics)."""
+        return len(self._running)
 
     def gauges(self) -> dict[str, float]:
         return {"batches": self.batches, "batched": self.batched, "alone": self.alone}
@@ -168,6 +183,8 @@ class OfferBatcher:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._waiting and not self._running:
+                await self._gather()
             while self._waiting and len(self._running) < IN_FLIGHT:
                 batch = self._waiting[: self._max]
                 del self._waiting[: self._max]
@@ -175,7 +192,29 @@ class OfferBatcher:
                 self._running[task] = batch
                 task.add_done_callback(self._finished)
 
+    async def _gather(self) -> None:
+        """Wait, at most LINGER_SECONDS, until the offers the last batch leads us to
+        expect are queued. (Clients that do not send their next offer on their answer,
+        a quiet hub's, cost this wait once: the batch that then goes expects no more
+        than it held.)"""
+        wanted = min(self._expected, self._max)
+        if len(self._waiting) >= wanted:
+            return
+        self.gathering = True
+        deadline = asyncio.get_running_loop().time() + LINGER_SECONDS
+        try:
+            async with asyncio.timeout_at(deadline):
+                while len(self._waiting) < wanted:
+                    await self._wake.wait()
+                    self._wake.clear()
+        except TimeoutError:
+            pass
+        finally:
+            self.gathering = False
+
     def _finished(self, task: asyncio.Task[None]) -> None:
+        # Its offers' clients, answered now, and those queued behind it.
+        self._expected = len(self._running[task]) + len(self._waiting)
         del self._running[task]
         self._wake.set()  # room for the next batch
 
