@@ -6,9 +6,9 @@ COMMIT, the flush of the write-ahead log, five round trips, waking the event hub
 A quiet hub sends each offer alone, at once: nothing waits for company. A busy one
 waits a moment, at most LINGER_SECONDS, for the offers it can expect: those of the
 clients it has just answered (who send their next at once) besides those queued
-(_gather). Without it, clients split into two groups that take turns, each batch
-half as large and dearer per offer; in a process that shares the load with others
-(`serve --workers N`), the whole difference (bench/throughput.py).
+(_gather). Without it, such clients split into groups that take turns: each batch
+held half of them, and a quarter in each process of `serve --workers 2`, at a cost
+per offer that grows as batches shrink (docs/performance.md, ninth pass).
 
 Each offer keeps what it would have had alone:
 - its own answer, 201 with its matches or its own problem;
