@@ -51,45 +51,24 @@ SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 
 
 class Watched(asyncpg.Connection):  # type: ignore[misc]
-    """Records each statement it sends while its transaction keeps plans."""
+    """Records each statement it sends while its transaction keeps plans (through
+    asyncpg's query logger, which every way of sending a statement calls)."""
 
     kept: ClassVar[set[str]] = set()  # shared: every connection of the test's pool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._keeping = False
+        self.add_query_logger(self._saw)
 
-    def _saw(self, query: str) -> None:
+    def _saw(self, logged: Any) -> None:
+        query: str = logged.query
         if "force_generic_plan" in query:
             self._keeping = True
         elif "plan_cache_mode = auto" in query or query.rstrip().endswith(("COMMIT", "ROLLBACK")):
             self._keeping = False
         elif self._keeping and "$1" in query:
             Watched.kept.add(query)
-
-    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        self._saw(query)
-        return await super().execute(query, *args, **kwargs)
-
-    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        self._saw(query)
-        return await super().fetch(query, *args, **kwargs)
-
-    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        self._saw(query)
-        return await super().fetchrow(query, *args, **kwargs)
-
-    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        self._saw(query)
-        return await super().fetchval(query, *args, **kwargs)
-
-    async def fetchmany(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        self._saw(query)
-        return await super().fetchmany(query, *args, **kwargs)
-
-    async def executemany(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        self._saw(query)
-        return await super().executemany(query, *args, **kwargs)
 
 
 @pytest.fixture
