@@ -237,8 +237,9 @@ class ParsePool:
             # (pickling the document and the result), and holds the loop a few ms.
             self.counters["inline"] += 1
             return read(raw)
-        digest = _digest(read, raw)
-        if self._crashes.get(digest, 0) >= 2:
+        # Hashed only while some document is remembered: a large one costs ~2 ms a MB.
+        digest = _digest(read, raw) if self._crashes else None
+        if digest is not None and self._crashes.get(digest, 0) >= 2:
             self.counters["refused_crashing"] += 1
             raise _stops_the_reader()
         self.counters["offloaded"] += 1
@@ -255,7 +256,7 @@ class ParsePool:
         return result
 
     async def _on(
-        self, slot: _Slot, read: Callable[[bytes], T], raw: bytes, digest: bytes
+        self, slot: _Slot, read: Callable[[bytes], T], raw: bytes, digest: bytes | None
     ) -> tuple[bool, Any]:
         loop = asyncio.get_running_loop()
         worker = await self._ready(slot)
@@ -270,7 +271,7 @@ class ParsePool:
         except _Died:
             self.counters["crashed"] += 1
             await self._replace(slot, "crashed")
-            if self._crashed(digest) >= 2:
+            if self._crashed(digest or _digest(read, raw)) >= 2:
                 raise _stops_the_reader() from None
             raise Unavailable(
                 "the document reader stopped while reading this document; nothing was "
