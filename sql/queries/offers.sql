@@ -1,47 +1,55 @@
--- name: create_offer
--- An offer and its items in one statement (one round trip, not five): an item that is
--- the same help announced again through another channel (same nation, type and
--- quantity, still open) is flagged as it is stored, and so left out of matching.
--- The statement's snapshot predates its own inserts: an item never flags its sibling.
--- Each item carries its offer's nation and channel (0020, 0021), which never change.
--- :other_channels: every channel but the offer's (offers.store).
--- Answers only what the hub cannot know: each item's duplicate flag (offers.store
--- builds the rest of the stored offer from what it sent).
+-- name: create_offers
+-- Offers and their items in one statement (one round trip, and one execution's
+-- start-up for a whole batch): an item that is the same help announced again through
+-- another channel (same nation, type and quantity, still open) is flagged as it is
+-- stored, and so left out of matching. The statement's snapshot predates its own
+-- inserts, so no item here can be flagged a duplicate of another here: offers.store
+-- sends offers that could (the same help through two channels in one batch) one
+-- execution each, in order, each seeing those before it.
+-- Items come flattened, each with its offer's id, emergency, nation and channel
+-- (kept on the item: 0020, 0021; they never change). :channels: every channel.
+-- Answers only what the hub cannot know: the items flagged, with the item each
+-- duplicates (offers.store builds the rest of the stored offers from what it sent).
 -- Run with a generic plan (offers.service): every lookup here goes by a key.
 WITH offer AS (
     INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
                         created_by)
-    VALUES (:id, :emergency_id, :request_id, :offering_country, :channel, :notes, :actor)
+    SELECT * FROM unnest(:ids::text[], :emergency_ids::text[], :request_ids::text[],
+                         :countries::text[], :channels_given::text[], :notes::text[],
+                         :actors::text[])
 ), items AS (
     INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, channel,
                              resource_type, quantity, available_from, origin_lat,
                              origin_lon, self_sufficient, credentials, position,
                              possible_duplicate_of)
-    SELECT u.id, :id, :emergency_id, :offering_country, :channel, u.t, u.q, u.a, u.lat,
-           u.lon, u.s, string_to_array(u.c, ','), u.ord::int,
+    SELECT u.id, u.offer_id, u.e, u.country, u.channel, u.t, u.q, u.a, u.lat, u.lon, u.s,
+           string_to_array(u.c, ','), u.pos,
            -- down offer_items_for_duplicates, once per other channel: the nation's own
            -- open, unflagged items of the type and quantity through it (not every
            -- nation's, nor its own through this channel), the first by id whose offer
            -- is still open; the lowest of those
            (SELECT min(first.id)
-            FROM unnest(:other_channels::text[]) AS other(channel)
+            FROM unnest(:channels::text[]) AS other(channel)
             CROSS JOIN LATERAL (
                 SELECT old.id FROM offer_items old
-                WHERE old.emergency_id = :emergency_id AND old.resource_type = u.t
-                  AND old.quantity = u.q AND old.offering_country = :offering_country
+                WHERE old.emergency_id = u.e AND old.resource_type = u.t
+                  AND old.quantity = u.q AND old.offering_country = u.country
                   AND old.channel = other.channel
                   AND old.status = 'open' AND old.possible_duplicate_of IS NULL
                   -- the offer by its key: as a join, a plan made while the tables
                   -- were small read every offer of the nation for each candidate
                   AND (SELECT o.status = 'open' FROM offers o WHERE o.id = old.offer_id)
-                ORDER BY old.id LIMIT 1) AS first)
-    FROM unnest(:item_ids::text[], :types::text[], :quantities::int[],
-                :available_from::timestamptz[], :lats::float8[], :lons::float8[],
-                :self_sufficient::bool[], :credentials::text[])
-         WITH ORDINALITY AS u(id, t, q, a, lat, lon, s, c, ord)
-    RETURNING position, possible_duplicate_of
+                ORDER BY old.id LIMIT 1) AS first
+            WHERE other.channel <> u.channel)
+    FROM unnest(:item_ids::text[], :item_offers::text[], :item_emergencies::text[],
+                :item_countries::text[], :item_channels::text[], :types::text[],
+                :quantities::int[], :available_from::timestamptz[], :lats::float8[],
+                :lons::float8[], :self_sufficient::bool[], :credentials::text[],
+                :positions::int[])
+         AS u(id, offer_id, e, country, channel, t, q, a, lat, lon, s, c, pos)
+    RETURNING id, possible_duplicate_of
 )
-SELECT array_agg(possible_duplicate_of ORDER BY position) AS duplicates FROM items;
+SELECT id, possible_duplicate_of FROM items WHERE possible_duplicate_of IS NOT NULL;
 
 -- name: offer_facts
 -- What validating an offer needs to know, in one round trip: the emergency's status and

@@ -330,6 +330,51 @@ async def test_the_same_help_through_two_channels_in_one_batch_is_flagged_a_dupl
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
 
 
+
+async def test_a_batch_stored_in_one_statement_flags_help_standing_through_another_channel(
+    pool: asyncpg.Pool,
+) -> None:
+    """Norway's 10 tents stand through the EU mechanism. A batch then holds Norway's
+    10 tents directly, twice, Germany's 10 and Norway's 7, and a two-item offer of
+    Norway's, all directly: nothing in it could flag anything else in it, so it is
+    stored in one statement, and each of Norway's direct 10 is flagged a duplicate of
+    the standing item, and nothing else is."""
+    emergency_id, need = await _setup(pool, 1000)
+    standing = await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, "NOR", item(TENTS, 10), channel="eu_ucpm"),
+        idempotency_key=None,
+    )
+    (standing_item,) = _created(standing)["items"]
+    batcher, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+            _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+            _call(_body(emergency_id, "DEU", item(TENTS, 10))),
+            _call(_body(emergency_id, "NOR", item(TENTS, 7))),
+            _call(_body(emergency_id, "NOR", item(TENTS, 3), item(TENTS, 10))),
+        ],
+    )
+    created = [_created(r) for r in results]
+    flags = [[i["possible_duplicate_of"] for i in offer["items"]] for offer in created]
+    twice = standing_item["id"]
+    assert flags == [[twice], [twice], [None], [None], [None, twice]]
+    stored = dict(
+        await pool.fetch(
+            "SELECT id, possible_duplicate_of FROM offer_items WHERE offer_id = ANY($1)",
+            [offer["id"] for offer in created],
+        )
+    )
+    assert stored == {i["id"]: i["possible_duplicate_of"] for o in created for i in o["items"]}
+    in_place = await pool.fetch(
+        "SELECT id FROM offer_items WHERE offer_id = $1 ORDER BY position", created[-1]["id"]
+    )
+    assert [r["id"] for r in in_place] == [i["id"] for i in created[-1]["items"]]
+    assert [m["quantity"] for o in created for m in o["matches"]] == [10, 7, 3]
+    assert (batcher.batches, batcher.batched, batcher.alone) == (1, 5, 0)
+
 async def test_an_offer_for_a_fully_proposed_need_is_planned_under_locks_in_its_batch(
     pool: asyncpg.Pool,
 ) -> None:

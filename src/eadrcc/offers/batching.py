@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import contextvars
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -339,9 +338,7 @@ def _remember(conn: asyncpg.Connection, pending: _Pending, created: dict[str, An
         )
 
 
-def _new(
-    pending: _Pending, fact: asyncpg.Record
-) -> tuple[str, OfferCreate, list[str], str, datetime]:
+def _new(pending: _Pending, fact: asyncpg.Record) -> store.NewOffer:
     """create_each's (offer id, body, item ids, actor, now) for a waiting offer."""
     body = pending.body
     items = [new_id("itm") for _ in body.items]

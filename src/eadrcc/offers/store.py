@@ -33,48 +33,80 @@ async def create(
 ) -> Offer:
     """Store the offer and its items (duplicates across channels flagged), in one
     round trip; `now` is the transaction's time (offer_facts). Returns it as stored."""
-    row = await conn.fetchrow(
-        *q.bind("create_offer", **_create_values(offer_id, body, item_ids, actor))
-    )
-    return _stored(offer_id, body, item_ids, now, row["duplicates"])
+    (offer,) = await create_each(conn, [(offer_id, body, item_ids, actor, now)])
+    return offer
 
 
-async def create_each(
-    conn: asyncpg.Connection, offers: list[tuple[str, OfferCreate, list[str], str, datetime]]
-) -> list[Offer]:
+NewOffer = tuple[str, OfferCreate, list[str], str, datetime]
+
+
+async def create_each(conn: asyncpg.Connection, offers: list[NewOffer]) -> list[Offer]:
     """`create` for each (offer id, body, item ids, actor, now), in this order and in
-    one round trip: each sees those before it (an item may be flagged a duplicate of
-    an earlier one's)."""
-    values = [_create_values(*offer[:4]) for offer in offers]
-    rows = await conn.fetchmany(*q.bind_each("create_offer", values))
+    one round trip, as if one after another: an item may be flagged a duplicate of an
+    earlier one's. One statement stores them all, unless one of them could be (the
+    same help through two channels): then each goes in a statement of its own, which
+    sees those before it."""
+    if _may_duplicate_each_other(offers):
+        values = [_create_values([offer]) for offer in offers]
+        rows = await conn.fetchmany(*q.bind_each("create_offers", values))
+    else:
+        rows = await conn.fetch(*q.bind("create_offers", **_create_values(offers)))
+    flagged = {row["id"]: row["possible_duplicate_of"] for row in rows}
     return [
-        _stored(offer_id, body, item_ids, now, row["duplicates"])
-        for (offer_id, body, item_ids, _, now), row in zip(offers, rows, strict=True)
+        _stored(offer_id, body, item_ids, now, [flagged.get(i) for i in item_ids])
+        for offer_id, body, item_ids, _, now in offers
     ]
 
 
-def _create_values(
-    offer_id: str, body: OfferCreate, item_ids: list[str], actor: str
-) -> dict[str, Any]:
-    items = body.items
+def _may_duplicate_each_other(offers: list[NewOffer]) -> bool:
+    """Do two of these offers hold the same help (emergency, nation, type, quantity)
+    through different channels? (An offer has one channel: its items never do.)"""
+    channels: dict[tuple[str, str, str, int], str] = {}
+    for _, body, _, _, _ in offers:
+        for item in body.items:
+            key = (body.emergency_id, body.offering_country, item.resource_type, item.quantity)
+            if channels.setdefault(key, body.channel) != body.channel:
+                return True
+    return False
+
+
+# create_offers' parameters: one array per column, the offers' and their items'.
+_OFFER_COLUMNS = (
+    "ids", "emergency_ids", "request_ids", "countries", "channels_given", "notes", "actors"
+)  # fmt: skip
+_ITEM_COLUMNS = (
+    "item_ids", "item_offers", "item_emergencies", "item_countries", "item_channels",
+    "types", "quantities", "available_from", "lats", "lons", "self_sufficient",
+    "credentials", "positions",
+)  # fmt: skip
+
+
+def _create_values(offers: list[NewOffer]) -> dict[str, Any]:
+    """create_offers' parameters for these offers, their items flattened."""
+    offer_rows = []
+    item_rows = []
+    for offer_id, body, item_ids, actor, _ in offers:
+        emergency, country, channel = body.emergency_id, body.offering_country, body.channel
+        offer_rows.append(
+            (offer_id, emergency, body.request_id, country, channel, body.notes, actor)
+        )
+        for position, (item_id, i) in enumerate(zip(item_ids, body.items, strict=True), 1):
+            item_rows.append((
+                item_id, offer_id, emergency, country, channel, i.resource_type, i.quantity,
+                i.available_from, i.origin.lat if i.origin else None,
+                i.origin.lon if i.origin else None, i.self_sufficient,
+                ",".join(i.credentials), position,
+            ))  # fmt: skip
     return {
-        "id": offer_id,
-        "emergency_id": body.emergency_id,
-        "request_id": body.request_id,
-        "offering_country": body.offering_country,
-        "channel": body.channel,
-        "other_channels": [c for c in CHANNELS if c != body.channel],
-        "notes": body.notes,
-        "actor": actor,
-        "item_ids": item_ids,
-        "types": [i.resource_type for i in items],
-        "quantities": [i.quantity for i in items],
-        "available_from": [i.available_from for i in items],
-        "lats": [i.origin.lat if i.origin else None for i in items],
-        "lons": [i.origin.lon if i.origin else None for i in items],
-        "self_sufficient": [i.self_sufficient for i in items],
-        "credentials": [",".join(i.credentials) for i in items],
+        **_columns(_OFFER_COLUMNS, offer_rows),
+        **_columns(_ITEM_COLUMNS, item_rows),
+        "channels": list(CHANNELS),
     }
+
+
+def _columns(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    columns = list(zip(*rows, strict=True)) or [()] * len(names)
+    return {name: list(column) for name, column in zip(names, columns, strict=True)}
 
 
 def _stored(
@@ -84,7 +116,7 @@ def _stored(
     created_at: datetime,
     duplicates: list[str | None],
 ) -> Offer:
-    """The offer as create_offer stored it, without reading it back: what was sent
+    """The offer as create_offers stored it, without reading it back: what was sent
     (times in UTC, as PostgreSQL gives them back), the ids and the transaction's time
     given, the tables' defaults (open, nothing allocated), and the duplicate flags.
     (Validating these costs pydantic less than its unvalidated `model_construct`.)"""
