@@ -231,8 +231,10 @@ class EventHub:
         while True:
             async with self._pool.acquire() as conn:
                 rows = await conn.fetch(*q.bind("read_all_since", since=self.last_seq, limit=PAGE))
-            # One read, one buffer per audience, one write per socket.
-            self.subscribers.publish([Outgoing.from_row(row) for row in rows])
+            # One read, one buffer per audience, one write per socket (no frames to
+            # make while no socket is open here: a worker behind a busy port has none).
+            if self.subscribers:
+                self.subscribers.publish([Outgoing.from_row(row) for row in rows])
             if rows:
                 for row in rows:
                     if row["kind"].startswith(TOKEN_EVENTS):
