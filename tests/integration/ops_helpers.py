@@ -1,8 +1,10 @@
-"""Small helpers for the operations tests: tokens by role and JSON calls."""
+"""Small helpers for the operations tests: tokens by role, JSON calls, and waiting
+on a condition."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +14,13 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import TokenFactory, bearer
 
 T0 = "2026-02-06T06:00:00+03:00"
+
+
+async def until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    """Return once `condition()` holds; fail after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from eadrcc.events import socket as socket_module
 from eadrcc.events.fanout import Outgoing, text_frame
 from eadrcc.events.lean import CLOSE_TIMEOUT
 from tests.conftest import TokenFactory
+from tests.integration.ops_helpers import until
 from tests.integration.ws_helpers import next_message, stream
 
 Client = TestClient  # type: ignore[type-arg]
@@ -67,12 +68,6 @@ async def quiet(db_url: str) -> AsyncIterator[Client]:
     )
     async with TestClient(TestServer(create_app(settings))) as c:
         yield c
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def live(client: Client) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from eadrcc.parsepool import ParsePool
 from tests.bigcap import big_cap
 from tests.conftest import TokenFactory, bearer
 from tests.integration.feed_helpers import FakeFeeds, eventually, feed_gauges
-from tests.integration.ops_helpers import api, emergency_body
+from tests.integration.ops_helpers import api, emergency_body, until
 from tests.integration.test_edxl_api import imported, sample
 from tests.integration.test_feed_pollers import GDACS_IDS, hub_settings, start_hub, stored
 
@@ -41,12 +41,6 @@ async def hub(settings: Settings, **parse: Any) -> AsyncIterator[tuple[Client, P
     app = create_app(settings.model_copy(update=parse))
     async with TestClient(TestServer(app)) as client:
         yield client, app[PARSER]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 60) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 async def alerts(pool: asyncpg.Pool) -> int:
