@@ -330,7 +330,6 @@ async def test_the_same_help_through_two_channels_in_one_batch_is_flagged_a_dupl
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 2, 0)
 
 
-
 async def test_a_batch_stored_in_one_statement_flags_help_standing_through_another_channel(
     pool: asyncpg.Pool,
 ) -> None:
@@ -373,7 +372,9 @@ async def test_a_batch_stored_in_one_statement_flags_help_standing_through_anoth
     )
     assert [r["id"] for r in in_place] == [i["id"] for i in created[-1]["items"]]
     assert [m["quantity"] for o in created for m in o["matches"]] == [10, 7, 3]
+    assert await _proposed(pool, need["id"]) == _answered([_created(standing), *created])
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 5, 0)
+
 
 async def test_an_offer_for_a_fully_proposed_need_is_planned_under_locks_in_its_batch(
     pool: asyncpg.Pool,
