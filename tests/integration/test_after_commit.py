@@ -17,9 +17,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from eadrcc import db
 from eadrcc.app import create_app
+from eadrcc.appkeys import HUB
 from eadrcc.config import Settings
 from eadrcc.events import log as events
 from tests.conftest import TokenFactory
+from tests.integration.ops_helpers import until
 
 
 async def test_after_commit_runs_once_committed_and_never_on_rollback(
@@ -98,3 +100,37 @@ async def test_a_write_from_a_process_without_a_hub_is_pushed_at_once(
             while (msg := json.loads(await ws.recv()))["type"] != "event":
                 pass  # heartbeats
     assert msg["kind"] == "test.from_cli"
+
+
+async def test_a_hub_reads_the_log_once_for_its_own_commit_not_again_on_its_own_notify(
+    db_url: str,
+) -> None:
+    """A commit here wakes this hub's reader directly (poke) and sends one NOTIFY for
+    the other instances; that NOTIFY comes back to this hub's own listener too, and
+    must not cost it a second read. Another session's NOTIFY, delivered after ours,
+    marks the point by which ours has been handled."""
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        hub = client.app[HUB]
+        await until(lambda: hub.counters["log_reads"] >= 1)  # its catch-up on listening
+        reads, sent = hub.counters["log_reads"], hub.counters["notifications_sent"]
+        pool = await db.create_pool(db_url, min_size=1, max_size=1)
+        try:
+            async with db.transaction(pool) as conn:
+                events.record(conn, kind="test.ours", actor="t", data={})
+            ours = await pool.fetchval("SELECT max(seq) FROM events")
+            await until(lambda: hub.counters["notifications_sent"] == sent + 1)
+            await until(lambda: hub.last_seq == ours)
+            # Another instance's commit: written without this process's hooks.
+            other = await asyncpg.connect(db_url)
+            try:
+                theirs = await other.fetchval(
+                    "SELECT append_events('{test.theirs}', '{NULL}', '{NOR}', '{t}', '{\"{}\"}')"
+                )
+                await other.execute("NOTIFY eadrcc_events")
+            finally:
+                await other.close()
+            await until(lambda: hub.last_seq == theirs)
+        finally:
+            await pool.close()
+        assert hub.counters["log_reads"] == reads + 2

@@ -56,6 +56,7 @@ class EventHub:
         self.reading = False
         self.counters = {
             "events_read": 0,
+            "log_reads": 0,
             "notifications_sent": 0,
             "slow_clients_cut": 0,
             "listener_reconnects": 0,
@@ -208,6 +209,12 @@ class EventHub:
                 backoff = min(backoff * 2, 5.0)
                 self._wake.set()
 
+    def _notified(self, conn: Any, pid: int, _channel: str, _payload: str) -> None:
+        # Our own NOTIFY (sent on this connection, after poke() woke the reader)
+        # brings nothing new here: reading again on it cost a round trip per commit.
+        if pid != conn.get_server_pid():
+            self._wake.set()
+
     def _token_event(self, kind: str, data: dict[str, Any]) -> None:
         for act in self.on_token:
             try:
@@ -231,6 +238,7 @@ class EventHub:
         while True:
             async with self._pool.acquire() as conn:
                 rows = await conn.fetch(*q.bind("read_all_since", since=self.last_seq, limit=PAGE))
+            self.counters["log_reads"] += 1
             # One read, one buffer per audience, one write per socket (no frames to
             # make while no socket is open here: a worker behind a busy port has none).
             if self.subscribers:
@@ -274,7 +282,7 @@ class EventHub:
                 continue
             try:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(CHANNEL, lambda *_args: self._wake.set())
+                await conn.add_listener(CHANNEL, self._notified)
                 self.listening, backoff = True, 0.1
                 self._first_listen.set()
                 self._wake.set()  # catch up on anything missed while not listening
