@@ -143,6 +143,26 @@ async def test_queued_events_commit_in_seq_order_and_rollbacks_leave_none(
     assert all(got[k][:2] == got[k + 1][:2] for k in range(0, len(got), 2))
 
 
+async def test_a_transactions_events_take_their_seqs_in_the_order_recorded(
+    pool: asyncpg.Pool,
+) -> None:
+    """One statement appends them all (migration 0025): the seqs still follow the
+    order they were recorded in, with no gap, and the times never go back."""
+    async with db.transaction(pool) as conn:
+        for i in range(300):
+            events.record(conn, kind=f"test.order.{i % 7}", actor="t", data={"i": i})
+    rows = await pool.fetch(
+        "SELECT seq, at, kind, data FROM events WHERE kind LIKE 'test.order.%' ORDER BY seq"
+    )
+    assert [r["data"]["i"] for r in rows] == list(range(300))
+    assert [r["kind"] for r in rows] == [f"test.order.{i % 7}" for i in range(300)]
+    seqs = [r["seq"] for r in rows]
+    assert seqs == list(range(seqs[0], seqs[0] + 300)), "a gap in the log"
+    assert [r["at"] for r in rows] == sorted(r["at"] for r in rows)
+    async with pool.acquire() as conn:
+        assert await events.head(conn) == seqs[-1]
+
+
 async def test_queued_event_text_is_stored_exactly(pool: asyncpg.Pool) -> None:
     """The append is written into the COMMIT's text: no value may change its meaning."""
     for nasty in (
