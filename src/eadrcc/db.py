@@ -342,10 +342,11 @@ def literal(value: str | None) -> str:
     value = str.__str__(value)  # a plain str: a subclass could answer `find` otherwise
     if "\x00" in value:
         raise ValueError("a NUL character cannot be sent to PostgreSQL")
-    tag = "$v$"
     # The tag may not occur in the value, nor be completed by the value's end
-    # ("...$v" then "$v$" would close early).
-    while (value + tag).find(tag) != len(value):
+    # ("...$v" then "$v$" would close early). Without "$v" neither can happen
+    # (checked first: this runs for every event of every commit).
+    tag = "$v$"
+    while "$v" in value and (value + tag).find(tag) != len(value):
         tag = f"$v{secrets.token_hex(4)}$"
     return f"{tag}{value}{tag}"
 
