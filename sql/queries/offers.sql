@@ -8,22 +8,13 @@
 -- execution each, in order, each seeing those before it.
 -- Items come flattened, each with its offer's id, emergency, nation and channel
 -- (kept on the item: 0020, 0021; they never change). :channels: every channel.
+-- With :store false it only looks the flags up, and stores nothing: a batch then
+-- stores its offers with its COMMIT, once planned (store_new_offers, 0026).
 -- Answers only what the hub cannot know: the items flagged, with the item each
 -- duplicates (offers.store builds the rest of the stored offers from what it sent).
 -- Run with a generic plan (offers.service): every lookup here goes by a key.
-WITH offer AS (
-    INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
-                        created_by)
-    SELECT * FROM unnest(:ids::text[], :emergency_ids::text[], :request_ids::text[],
-                         :countries::text[], :channels_given::text[], :notes::text[],
-                         :actors::text[])
-), items AS (
-    INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, channel,
-                             resource_type, quantity, available_from, origin_lat,
-                             origin_lon, self_sufficient, credentials, position,
-                             possible_duplicate_of)
-    SELECT u.id, u.offer_id, u.e, u.country, u.channel, u.t, u.q, u.a, u.lat, u.lon, u.s,
-           string_to_array(u.c, ','), u.pos,
+WITH given AS MATERIALIZED (
+    SELECT u.*,
            -- down offer_items_for_duplicates, once per other channel: the nation's own
            -- open, unflagged items of the type and quantity through it (not every
            -- nation's, nor its own through this channel), the first by id whose offer
@@ -40,16 +31,31 @@ WITH offer AS (
                   -- were small read every offer of the nation for each candidate
                   AND (SELECT o.status = 'open' FROM offers o WHERE o.id = old.offer_id)
                 ORDER BY old.id LIMIT 1) AS first
-            WHERE other.channel <> u.channel)
+            WHERE other.channel <> u.channel) AS duplicate_of
     FROM unnest(:item_ids::text[], :item_offers::text[], :item_emergencies::text[],
                 :item_countries::text[], :item_channels::text[], :types::text[],
                 :quantities::int[], :available_from::timestamptz[], :lats::float8[],
                 :lons::float8[], :self_sufficient::bool[], :credentials::text[],
                 :positions::int[])
          AS u(id, offer_id, e, country, channel, t, q, a, lat, lon, s, c, pos)
-    RETURNING id, possible_duplicate_of
+), offer AS (
+    INSERT INTO offers (id, emergency_id, request_id, offering_country, channel, notes,
+                        created_by)
+    SELECT * FROM unnest(:ids::text[], :emergency_ids::text[], :request_ids::text[],
+                         :countries::text[], :channels_given::text[], :notes::text[],
+                         :actors::text[])
+    WHERE :store::bool
+), items AS (
+    INSERT INTO offer_items (id, offer_id, emergency_id, offering_country, channel,
+                             resource_type, quantity, available_from, origin_lat,
+                             origin_lon, self_sufficient, credentials, position,
+                             possible_duplicate_of)
+    SELECT g.id, g.offer_id, g.e, g.country, g.channel, g.t, g.q, g.a, g.lat, g.lon, g.s,
+           string_to_array(g.c, ','), g.pos, g.duplicate_of
+    FROM given g
+    WHERE :store::bool
 )
-SELECT id, possible_duplicate_of FROM items WHERE possible_duplicate_of IS NOT NULL;
+SELECT id, duplicate_of AS possible_duplicate_of FROM given WHERE duplicate_of IS NOT NULL;
 
 -- name: offer_facts
 -- What validating an offer needs to know, in one round trip: the emergency's status and

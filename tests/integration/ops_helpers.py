@@ -102,11 +102,17 @@ async def response_state(pool: asyncpg.Pool, emergency_id: str, country: str) ->
 
 
 async def blocked_statement(pool: asyncpg.Pool, holder: asyncpg.Connection) -> str:
-    """The statement of the first session found waiting on a lock `holder` holds."""
+    """The statement of the first session found waiting on a lock `holder` holds.
+
+    pg_stat_activity's columns come from one snapshot, taken at its first reading in
+    the transaction, while pg_blocking_pids looks now: a session that started to wait
+    in between would show the statement it ran before. Asking for a session that the
+    snapshot shows waiting on a lock too gives the statement it waits in."""
     async with asyncio.timeout(30):
         while True:
             query: str | None = await pool.fetchval(
-                "SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                "SELECT query FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))",
                 holder.get_server_pid(),
             )
             if query is not None:

@@ -8,6 +8,7 @@ the order they were queued."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -376,6 +377,92 @@ async def test_a_batch_stored_in_one_statement_flags_help_standing_through_anoth
     assert (batcher.batches, batcher.batched, batcher.alone) == (1, 5, 0)
 
 
+@pytest.fixture
+async def item_updates(pool: asyncpg.Pool) -> AsyncIterator[Callable[[], Awaitable[set[str]]]]:
+    """Records every UPDATE of an offer item from here on: answers a function that
+    gives the ids of the items updated so far."""
+    await pool.execute(
+        """CREATE TABLE item_updates (id text);
+           CREATE FUNCTION note_item_update() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN INSERT INTO item_updates VALUES (NEW.id); RETURN NULL; END $$;
+           CREATE TRIGGER note_item_update AFTER UPDATE ON offer_items
+           FOR EACH ROW EXECUTE FUNCTION note_item_update();"""
+    )
+
+    async def updated() -> set[str]:
+        return {r["id"] for r in await pool.fetch("SELECT id FROM item_updates")}
+
+    try:
+        yield updated
+    finally:
+        await pool.execute(
+            """DROP TRIGGER note_item_update ON offer_items;
+               DROP FUNCTION note_item_update(); DROP TABLE item_updates;"""
+        )
+
+
+async def test_a_batchs_new_items_are_written_once_their_counters_holding_their_proposals(
+    pool: asyncpg.Pool, item_updates: Callable[[], Awaitable[set[str]]]
+) -> None:
+    """A batch stores its offers with its COMMIT, once planned (migration 0026): each
+    new item is inserted with its `proposed` counter holding its proposals, and never
+    updated after. An offer sent alone is stored before it is planned, and its
+    counter moves after (the check that this test would see a second write)."""
+    emergency_id, need = await _setup(pool, 30)
+    _, results = await _one_batch(
+        pool,
+        [
+            _call(_body(emergency_id, "NOR", item(TENTS, 10))),
+            _call(_body(emergency_id, "DEU", item(TENTS, 7), item(WATER, 3))),
+            _call(_body(emergency_id, "POL", item(TENTS, 5))),
+        ],
+    )
+    created = [_created(r) for r in results]
+    items = [i["id"] for c in created for i in c["items"]]
+    counters = dict(
+        await pool.fetch("SELECT id, proposed FROM offer_items WHERE id = ANY($1)", items)
+    )
+    assert [counters[i] for i in items] == [10, 7, 0, 5]
+    assert await item_updates() == set()
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 22
+    alone = await offers.create(
+        pool=pool,
+        who=OFFICER,
+        body=_body(emergency_id, "ITA", item(TENTS, 5)),
+        idempotency_key=None,
+    )
+    (alone_item,) = _created(alone)["items"]
+    assert await item_updates() == {alone_item["id"]}
+    assert await pool.fetchval("SELECT proposed FROM needs WHERE id = $1", need["id"]) == 27
+
+
+async def test_storing_new_offers_refuses_a_proposal_of_an_item_it_does_not_store(
+    pool: asyncpg.Pool,
+) -> None:
+    """store_new_offers counts the proposals it writes into the items it stores, and
+    tells the trigger not to count them again: a proposal of any other item would go
+    uncounted, so it is refused, and nothing is stored."""
+    emergency_id, _ = await _setup(pool, 25)
+    _, (standing,) = await _one_batch(pool, [_call(_body(emergency_id, "NOR", item(TENTS, 4)))])
+    (standing_item,) = _created(standing)["items"]
+    (match,) = _created(standing)["matches"]
+    row = {
+        **{k: match[k] for k in ("emergency_id", "need_id", "request_id", "resource_type")},
+        **{k: match[k] for k in ("requesting_country", "score", "score_parts", "eta")},
+        "id": "mat_not_counted",
+        "offer_item_id": standing_item["id"],
+        "offer_id": _created(standing)["id"],
+        "offering_country": "NOR",
+        "quantity": 1,
+        "lacking": 21,
+        "version": 1,
+        "allocated": 0,
+    }
+    with pytest.raises(asyncpg.RaiseError, match="an item it does not store"):
+        await pool.execute("SELECT store_new_offers('[]', '[]', $1::jsonb)", [row])
+    assert await pool.fetchval("SELECT count(*) FROM matches WHERE id = 'mat_not_counted'") == 0
+
+
 async def test_an_offer_for_a_fully_proposed_need_is_planned_under_locks_in_its_batch(
     pool: asyncpg.Pool,
 ) -> None:
@@ -701,7 +788,7 @@ async def test_a_batch_whose_plan_no_longer_holds_at_its_commit_is_run_again(
         async with amender.transaction():
             await _lock_need(amender, need["id"])
             batch = asyncio.create_task(_one_batch(pool, calls))
-            assert "write_planned_proposals(" in await blocked_statement(pool, amender)
+            assert "store_new_offers(" in await blocked_statement(pool, amender)
             await _amend(amender, need["id"], 12)
         batcher, results = await batch
     first, second = (_created(r) for r in results)
@@ -778,7 +865,7 @@ async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
             async with amender.transaction():
                 await _lock_need(amender, need["id"])
                 batch = asyncio.create_task(_one_batch(pool, calls, batcher))
-                assert "write_planned_proposals(" in await blocked_statement(pool, amender)
+                assert "store_new_offers(" in await blocked_statement(pool, amender)
                 # Queued behind the first run, which has stored its offers: granted
                 # when that run ends, before the second asks (table locks are
                 # granted in turn; a row lock on the need, amended meanwhile, is not).
@@ -786,9 +873,11 @@ async def test_a_batch_refused_at_its_commit_twice_sends_each_offer_alone(
                 await _waits(pool, indexer)
                 await _amend(amender, need["id"], 12)
             await share
-            # the second run, its need read, waits to store its offers; nothing was
-            # answered nor sent alone yet
-            assert "INSERT INTO offers" in await blocked_statement(pool, indexer)
+            # the second run, its need read, waits at the statement that stores its
+            # offers (or, kept for its COMMIT, looks their flags up: it takes the same
+            # table locks); nothing was answered nor sent alone yet
+            stores = db.queries("offers").sql("create_offers")[:200]
+            assert (await blocked_statement(pool, indexer)).startswith(stores)
             assert (batcher.batches, batcher.batched, batcher.alone) == (0, 0, 0)
             assert db.RETRIES["SerializationError"] == retried + 1
             await _amend(indexer, need["id"], 15)

@@ -143,9 +143,10 @@ async def test_an_offer_waits_for_a_busy_need_only_with_its_commit(
         10,
         "SELECT $1::text",  # the holder changes nothing
     )
-    # Planning read the need without a lock; only the write, sent with the COMMIT,
-    # took it (before: the planner's first statement locked it until the commit).
-    assert waited_in.startswith("SELECT write_planned_proposals("), waited_in
+    # Planning read the need without a lock; only the write, sent with the COMMIT
+    # (with the offer it plans, stored there), took it (before: the planner's first
+    # statement locked it until the commit).
+    assert waited_in.startswith("SELECT store_new_offers("), waited_in
     assert [(m["need_id"], m["quantity"]) for m in offer["matches"]] == [(need["id"], 10)]
     # The answer is what was stored.
     stored = await officer.get(f"/api/v1/emergencies/{emergency['id']}/matches")
@@ -724,7 +725,7 @@ async def test_a_batch_locks_the_needs_it_proposes_to_before_its_nations_circula
             await holder.execute("SELECT 1 FROM needs WHERE id = $1 FOR NO KEY UPDATE", need["id"])
             retried = db.RETRIES["DeadlockDetectedError"]
             batcher, tasks = await _one_batch(pool, bodies)
-            assert "write_planned_proposals" in await blocked_statement(pool, holder)
+            assert "store_new_offers(" in await blocked_statement(pool, holder)
             # Before: the batch held Norway's row from its COMMIT's message on while it
             # waited for the need, a deadlock (this gives up before the detector runs).
             await holder.execute("SET LOCAL lock_timeout = '200ms'")

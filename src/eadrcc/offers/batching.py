@@ -266,7 +266,11 @@ class OfferBatcher:
             live = await _claim(conn, batch, live)
             if not live:
                 return answers
-            offers = await store.create_each(conn, [_new(batch[n], facts[n]) for n in live])
+            new = [_new(batch[n], facts[n]) for n in live]
+            if store.may_duplicate_each_other(new):
+                offers = await store.create_each(conn, new)
+            else:  # stored with the COMMIT, once planned: each item written once
+                offers = await store.create_with_commit(conn, new)
             lacking: dict[str, int] = {}
             locking: list[tuple[int, Offer, dict[str, Any]]] = []
             for n, offer in zip(live, offers, strict=True):
@@ -288,6 +292,7 @@ class OfferBatcher:
                     _remember(conn, batch[n], created)
                     answers[n] = (201, created)
             if locking:
+                await store.store_now(conn)  # the plan under locks reads them
                 await _plan_under_locks(conn, batch, locking)
                 for n, _, created in locking:
                     _remember(conn, batch[n], created)

@@ -8,7 +8,8 @@ from typing import Any, get_args
 
 import asyncpg
 
-from eadrcc.db import queries
+from eadrcc import jsontext
+from eadrcc.db import literal, queries, with_commit
 from eadrcc.offers.models import Channel, Offer, OfferCreate, OfferItem
 
 q = queries("offers")
@@ -46,11 +47,92 @@ async def create_each(conn: asyncpg.Connection, offers: list[NewOffer]) -> list[
     earlier one's. One statement stores them all, unless one of them could be (the
     same help through two channels): then each goes in a statement of its own, which
     sees those before it."""
-    if _may_duplicate_each_other(offers):
-        values = [_create_values([offer]) for offer in offers]
+    if may_duplicate_each_other(offers):
+        values = [_create_values([offer], store=True) for offer in offers]
         rows = await conn.fetchmany(*q.bind_each("create_offers", values))
     else:
-        rows = await conn.fetch(*q.bind("create_offers", **_create_values(offers)))
+        rows = await conn.fetch(*q.bind("create_offers", **_create_values(offers, store=True)))
+    return _built(offers, rows)
+
+
+async def create_with_commit(conn: asyncpg.Connection, offers: list[NewOffer]) -> list[Offer]:
+    """These offers as `create_each` would store them, their duplicate flags looked
+    up now, stored with the transaction's COMMIT, after the proposals planned on them
+    (engine.plan_on_commit) are known: each item is written once, its `proposed`
+    counter holding them already (store_new_offers, migration 0026). Only for offers
+    that cannot flag each other (not `may_duplicate_each_other`). Anything that reads
+    their rows before the COMMIT must call `store_now` first."""
+    rows = await conn.fetch(*q.bind("create_offers", **_create_values(offers, store=False)))
+    stored = _built(offers, rows)
+    state = with_commit(conn, _new_offers_sql)
+    new = state.setdefault("new_offers", ([], []))
+    for (_, _, _, actor, _), offer in zip(offers, stored, strict=True):
+        offer_json, items_json = _columns_of(offer, actor)
+        new[0].append(offer_json)
+        new[1].extend(items_json)
+    return stored
+
+
+async def store_now(conn: asyncpg.Connection) -> None:
+    """Store at once what `create_with_commit` kept for the COMMIT (nothing counted:
+    the proposals queued meanwhile are written, and counted, as usual)."""
+    state = with_commit(conn, _new_offers_sql)
+    if new := state.pop("new_offers", None):
+        offers, items = new
+        await conn.execute(_store_sql(offers, items, []))
+
+
+def _new_offers_sql(state: dict[str, Any]) -> str | None:
+    """The COMMIT's: the offers kept, with the proposals planned on them, which then
+    no longer go on their own (engine's write_planned_proposals)."""
+    new = state.pop("new_offers", None)
+    if not new:
+        return None
+    offers, items = new
+    return _store_sql(offers, items, state.pop("planned", None) or [])
+
+
+def _store_sql(
+    offers: list[dict[str, Any]], items: list[dict[str, Any]], planned: list[dict[str, Any]]
+) -> str:
+    values = (literal(jsontext.dumps(v)) + "::jsonb" for v in (offers, items, planned))
+    return f"SELECT store_new_offers({', '.join(values)})"
+
+
+def _columns_of(offer: Offer, actor: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """store_new_offers' columns of an offer and of its items."""
+    row = {
+        "id": offer.id,
+        "emergency_id": offer.emergency_id,
+        "request_id": offer.request_id,
+        "offering_country": offer.offering_country,
+        "channel": offer.channel,
+        "notes": offer.notes,
+        "created_by": actor,
+    }
+    items = [
+        {
+            "id": i.id,
+            "offer_id": offer.id,
+            "emergency_id": offer.emergency_id,
+            "offering_country": offer.offering_country,
+            "channel": offer.channel,
+            "resource_type": i.resource_type,
+            "quantity": i.quantity,
+            "available_from": i.available_from,
+            "origin_lat": i.origin.lat if i.origin else None,
+            "origin_lon": i.origin.lon if i.origin else None,
+            "self_sufficient": i.self_sufficient,
+            "credentials": ",".join(i.credentials),
+            "position": position,
+            "possible_duplicate_of": i.possible_duplicate_of,
+        }
+        for position, i in enumerate(offer.items, 1)
+    ]
+    return row, items
+
+
+def _built(offers: list[NewOffer], rows: list[asyncpg.Record]) -> list[Offer]:
     flagged = {row["id"]: row["possible_duplicate_of"] for row in rows}
     return [
         _stored(offer_id, body, item_ids, now, [flagged.get(i) for i in item_ids])
@@ -58,7 +140,7 @@ async def create_each(conn: asyncpg.Connection, offers: list[NewOffer]) -> list[
     ]
 
 
-def _may_duplicate_each_other(offers: list[NewOffer]) -> bool:
+def may_duplicate_each_other(offers: list[NewOffer]) -> bool:
     """Do two of these offers hold the same help (emergency, nation, type, quantity)
     through different channels? (An offer has one channel: its items never do.)"""
     channels: dict[tuple[str, str, str, int], str] = {}
@@ -81,7 +163,7 @@ _ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-def _create_values(offers: list[NewOffer]) -> dict[str, Any]:
+def _create_values(offers: list[NewOffer], *, store: bool) -> dict[str, Any]:
     """create_offers' parameters for these offers, their items flattened."""
     offer_rows = []
     item_rows = []
@@ -101,6 +183,7 @@ def _create_values(offers: list[NewOffer]) -> dict[str, Any]:
         **_columns(_OFFER_COLUMNS, offer_rows),
         **_columns(_ITEM_COLUMNS, item_rows),
         "channels": list(CHANNELS),
+        "store": store,
     }
 
 
