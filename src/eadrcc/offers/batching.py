@@ -267,9 +267,13 @@ class OfferBatcher:
             if not live:
                 return answers
             new = [_new(batch[n], facts[n]) for n in live]
-            if store.may_duplicate_each_other(new):
+            # Stored with the COMMIT once planned (each item written once), unless
+            # some offer will be planned under locks, which reads them (stored now,
+            # in the same one round trip), or two could flag each other.
+            locks = any(not read.full.isdisjoint(groups[n]) for n in live)
+            if locks or store.may_duplicate_each_other(new):
                 offers = await store.create_each(conn, new)
-            else:  # stored with the COMMIT, once planned: each item written once
+            else:
                 offers = await store.create_with_commit(conn, new)
             lacking: dict[str, int] = {}
             locking: list[tuple[int, Offer, dict[str, Any]]] = []
