@@ -18,6 +18,12 @@ Each offer keeps what it would have had alone:
   not reshuffled). Offers in flight together were never ordered (either may commit
   first alone too); one sent after another's answer comes after it.
 
+A batch looks its offers' duplicate flags up, plans them, and stores them with its
+COMMIT (offers.store.create_with_commit): each new item is written once, its
+`proposed` counter already holding its proposals. It stores them at once, before
+planning, when some offer will be planned under locks (that plan reads them) or two
+of them could flag each other.
+
 Some offers are planned under locks instead, in the batch's transaction after its
 other plans are written (they would have come after them), as each would have been
 alone: those for which some need they could fill is fully proposed, and those whose
