@@ -275,14 +275,46 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     noise = harness.machine_noise()
                     cpu = CpuMeter([p.pid for p in procs], db_url)
                     await cpu.start()
+                    began = await _db_now(db_url)
                     run = run_generator({**base, **job, "offset": next(runs) * 10_000_000})
                     this_round[name] = {**run, **await cpu.per_request(run["ok"]), **noise}
+                    if job["kind"] == "offers":
+                        this_round[name]["per_batch"] = await _offers_per_batch(db_url, began)
             floor = this_round["floor"]
             for run in this_round.values():
                 run["vs_floor"] = run["per_second"] / floor["per_second"]
                 run["ceiling"] = _ceiling(floor, run)
             results["rounds"].append(this_round)
     return results
+
+
+async def _db_now(db_url: str) -> datetime:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        now: datetime = await conn.fetchval("SELECT now()")
+    finally:
+        await conn.close()
+    return now
+
+
+async def _offers_per_batch(db_url: str, since: datetime) -> float | None:
+    """Offers per transaction during a run: a transaction stores its offers with its
+    own now(), so offers sharing a created_at came in one batch (the hub's offer
+    batcher; one alone is a batch of one)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS offers, count(DISTINCT created_at) AS batches"
+            " FROM offers WHERE created_at > $1",
+            since,
+        )
+    finally:
+        await conn.close()
+    return row["offers"] / row["batches"] if row["batches"] else None
 
 
 def _ceiling(floor: dict[str, Any], run: dict[str, Any]) -> float | None:
@@ -310,7 +342,7 @@ def report(results: dict[str, Any]) -> None:
     )
     print(
         f"{'run':<22}{'req/s':>10}{'vs floor':>10}{'p50 ms':>10}{'p99 ms':>10}"
-        f"{'server µs':>11}{'pg µs':>8}{'gen µs':>8}{'ceiling':>9}"
+        f"{'server µs':>11}{'pg µs':>8}{'gen µs':>8}{'ceiling':>9}{'batch':>7}"
         f"{'busy% before':>14}{'load 1m':>9}  errors"
     )
     for n, this_round in enumerate(rounds, 1):
@@ -321,6 +353,7 @@ def report(results: dict[str, Any]) -> None:
                 f"{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
                 f"{_us(r['server_cpu_us']):>11}{_us(r['postgres_cpu_us']):>8}"
                 f"{_us(r['generator_cpu_us']):>8}{_ratio(r['ceiling']):>9}"
+                f"{_batch(r.get('per_batch')):>7}"
                 f"{r['busy_before_pct']:>14.0f}{r['load_1m']:>9.2f}  {r['errors'] or '-'}"
             )
     print("over the rounds (median, and lowest-highest):")
@@ -339,7 +372,12 @@ def report(results: dict[str, Any]) -> None:
     print("of the load generator. ceiling: the ratio to the floor with the cores as busy as")
     print("under the floor, at these costs (the floor's three per request over the run's):")
     print("vs floor reaches it only by using the cores the run leaves idle, and goes beyond")
-    print("it only by costing less")
+    print("it only by costing less. batch: offers per transaction (the hub's batches; one")
+    print("offer alone counts as a batch of one)")
+
+
+def _batch(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def _us(value: float | None) -> str:
