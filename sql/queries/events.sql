@@ -37,6 +37,11 @@ WHERE seq > :since
 ORDER BY seq
 LIMIT :limit;
 
+-- name: read_all_since_telling
+-- The same, after a commit of this hub's own, telling the other instances with it
+-- (migration 0027; the payload names this hub, so its own listener skips it).
+SELECT * FROM read_events_and_notify(:since, :limit, :hub);
+
 -- name: first_after
 SELECT at FROM events WHERE seq > :since ORDER BY seq LIMIT 1;
 

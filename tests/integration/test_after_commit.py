@@ -105,10 +105,10 @@ async def test_a_write_from_a_process_without_a_hub_is_pushed_at_once(
 async def test_a_hub_reads_the_log_once_for_its_own_commit_not_again_on_its_own_notify(
     db_url: str,
 ) -> None:
-    """A commit here wakes this hub's reader directly (poke) and sends one NOTIFY for
-    the other instances; that NOTIFY comes back to this hub's own listener too, and
-    must not cost it a second read. Another session's NOTIFY, delivered after ours,
-    marks the point by which ours has been handled."""
+    """A commit here wakes this hub's reader directly (poke), and that read sends one
+    NOTIFY for the other instances; the NOTIFY comes back to this hub's own listener
+    too, and must not cost it a second read. Another session's NOTIFY, delivered
+    after ours, marks the point by which ours has been handled."""
     settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
     async with TestClient(TestServer(create_app(settings))) as client:
         hub = client.app[HUB]
@@ -134,3 +134,65 @@ async def test_a_hub_reads_the_log_once_for_its_own_commit_not_again_on_its_own_
         finally:
             await pool.close()
         assert hub.counters["log_reads"] == reads + 2
+
+
+async def _commit_elsewhere(db_url: str, kind: str, notifications: int = 1) -> int:
+    """An event committed as another instance would (no hooks of this process), with
+    `notifications` NOTIFYs sent by that same commit: delivered together."""
+    other = await asyncpg.connect(db_url)
+    try:
+        async with other.transaction():
+            seq: int = await other.fetchval(
+                "SELECT append_events($1::text[], '{NULL}', '{NOR}', '{t}', '{\"{}\"}')",
+                [kind],
+            )
+            for n in range(notifications):
+                await other.execute(f"SELECT pg_notify('eadrcc_events', 'other-{n}')")
+    finally:
+        await other.close()
+    return seq
+
+
+async def test_a_hub_nobody_waits_on_reads_other_instances_commits_together(
+    db_url: str,
+) -> None:
+    """With no socket, long poll or delivery loop waiting here, another instance's
+    commits are read together a moment later (QUIET_READ_SECONDS), not one read per
+    NOTIFY: three that arrive at once cost one read. A later commit's read marks the
+    point by which any other read would have happened."""
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        hub = client.app[HUB]
+        await until(lambda: hub.counters["log_reads"] >= 1)  # its catch-up on listening
+        reads, gathered = hub.counters["log_reads"], hub.counters["notifications_gathered"]
+        theirs = await _commit_elsewhere(db_url, "test.theirs", notifications=3)
+        await until(lambda: hub.last_seq == theirs)
+        later = await _commit_elsewhere(db_url, "test.later")
+        await until(lambda: hub.last_seq == later)
+        assert hub.counters["log_reads"] == reads + 2
+        assert hub.counters["notifications_gathered"] == gathered + 4
+
+
+async def test_a_hub_with_a_long_poll_waiting_reads_another_instances_commit_at_once(
+    db_url: str, make_token: TokenFactory
+) -> None:
+    """A long poll (GET /events?wait=) waits on the hub: the hub then reads on each
+    NOTIFY, without gathering them first."""
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    token = await make_token("duty_officer")
+    async with TestClient(TestServer(create_app(settings))) as client:
+        hub = client.app[HUB]
+        await until(lambda: hub.counters["log_reads"] >= 1)
+        since = hub.last_seq
+        poll = asyncio.ensure_future(
+            client.get(
+                f"/api/v1/events?since={since}&wait=30",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        )
+        await until(lambda: hub.waiters == 1)
+        gathered = hub.counters["notifications_gathered"]
+        theirs = await _commit_elsewhere(db_url, "test.theirs")
+        page = await (await poll).json()
+        assert [e["seq"] for e in page["events"]] == [theirs]
+        assert hub.counters["notifications_gathered"] == gathered

@@ -2,11 +2,14 @@
 
 PostgreSQL is the bus. After any transaction that wrote events commits (its
 after-commit hook, db.after_commit: HTTP, pollers, schedulers alike; a process
-without a hub, like the CLI, sends the NOTIFY itself), the hub is poked and
-sends one NOTIFY per burst (never inside a state-changing transaction, so
-writers do not queue on NOTIFY's commit-time lock). Every instance LISTENs on a
-dedicated connection with a reconnect loop and, on a notification — or every
-`poll_seconds` as a safety net — reads the events after the last seq it has seen.
+without a hub, like the CLI, sends the NOTIFY itself), the hub is poked: it reads
+the log, and that read sends one NOTIFY for the other instances (never inside a
+state-changing transaction, so writers do not queue on NOTIFY's commit-time lock;
+one per read, so one per burst). Every instance LISTENs on a dedicated connection
+with a reconnect loop and, on another's notification — or every `poll_seconds` as
+a safety net — reads the events after the last seq it has seen: at once when
+someone here waits on the log (a socket, a long poll, a delivery loop), else
+QUIET_READ_SECONDS later, one read for all that came meanwhile.
 The log's seq order is commit order, so reading "after seq N" never skips one.
 
 Fan-out (events/fanout.py) frames each event once and writes the same bytes to
@@ -20,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import asyncpg
@@ -40,6 +44,11 @@ PAGE = 1000
 # some of them (a delivery loop: what its subscription may see).
 RECENT = 20_000
 LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it apart
+# How long a hub that nobody here is waiting on (no socket, no long poll, no
+# delivery loop) lets another instance's commits gather before it reads them: one
+# read for many, instead of one per commit. It still sees a revoked token well
+# within the second the token cache promises.
+QUIET_READ_SECONDS = 0.2
 
 
 class EventHub:
@@ -58,12 +67,20 @@ class EventHub:
             "events_read": 0,
             "log_reads": 0,
             "notifications_sent": 0,
+            # Other instances' NOTIFYs whose read waited to gather more (nobody here
+            # was waiting on the log).
+            "notifications_gathered": 0,
             "slow_clients_cut": 0,
             "listener_reconnects": 0,
         }
         self._wake = asyncio.Event()
+        self._waiters = 0  # callers in wait_past / wait_for_news now
+        self._quiet_read: asyncio.TimerHandle | None = None
         self._first_listen = asyncio.Event()
-        self._notify_wanted = asyncio.Event()
+        # The next read tells the other instances (a commit here poked it); its
+        # NOTIFY carries this id, so that this hub's own listener passes over it.
+        self._tell = False
+        self._id = f"hub-{secrets.token_hex(8)}"
         self._advanced = asyncio.Condition()
         self._recent: deque[tuple[int, frozenset[str], str]] = deque(maxlen=RECENT)
         self._tasks: list[asyncio.Task[None]] = []
@@ -100,6 +117,8 @@ class EventHub:
         # Cancel again until each task has ended: on Python 3.11 asyncio.wait_for drops
         # a cancellation that lands as what it waits for completes (a poke just before
         # shutdown), and the loop would go on for ever.
+        if self._quiet_read is not None:
+            self._quiet_read.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -112,8 +131,9 @@ class EventHub:
     # -- writers' side -------------------------------------------------------------
 
     def poke(self) -> None:
-        """Something committed here: tell every instance (one NOTIFY per burst)."""
-        self._notify_wanted.set()
+        """Something committed here: read it, and have that read tell the other
+        instances (one NOTIFY per read, so one per burst)."""
+        self._tell = True
         self._wake.set()
 
     # -- readers' side -------------------------------------------------------------
@@ -138,11 +158,12 @@ class EventHub:
 
     async def wait_past(self, seq: int, timeout: float) -> None:
         """Return once the hub has read beyond `seq`, or after `timeout` seconds."""
-        async with self._advanced:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._advanced.wait_for(lambda: self.last_seq > seq), timeout
-                )
+        with self._waiting():
+            async with self._advanced:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._advanced.wait_for(lambda: self.last_seq > seq), timeout
+                    )
 
     async def reach(self, seq: int, timeout: float) -> None:
         """Read the log now, and return once the hub has read up to `seq` (or after
@@ -178,9 +199,27 @@ class EventHub:
             checked = self.last_seq
             return found
 
-        async with self._advanced:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._advanced.wait_for(news), timeout)
+        with self._waiting():
+            async with self._advanced:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._advanced.wait_for(news), timeout)
+
+    @contextlib.contextmanager
+    def _waiting(self) -> Iterator[None]:
+        """Someone here waits on the log: read other instances' commits as they come
+        (and at once, if some are waiting to be read)."""
+        self._waiters += 1
+        if self._quiet_read is not None:
+            self._wake.set()
+        try:
+            yield
+        finally:
+            self._waiters -= 1
+
+    @property
+    def waiters(self) -> int:
+        """Callers waiting on the log here now (read-only: tests, diagnostics)."""
+        return self._waiters
 
     def live(self) -> bool:
         """Following the log as it grows (notified), not only polling it."""
@@ -209,11 +248,20 @@ class EventHub:
                 backoff = min(backoff * 2, 5.0)
                 self._wake.set()
 
-    def _notified(self, conn: Any, pid: int, _channel: str, _payload: str) -> None:
-        # Our own NOTIFY (sent on this connection, after poke() woke the reader)
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        # Our own NOTIFY (sent by the read that poke() woke, named by its payload)
         # brings nothing new here: reading again on it cost a round trip per commit.
-        if pid != conn.get_server_pid():
+        if payload == self._id:
+            return
+        if self.subscribers or self._waiters:
             self._wake.set()
+        else:
+            # Nobody here waits on it: read another instance's commits together.
+            self.counters["notifications_gathered"] += 1
+            if self._quiet_read is None:
+                self._quiet_read = asyncio.get_running_loop().call_later(
+                    QUIET_READ_SECONDS, self._wake.set
+                )
 
     def _token_event(self, kind: str, data: dict[str, Any]) -> None:
         for act in self.on_token:
@@ -235,10 +283,23 @@ class EventHub:
             self.subscribers.beat(text_frame(message))
 
     async def _read_new(self) -> None:
+        if self._quiet_read is not None:  # this read covers what it was waiting for
+            self._quiet_read.cancel()
+            self._quiet_read = None
         while True:
-            async with self._pool.acquire() as conn:
-                rows = await conn.fetch(*q.bind("read_all_since", since=self.last_seq, limit=PAGE))
+            tell, self._tell = self._tell, False
+            query = "read_all_since_telling" if tell else "read_all_since"
+            extra = {"hub": self._id} if tell else {}
+            try:
+                async with self._pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        *q.bind(query, since=self.last_seq, limit=PAGE, **extra)
+                    )
+            except BaseException:
+                self._tell = self._tell or tell  # not sent: the next read tells them
+                raise
             self.counters["log_reads"] += 1
+            self.counters["notifications_sent"] += tell
             # One read, one buffer per audience, one write per socket (no frames to
             # make while no socket is open here: a worker behind a busy port has none).
             if self.subscribers:
@@ -286,7 +347,7 @@ class EventHub:
                 self.listening, backoff = True, 0.1
                 self._first_listen.set()
                 self._wake.set()  # catch up on anything missed while not listening
-                await self._notify_until_lost(conn, lost)
+                await self._listen_until_lost(conn, lost)
             except Exception as exc:
                 log.warning("hub_listener_lost", error=type(exc).__name__)
             finally:
@@ -297,22 +358,11 @@ class EventHub:
                 with contextlib.suppress(Exception):
                     await conn.close(timeout=1)
 
-    async def _notify_until_lost(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
+    async def _listen_until_lost(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         while not lost.is_set():
-            wanted = asyncio.ensure_future(self._notify_wanted.wait())
-            gone = asyncio.ensure_future(lost.wait())
-            done, pending = await asyncio.wait(
-                {wanted, gone}, timeout=10, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
-            if lost.is_set():
-                return
-            if wanted in done:
-                self._notify_wanted.clear()
-                await conn.execute(q.notify)
-                self.counters["notifications_sent"] += 1
-            else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), 10)
+            if not lost.is_set():
                 await conn.fetchval("SELECT 1")  # a quiet line: prove it is alive
 
     def gauges(self) -> Callable[[], dict[str, float]]:
