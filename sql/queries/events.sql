@@ -50,3 +50,7 @@ SELECT pg_notification_queue_usage();
 
 -- name: notify
 NOTIFY eadrcc_events;
+
+-- name: notify_from
+-- A hub's NOTIFY sent on its own (a telling read failed), named as its reads name it.
+SELECT pg_notify('eadrcc_events', :hub);

@@ -114,6 +114,7 @@ async def test_a_hub_reads_the_log_once_for_its_own_commit_not_again_on_its_own_
         hub = client.app[HUB]
         await until(lambda: hub.counters["log_reads"] >= 1)  # its catch-up on listening
         reads, sent = hub.counters["log_reads"], hub.counters["notifications_sent"]
+        gathered = hub.counters["notifications_gathered"]
         pool = await db.create_pool(db_url, min_size=1, max_size=1)
         try:
             async with db.transaction(pool) as conn:
@@ -134,6 +135,9 @@ async def test_a_hub_reads_the_log_once_for_its_own_commit_not_again_on_its_own_
         finally:
             await pool.close()
         assert hub.counters["log_reads"] == reads + 2
+        # Only theirs was taken for another instance's (this hub waits on nothing, so
+        # it gathered it; ours, had it been taken so, would count here too).
+        assert hub.counters["notifications_gathered"] == gathered + 1
 
 
 async def _commit_elsewhere(db_url: str, kind: str, notifications: int = 1) -> int:
@@ -196,3 +200,62 @@ async def test_a_hub_with_a_long_poll_waiting_reads_another_instances_commit_at_
         page = await (await poll).json()
         assert [e["seq"] for e in page["events"]] == [theirs]
         assert hub.counters["notifications_gathered"] == gathered
+
+
+async def _listening(db_url: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
+    """Another instance's listener: the payloads of the NOTIFYs it hears, and what
+    the log's head is as each arrives."""
+    conn = await asyncpg.connect(db_url)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await conn.add_listener("eadrcc_events", lambda *args: heard.put_nowait(args[3]))
+    return conn, heard
+
+
+async def test_a_commit_here_is_told_to_the_other_instances_once_it_can_be_read(
+    db_url: str, pool: asyncpg.Pool
+) -> None:
+    """Other instances hear of a commit here by a NOTIFY from this hub (its read of
+    the log sends it, named by the hub), and by then the events it announces are
+    committed."""
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        hub = client.app[HUB]
+        await until(lambda: hub.counters["log_reads"] >= 1)
+        other, heard = await _listening(db_url)
+        try:
+            async with db.transaction(pool) as conn:
+                events.record(conn, kind="test.ours", actor="t", data={})
+            ours = await pool.fetchval("SELECT max(seq) FROM events")
+            payload = await asyncio.wait_for(heard.get(), 10)
+            assert payload == hub._id
+            assert await other.fetchval("SELECT max(seq) FROM events") >= ours
+        finally:
+            await other.close()
+
+
+async def test_a_read_that_cannot_tell_does_not_stop_the_hub_reading(
+    db_url: str, pool: asyncpg.Pool
+) -> None:
+    """If the read that tells the other instances fails (here its function is gone),
+    the hub reads plainly on its next try and sends the NOTIFY on its own: it keeps
+    following the log, and the others still hear of the commit."""
+    settings = Settings(database_url=db_url, event_poll_seconds=60, pool_max_size=4)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        hub = client.app[HUB]
+        await until(lambda: hub.counters["log_reads"] >= 1)
+        other, heard = await _listening(db_url)
+        renamed = "ALTER FUNCTION read_events_and_notify(bigint, int, text) RENAME TO {}"
+        await other.execute(renamed.format("read_events_and_notify_away"))
+        try:
+            async with db.transaction(pool) as conn:
+                events.record(conn, kind="test.ours", actor="t", data={})
+            ours = await pool.fetchval("SELECT max(seq) FROM events")
+            await until(lambda: hub.last_seq == ours)
+            assert await asyncio.wait_for(heard.get(), 10) == hub._id
+            assert hub.reading
+        finally:
+            await other.execute(
+                "ALTER FUNCTION read_events_and_notify_away(bigint, int, text)"
+                " RENAME TO read_events_and_notify"
+            )
+            await other.close()

@@ -81,6 +81,10 @@ class EventHub:
         # NOTIFY carries this id, so that this hub's own listener passes over it.
         self._tell = False
         self._id = f"hub-{secrets.token_hex(8)}"
+        # A telling read failed: the next read goes without telling (a NOTIFY that
+        # cannot be sent, say with PostgreSQL's queue full, must not stop this hub
+        # reading), and the NOTIFY is sent on its own once a read succeeds.
+        self._untold = False
         self._advanced = asyncio.Condition()
         self._recent: deque[tuple[int, frozenset[str], str]] = deque(maxlen=RECENT)
         self._tasks: list[asyncio.Task[None]] = []
@@ -287,7 +291,8 @@ class EventHub:
             self._quiet_read.cancel()
             self._quiet_read = None
         while True:
-            tell, self._tell = self._tell, False
+            # After a failed telling read, read plainly: _tell_apart tells for both.
+            tell, self._tell = self._tell and not self._untold, False
             query = "read_all_since_telling" if tell else "read_all_since"
             extra = {"hub": self._id} if tell else {}
             try:
@@ -296,10 +301,12 @@ class EventHub:
                         *q.bind(query, since=self.last_seq, limit=PAGE, **extra)
                     )
             except BaseException:
-                self._tell = self._tell or tell  # not sent: the next read tells them
+                self._untold = self._untold or tell
                 raise
             self.counters["log_reads"] += 1
             self.counters["notifications_sent"] += tell
+            if self._untold:
+                await self._tell_apart()
             # One read, one buffer per audience, one write per socket (no frames to
             # make while no socket is open here: a worker behind a busy port has none).
             if self.subscribers:
@@ -320,6 +327,17 @@ class EventHub:
                     self._advanced.notify_all()
             if len(rows) < PAGE:
                 return
+
+    async def _tell_apart(self) -> None:
+        """The NOTIFY a failed read did not send, on its own: best effort (the other
+        instances' slow poll backs it)."""
+        self._untold = False
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.execute(*q.bind("notify_from", hub=self._id))
+            self.counters["notifications_sent"] += 1
+        except Exception as exc:
+            log.warning("hub_notify_failed", error=type(exc).__name__)
 
     def _tell_watchers(self, rows: list[asyncpg.Record]) -> None:
         # After last_seq moved on: a failing watcher must never make the hub read
