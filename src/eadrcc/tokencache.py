@@ -6,8 +6,8 @@ must still take effect on every instance within a second, so the cache is only a
 old as the event hub's position in the log: every change to a token appends a
 `token.` event in the same transaction, and when this instance's hub reads one, the
 cache forgets everything (token changes are rare; forgetting all is simple and
-plainly correct). The hub wakes on NOTIFY, so that is milliseconds after the commit (up to
-~0.2 s on an instance where nothing waits on the log: events.hub's quiet read).
+plainly correct). The hub wakes on NOTIFY, so that is milliseconds after the commit
+(~0.05 s more on an instance where nothing waits on the log: events.hub's quiet read).
 
 Two guards keep a stale answer out:
 - a lookup that raced a token change (its query may have read the token before

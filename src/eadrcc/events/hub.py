@@ -48,7 +48,7 @@ LISTENER_NAME = "eadrcc-listener"  # application_name, so operators can tell it 
 # delivery loop) lets another instance's commits gather before it reads them: one
 # read for many, instead of one per commit. It still sees a revoked token well
 # within the second the token cache promises.
-QUIET_READ_SECONDS = 0.2
+QUIET_READ_SECONDS = 0.05
 
 
 class EventHub:
