@@ -73,8 +73,13 @@ MAX_BATCH = 64
 # cores, and slower across two processes (bench/throughput.py, 2026-11-30).
 IN_FLIGHT = 1
 # How long an idle batcher waits for the offers it expects before it starts without
-# them: about a busy client's turn (its answer read, its next offer sent and read).
-LINGER_SECONDS = 0.002
+# them: a busy batch's turn (its clients answered, their next offers read, one by one
+# in this process), on a slow machine. At 2 ms, on a machine half as fast as usual,
+# batches of 32 clients went with 18-23 and each offer cost more: in alternating
+# runs, one instance made 0.33-0.48 of the floor against 0.42-0.54 at 8 ms, two
+# workers 0.38-0.56 against 0.55-0.72 (docs/performance.md, twelfth pass). Clients
+# that do not come back cost it once.
+LINGER_SECONDS = 0.008
 # How long stopping waits for the batches in flight to commit.
 STOP_SECONDS = 10.0
 # An answer meaning "record this offer alone, on the single path".
