@@ -590,7 +590,8 @@ async def test_a_busy_batcher_waits_for_the_clients_it_has_just_answered(
     """After a batch of three, the next waits until three are queued: on a busy hub
     the clients it answered send their next offers at once, and one batch of them
     all costs less per offer than a batch of the first and another of the rest."""
-    monkeypatch.setattr(batching, "LINGER_SECONDS", WAIT_S)  # here it never runs out
+    monkeypatch.setattr(batching, "LINGER_SECONDS", WAIT_S)  # here it never runs out,
+    monkeypatch.setattr(batching, "QUIET_SECONDS", WAIT_S)  # however slow the machine
     batcher, calls = await _batch_of_three(pool)
     try:
         one = asyncio.create_task(batcher.create(**calls[0]))
@@ -606,6 +607,27 @@ async def test_a_busy_batcher_waits_for_the_clients_it_has_just_answered(
         await batcher.stop()
 
 
+async def test_a_wait_for_company_ends_once_offers_stop_coming(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offers that do not come on their answers (nations filing on their own time)
+    do not hold a batch for the whole linger: after a batch of three, one offer comes
+    and no other; it goes once QUIET_SECONDS pass without an arrival, though the
+    linger would wait far longer."""
+    monkeypatch.setattr(batching, "LINGER_SECONDS", WAIT_S)  # a wait to the end would show
+    monkeypatch.setattr(batching, "QUIET_SECONDS", 0.05)
+    batcher, calls = await _batch_of_three(pool)
+    try:
+        async with asyncio.timeout(WAIT_S / 2):
+            status, _ = await batcher.create(**calls[0])
+            while batcher.in_flight:
+                await asyncio.sleep(0)
+        assert status == 201
+        assert (batcher.batches, batcher.batched) == (2, 4)
+    finally:
+        await batcher.stop()
+
+
 async def test_an_offer_waits_for_company_that_does_not_come_no_longer_than_the_linger(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -613,6 +635,7 @@ async def test_an_offer_waits_for_company_that_does_not_come_no_longer_than_the_
     offer that came goes alone once the wait runs out, and the batch after it, which
     expects no more than it held, does not wait at all."""
     monkeypatch.setattr(batching, "LINGER_SECONDS", 0.2)
+    monkeypatch.setattr(batching, "QUIET_SECONDS", WAIT_S)  # only the linger ends it
     batcher, calls = await _batch_of_three(pool)
     try:
         async with asyncio.timeout(WAIT_S):

@@ -4,11 +4,14 @@ The offers that arrive while one batch's transaction runs are recorded together 
 the next, so they share what a transaction costs whatever it holds: its BEGIN and
 COMMIT, the flush of the write-ahead log, five round trips, waking the event hub.
 A quiet hub sends each offer alone, at once: nothing waits for company. A busy one
-waits a moment, at most LINGER_SECONDS, for the offers it can expect: those of the
-clients it has just answered (who send their next at once) besides those queued
-(_gather). Without it, such clients split into groups that take turns: each batch
-held half of them, and a quarter in each process of `serve --workers 2`, at a cost
-per offer that grows as batches shrink (docs/performance.md, ninth pass).
+waits a moment (while they keep coming, at most LINGER_SECONDS) for the offers it
+can expect: those of the clients it has just answered (who send their next at once)
+besides those queued (_gather). Without it, such clients split into groups that take
+turns: each batch held half of them, and a quarter in each process of `serve
+--workers 2`, at a cost per offer that grows as batches shrink (docs/performance.md,
+ninth pass). For offers that do not come on their answers (nations filing on their
+own time, clients spread over instances) the wait ends QUIET_SECONDS after the last
+arrival.
 
 Each offer keeps what it would have had alone:
 - its own answer, 201 with its matches or its own problem;
@@ -73,13 +76,18 @@ MAX_BATCH = 64
 # cores, and slower across two processes (bench/throughput.py, 2026-11-30).
 IN_FLIGHT = 1
 # How long an idle batcher waits for the offers it expects before it starts without
-# them: a busy batch's turn (its clients answered, their next offers read, one by one
-# in this process), on a slow machine. At 2 ms, on a machine half as fast as usual,
-# batches of 32 clients went with 18-23 and each offer cost more: in alternating
-# runs, one instance made 0.33-0.48 of the floor against 0.42-0.54 at 8 ms, two
-# workers 0.38-0.56 against 0.55-0.72 (docs/performance.md, twelfth pass). Clients
-# that do not come back cost it once.
+# them, at most: a busy batch's turn (its clients answered, their next offers read,
+# one by one in this process) on a slow machine. At 2 ms, on a machine half as fast
+# as usual, batches of 32 clients went with 18-23 and each offer cost more: in
+# alternating runs, one instance made 0.33-0.48 of the floor against 0.42-0.54 at
+# 8 ms, two workers 0.38-0.56 against 0.55-0.72 (docs/performance.md, twelfth pass).
 LINGER_SECONDS = 0.008
+# ... and only while they keep coming, each within this of the one before (or of the
+# start): a load that does not send on its answers (nations filing on their own
+# time) would otherwise wait the whole LINGER_SECONDS for offers not yet due, every
+# batch (bench/open_load.py at 300 offers/s: p50 15.8-17.1 ms at a flat 8 ms,
+# 8.5-9.6 with this, 7.7-10.0 at the flat 2 ms before).
+QUIET_SECONDS = 0.002
 # How long stopping waits for the batches in flight to commit.
 STOP_SECONDS = 10.0
 # An answer meaning "record this offer alone, on the single path".
@@ -203,22 +211,27 @@ class OfferBatcher:
                 task.add_done_callback(self._finished)
 
     async def _gather(self) -> None:
-        """Wait, at most LINGER_SECONDS, until the offers the last batch leads us to
-        expect are queued. (Clients that do not send their next offer on their answer,
-        a quiet hub's, cost this wait once: the batch that then goes expects no more
-        than it held.)"""
+        """Wait until the offers the last batch leads us to expect are queued, while
+        offers keep arriving (QUIET_SECONDS apart at most) and for LINGER_SECONDS at
+        most. (Clients that do not send their next offer on their answer end it
+        QUIET_SECONDS after the last arrival, and on a quiet hub it happens once: the
+        batch that then goes expects no more than it held.)"""
         wanted = min(self._expected, self._max)
         if len(self._waiting) >= wanted:
             return
         self.gathering = True
-        deadline = asyncio.get_running_loop().time() + LINGER_SECONDS
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        deadline = last + LINGER_SECONDS
         try:
-            async with asyncio.timeout_at(deadline):
-                while len(self._waiting) < wanted:
-                    await self._wake.wait()
-                    self._wake.clear()
-        except TimeoutError:
-            pass
+            while len(self._waiting) < wanted:
+                try:
+                    async with asyncio.timeout_at(min(deadline, last + QUIET_SECONDS)):
+                        await self._wake.wait()
+                except TimeoutError:
+                    return
+                self._wake.clear()
+                last = loop.time()
         finally:
             self.gathering = False
 
