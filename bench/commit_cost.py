@@ -10,7 +10,8 @@ back, and takes the median of its backend's CPU per offer, which no throughput r
 can isolate. Then each foreign key and each index that no constraint owns, of the
 tables it writes, is dropped (in the bench's scratch database) and made again, in
 turns, a few replays with it and a few without: the median difference over the turns
-is what that check or index costs an offer. Turns, because a single replay's cost
+is what that check or index costs an offer (indexes that back a constraint, primary
+keys among them, are not measured: they cannot go alone). Turns, because a single replay's cost
 moves by half within a minute on this machine (other guests, the tables' state), and
 alternating puts that drift on both sides alike. What a real COMMIT adds (the flush
 of the write-ahead log) is not in these figures. PostgreSQL must run on this machine
@@ -65,6 +66,8 @@ async def capture(db_url: str, officer: str) -> str:
             await asyncio.to_thread(throughput.run_generator, job)
     finally:
         asyncpg.Connection.execute = original  # type: ignore[method-assign]
+    if not seen:
+        raise SystemExit("no batch's COMMIT message was seen: did the offers fail?")
     return max(seen, key=lambda q: len(set(_IDS.findall(q))))
 
 
@@ -78,8 +81,11 @@ class Replayer:
         self._fresh = itertools.count()
 
     def _text(self) -> str:
+        # The id's time (its first 10 characters) becomes a count past any real one,
+        # so that each replay inserts at the indexes' end as new rows do; its 12
+        # random characters stay, so that two ids never become one.
         n = next(self._fresh)
-        body = _IDS.sub(lambda m: f"{m.group(1)}_{m.group(2)[:14]}{n:08x}", self._body)
+        body = _IDS.sub(lambda m: f"{m.group(1)}_zz{n:08x}{m.group(2)[10:]}", self._body)
         # As a batch runs them: on the plans PostgreSQL keeps (db.transaction).
         return f"BEGIN;\nSET LOCAL plan_cache_mode = force_generic_plan\n;\n{body}\n;\nROLLBACK"
 
@@ -182,18 +188,26 @@ async def _replays(
     parts: dict[str, dict[str, float]] = {}
     if args.parts:
         # With and without the part in turns, a few replays each, so that the
-        # machine's drift (a third within minutes here) falls on both alike.
+        # machine's drift (half within a minute here) falls on both alike.
         chunk = max(args.replays // ROUNDS, 5)
+        results["chunk"] = chunk
         for kind, table, name in await _droppable(conn):
             again = await _definition(conn, kind, table, name)
             with_it, without = [], []
-            for _ in range(ROUNDS):
-                with_it.append(await whole.per_offer(chunk))
-                await conn.execute(_drop(kind, table, name))
-                try:
-                    without.append(await whole.per_offer(chunk))
-                finally:
-                    await conn.execute(again)
+            for turn in range(ROUNDS):
+                # With it first in one turn, without it first in the next: a steady
+                # drift then weighs on both sides alike.
+                for present in (True, False) if turn % 2 == 0 else (False, True):
+                    if present:
+                        with_it.append(await whole.per_offer(chunk))
+                        continue
+                    await conn.execute(_drop(kind, table, name))
+                    try:
+                        without.append(await whole.per_offer(chunk))
+                    finally:
+                        if conn.is_in_transaction():  # a replay failed: its error stands
+                            await conn.execute("ROLLBACK")
+                        await conn.execute(again)
             baseline += with_it
             costs = [a - b for a, b in zip(with_it, without, strict=True)]
             parts[f"{kind} {table}.{name}"] = {
@@ -209,24 +223,25 @@ async def _replays(
 def report(results: dict[str, Any]) -> None:
     print(
         f"a batch's COMMIT message of {results['offers']} offers, replayed"
-        f" {results['replays']} times a part; µs of PostgreSQL's CPU an offer (median)"
+        f" {results['replays']} times (and each statement alone as often);"
+        " µs of PostgreSQL's CPU an offer (median)"
     )
-    print(f"  the whole message (without its COMMIT)       {results['message']:7.1f}")
+    print(f"  the whole message, rolled back, not committed {results['message']:6.1f}")
     for name, cost in results["statements"].items():
         print(f"    {name:<42} {cost:7.1f}")
     if results["parts"]:
         spread = results["baselines"]
         print(
             f"what each costs an offer: the whole message less the message without it,"
-            f" in {ROUNDS} turns (the whole message made {min(spread):.0f}-{max(spread):.0f}"
-            " over the turns); median, and lowest-highest of the turns"
+            f" in {ROUNDS} turns of {results['chunk']} replays each way (the whole message"
+            f" made {min(spread):.0f}-{max(spread):.0f} over the turns); median, and"
+            " lowest-highest of the turns. A key or index the message never touches (a"
+            " key on a column its rows leave empty) shows the noise."
         )
         ranked = sorted(results["parts"].items(), key=lambda kv: -kv[1]["costs"])
         for name, part in ranked:
             spread_of = f"({part['low']:.1f} to {part['high']:.1f})"
             print(f"  {name:<60} {part['costs']:6.1f}  {spread_of}")
-        total = sum(p["costs"] for p in results["parts"].values())
-        print(f"  {'all of them':<60} {total:6.1f}")
 
 
 def main() -> None:
